@@ -1,0 +1,39 @@
+# Stapelkit — see README.md
+NODE_IMPORT := node --import tsx
+
+.PHONY: all deps build typecheck test unit integration example bench clean
+
+all: build
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+
+build: deps
+	npx tsc -p tsconfig.json
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+# All tests (unit + integration against a private dockerd the runner starts itself).
+# The build runs first so a type error fails the suite.
+test: build
+	$(NODE_IMPORT) test/run.ts
+
+unit: deps
+	$(NODE_IMPORT) test/run.ts unit
+
+integration: deps
+	$(NODE_IMPORT) test/run.ts integration
+
+# The main job: build the example project on the embedded default daemon.
+example: build
+	./bin/stapelkit build --dir examples/hello
+
+bench: build
+	$(NODE_IMPORT) bench/context-sync.ts
+
+clean:
+	rm -rf dist
