@@ -83,8 +83,11 @@ async function main() {
 
   if (integrationFiles.length > 0) {
     // One private daemon for all integration files; its own data root, exec root and bridge.
-    const { startTestDaemon } = await import('./integration/harness/daemon');
-    let daemon: Awaited<ReturnType<typeof startTestDaemon>> | undefined;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { startTestDaemon } = require('./integration/harness/daemon') as {
+      startTestDaemon(): Promise<{ env: Record<string, string>; stop(): Promise<void> }>;
+    };
+    let daemon: { env: Record<string, string>; stop(): Promise<void> } | undefined;
     try {
       daemon = await startTestDaemon();
     } catch (e) {

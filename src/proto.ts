@@ -1,0 +1,81 @@
+/**
+ * Loads the project's own `.proto` files (under `proto/`) into one protobufjs Root, and turns a
+ * protobufjs service into a grpc-js ServiceDefinition. Field names are kept exactly as written in
+ * the .proto files (BuildKit's names, e.g. `Ref`, `ExporterAttrs`), so code reads like the protocol.
+ *
+ * Decoding convention: int64/uint64 become JS numbers when safe (strings otherwise), bytes stay
+ * Buffers/Uint8Arrays, enums stay numbers, defaults are NOT filled in.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as protobuf from 'protobufjs';
+import type * as grpc from '@grpc/grpc-js';
+
+/** proto/ directory: next to src/ in the repo, or next to dist/src when compiled. */
+export function protoDir(): string {
+  const candidates = [path.resolve(__dirname, '..', 'proto'), path.resolve(__dirname, '..', '..', 'proto')];
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error(`proto directory not found (looked in ${candidates.join(', ')})`);
+}
+
+function listProtos(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, ent.name);
+    if (ent.isDirectory()) out.push(...listProtos(p, base));
+    else if (ent.name.endsWith('.proto')) out.push(path.relative(base, p));
+  }
+  return out.sort();
+}
+
+let cachedRoot: protobuf.Root | undefined;
+
+/** All messages and services of proto/**\/*.proto in one Root (imports resolved relative to proto/). */
+export function protoRoot(): protobuf.Root {
+  if (cachedRoot) return cachedRoot;
+  const dir = protoDir();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(dir, target));
+  root.loadSync(listProtos(dir), { keepCase: true });
+  root.resolveAll();
+  cachedRoot = root;
+  return root;
+}
+
+export function messageType(fullName: string): protobuf.Type {
+  return protoRoot().lookupType(fullName);
+}
+
+const toObjectOptions: protobuf.IConversionOptions = { longs: Number, enums: Number, bytes: Buffer as unknown as typeof String, defaults: false, arrays: true, objects: true };
+
+export function encodeMessage(type: protobuf.Type, obj: Record<string, unknown>): Buffer {
+  const err = type.verify(obj);
+  if (err) throw new Error(`${type.fullName}: ${err}`);
+  return Buffer.from(type.encode(type.fromObject(obj)).finish());
+}
+
+export function decodeMessage<T = Record<string, any>>(type: protobuf.Type, bytes: Uint8Array): T {
+  return type.toObject(type.decode(bytes), toObjectOptions) as T;
+}
+
+/** A grpc-js ServiceDefinition for a protobufjs service (`moby.buildkit.v1.Control` …). */
+export function serviceDefinition(fullName: string): grpc.ServiceDefinition {
+  const svc = protoRoot().lookupService(fullName);
+  const def: Record<string, grpc.MethodDefinition<any, any>> = {};
+  for (const m of svc.methodsArray) {
+    m.resolve();
+    const req = m.resolvedRequestType!;
+    const res = m.resolvedResponseType!;
+    def[m.name] = {
+      path: `/${fullName}/${m.name}`,
+      requestStream: !!m.requestStream,
+      responseStream: !!m.responseStream,
+      requestSerialize: (o: any) => (Buffer.isBuffer(o) ? o : encodeMessage(req, o)),
+      requestDeserialize: (b: Buffer) => decodeMessage(req, b),
+      responseSerialize: (o: any) => (Buffer.isBuffer(o) ? o : encodeMessage(res, o)),
+      responseDeserialize: (b: Buffer) => decodeMessage(res, b),
+      originalName: m.name,
+    };
+  }
+  return def as grpc.ServiceDefinition;
+}
