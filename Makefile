@@ -1,15 +1,19 @@
 # Stapelkit — see README.md
 NODE_IMPORT := node --import tsx
 
-.PHONY: all deps build typecheck test unit integration example bench clean
+.PHONY: all setup deps build typecheck test unit integration example bench clean
 
 all: build
+
+# apt packages a fresh machine lacks (dockerd, busybox-static, qemu-user-static, go, …); no-op when present.
+setup:
+	bash scripts/install-deps.sh
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-deps: node_modules/.package-lock.json
+deps: setup node_modules/.package-lock.json
 
 build: deps
 	npx tsc -p tsconfig.json
