@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import { StapelkitError, isStapelkitError } from '../errors';
+import { register as registerRender } from './commands/render';
+import { register as registerConfig } from './commands/config';
 
 export function makeProgram(): Command {
   const program = new Command();
@@ -15,6 +17,8 @@ export function makeProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Sub-commands register themselves here (one line each).
+  registerRender(program);
+  registerConfig(program);
   return program;
 }
 

@@ -1,0 +1,107 @@
+/**
+ * Turning BuildKit's gRPC errors into StapelkitErrors people can act on.
+ *
+ * BuildKit attaches a `google.rpc.Status` in the `grpc-status-details-bin` trailer whose details
+ * are Any values with JSON bytes (`github.com/moby/buildkit/errdefs.Vertex+json` = the failing
+ * vertex digest, `…errdefs.Source+json` = source ranges, `…stack.Stack+json`, …).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { StapelkitError } from '../errors';
+import { decodeMessage, messageType } from '../proto';
+import type { ProgressCollector } from './progress';
+
+export interface ErrorDetail {
+  typeUrl: string;
+  /** The parsed JSON value, or undefined when it is not JSON. */
+  value: unknown;
+}
+
+export interface DecodedGrpcError {
+  code: number;
+  message: string;
+  details: ErrorDetail[];
+  /** Digest of the failing vertex (errdefs.Vertex), when the daemon named one. */
+  vertex?: string;
+  /** errdefs.Source: `{info: {filename, …}, ranges: […]}`. */
+  source?: unknown;
+}
+
+/** The status details of a grpc-js error (empty when there is no `grpc-status-details-bin`). */
+export function decodeGrpcError(err: Partial<grpc.ServiceError>): DecodedGrpcError {
+  const out: DecodedGrpcError = { code: err.code ?? 2, message: err.details ?? err.message ?? String(err), details: [] };
+  const raw = err.metadata?.get('grpc-status-details-bin')?.[0];
+  if (raw && typeof raw !== 'string') {
+    try {
+      const st = decodeMessage<{ code?: number; message?: string; details?: { type_url?: string; value?: Buffer }[] }>(messageType('google.rpc.Status'), raw);
+      if (st.message) out.message = st.message;
+      for (const d of st.details ?? []) {
+        const typeUrl = d.type_url ?? '';
+        let value: unknown;
+        try {
+          value = JSON.parse(Buffer.from(d.value ?? []).toString());
+        } catch {
+          value = undefined;
+        }
+        out.details.push({ typeUrl, value });
+        if (typeUrl.endsWith('errdefs.Vertex+json')) out.vertex = (value as { digest?: string } | undefined)?.digest;
+        if (typeUrl.endsWith('errdefs.Source+json')) out.source = value;
+      }
+    } catch {
+      /* not a google.rpc.Status: keep the plain message */
+    }
+  }
+  return out;
+}
+
+/** A failed build step: which vertex, what command, its exit status and the end of its log. */
+export class BuildError extends StapelkitError {
+  constructor(
+    message: string,
+    readonly vertex: string | undefined,
+    readonly vertexName: string | undefined,
+    readonly command: string | undefined,
+    readonly exitCode: number | undefined,
+    readonly logTail: string[],
+    readonly grpcMessage: string,
+    opts: { hint?: string; cause?: unknown } = {},
+  ) {
+    super('BUILD_FAILED', message, opts);
+  }
+}
+
+/** `executor failed running [/bin/sh -c exit 3]: exit code: 3` (v0.8) or `process "…" did not complete successfully: exit code: 3` (later). */
+export function parseExecFailure(msg: string): { command?: string; exitCode?: number } {
+  const code = /exit code: (\d+)/.exec(msg);
+  const v08 = /executor failed running \[(.*)\]: /.exec(msg);
+  const later = /process "(.*)" did not complete successfully/.exec(msg);
+  return { command: v08?.[1] ?? later?.[1]?.replace(/\\"/g, '"'), exitCode: code ? Number(code[1]) : undefined };
+}
+
+const LOG_TAIL = 10;
+
+/** The StapelkitError for a failed Solve, using what the Status stream recorded about the vertex. */
+export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector): StapelkitError {
+  const d = decodeGrpcError(err);
+  const msg = d.message.replace(/^failed to solve: (rpc error: code = \w+ desc = )?/, '');
+  if (/unknown API capability/.test(msg)) {
+    const cap = /unknown API capability (\S+)/.exec(msg)?.[1];
+    return new StapelkitError('CAP_MISSING', `the daemon does not support LLB capability ${cap}: ${msg}`, { cause: err });
+  }
+  const m = /exporter "([^"]+)" could not be found/.exec(msg);
+  if (m) return new StapelkitError('EXPORTER_MISSING', `the daemon has no "${m[1]}" exporter`, { cause: err });
+  const vertexDigest = d.vertex ?? progress?.failed()[0]?.digest;
+  const rec = vertexDigest ? progress?.vertices.get(vertexDigest) : undefined;
+  const { command, exitCode } = parseExecFailure(msg);
+  const tail = vertexDigest && progress ? progress.lastLogLines(vertexDigest, LOG_TAIL) : [];
+  let text: string;
+  if (exitCode !== undefined) {
+    const cmd = command ? `\`${command}\`` : 'the command';
+    // Vertex names are often the command itself; name the step only when it says something more.
+    const step = rec?.name && rec.name !== command ? `${rec.name}: ` : '';
+    text = `${step}${cmd} failed with exit status ${exitCode}`;
+  } else {
+    text = rec?.name ? `${rec.name}: ${msg}` : msg;
+  }
+  if (tail.length) text += `\n  last log lines:\n${tail.map((l) => `    ${l}`).join('\n')}`;
+  return new BuildError(text, vertexDigest, rec?.name, command, exitCode, tail, msg, { cause: err });
+}

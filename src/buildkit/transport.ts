@@ -1,0 +1,299 @@
+/**
+ * Where the BuildKit daemon is and how grpc-js reaches it.
+ *
+ * Addresses:
+ *   unix:///path            standalone buildkitd on a unix socket
+ *   tcp://host:port         standalone buildkitd over TCP (mTLS with ca/cert/key files)
+ *   docker://               dockerd at /var/run/docker.sock
+ *   docker://unix:///path   dockerd on that socket      (also DOCKER_HOST=unix:///path)
+ *   docker://tcp://h:p      dockerd over plain TCP      (also DOCKER_HOST=tcp://h:p)
+ * dockerd serves BuildKit's gRPC API at `POST /grpc` after an HTTP/1.1 upgrade to h2c. grpc-js cannot
+ * dial through an arbitrary stream, so a private unix socket stands in front of it: every connection
+ * accepted there performs the upgrade on a fresh docker connection and then pipes bytes both ways.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { StapelkitError } from '../errors';
+import { DockerApi } from './docker-api';
+import { ensureEmbeddedDockerd } from './dockerd';
+
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Server name to verify instead of the host in the address. */
+  serverName?: string;
+}
+
+export type DaemonAddress =
+  | { kind: 'buildkitd'; net: 'unix'; path: string; text: string }
+  | { kind: 'buildkitd'; net: 'tcp'; host: string; port: number; tls?: TlsFiles; text: string }
+  | { kind: 'dockerd'; net: 'unix'; path: string; text: string }
+  | { kind: 'dockerd'; net: 'tcp'; host: string; port: number; text: string };
+
+export const DEFAULT_BUILDKITD_SOCKET = '/run/buildkit/buildkitd.sock';
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
+function badAddr(addr: string, why: string): StapelkitError {
+  return new StapelkitError('BAD_ADDRESS', `invalid daemon address "${addr}": ${why}`, {
+    hint: 'use unix:///path, tcp://host:port, docker:// or docker://unix:///path',
+  });
+}
+
+function parseHostPort(addr: string, rest: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(rest);
+  if (!m) throw badAddr(addr, 'expected host:port');
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw badAddr(addr, `port ${port} out of range`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function parseUnixPath(addr: string, rest: string): string {
+  // unix:///abs/path → /abs/path ; unix://rel is not allowed (daemon sockets are absolute)
+  if (!rest.startsWith('/')) throw badAddr(addr, 'a unix socket path must be absolute (unix:///path/to.sock)');
+  return rest;
+}
+
+/** Parses an address (see the module comment). `tls` applies to tcp:// buildkitd addresses. */
+export function parseAddress(addr: string, tls?: TlsFiles): DaemonAddress {
+  const text = addr.trim();
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
+  if (!m) throw badAddr(addr, 'missing scheme');
+  const scheme = m[1].toLowerCase();
+  const rest = m[2];
+  switch (scheme) {
+    case 'unix':
+      return { kind: 'buildkitd', net: 'unix', path: parseUnixPath(addr, rest), text };
+    case 'tcp': {
+      const hp = parseHostPort(addr, rest);
+      const hasTls = tls && (tls.ca || tls.cert || tls.key);
+      return { kind: 'buildkitd', net: 'tcp', ...hp, ...(hasTls ? { tls } : {}), text };
+    }
+    case 'docker': {
+      if (rest === '') return { kind: 'dockerd', net: 'unix', path: DEFAULT_DOCKER_SOCKET, text };
+      if (rest.startsWith('/')) return { kind: 'dockerd', net: 'unix', path: rest, text };
+      const inner = /^([a-z]+):\/\/(.*)$/i.exec(rest);
+      if (!inner) throw badAddr(addr, 'expected docker://unix:///path or docker://tcp://host:port');
+      if (inner[1].toLowerCase() === 'unix') return { kind: 'dockerd', net: 'unix', path: parseUnixPath(addr, inner[2]), text };
+      if (inner[1].toLowerCase() === 'tcp') return { kind: 'dockerd', net: 'tcp', ...parseHostPort(addr, inner[2]), text };
+      throw badAddr(addr, `unsupported docker transport "${inner[1]}"`);
+    }
+    default:
+      throw new StapelkitError('BAD_ADDRESS', `unknown daemon address scheme "${scheme}" in "${addr}"`, {
+        hint: 'supported: unix://, tcp://, docker://',
+      });
+  }
+}
+
+/** DOCKER_HOST (unix:// or tcp://) as a dockerd address. */
+export function parseDockerHost(value: string): DaemonAddress {
+  const v = value.trim();
+  if (/^(unix|tcp):\/\//i.test(v)) return parseAddress(`docker://${v}`);
+  if (/^docker:\/\//i.test(v)) return parseAddress(v);
+  throw new StapelkitError('BAD_ADDRESS', `unsupported DOCKER_HOST "${value}"`, { hint: 'use unix:///path or tcp://host:port' });
+}
+
+export interface ResolvedAddress {
+  address: DaemonAddress;
+  /** Where the address came from. */
+  source: 'flag' | 'BUILDKIT_HOST' | 'DOCKER_HOST' | 'default' | 'embedded';
+}
+
+function socketAnswers(p: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (!fs.existsSync(p)) return resolve(false);
+    const s = net.connect(p);
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+/**
+ * Picks the daemon address: `addr` (the --addr flag), then BUILDKIT_HOST, then DOCKER_HOST, then a
+ * daemon answering at /run/buildkit/buildkitd.sock or /var/run/docker.sock, and finally — unless
+ * `embedded` is false — Stapelkit's own private dockerd (started or reused, see dockerd.ts).
+ */
+export async function resolveAddress(
+  opts: {
+    addr?: string;
+    tls?: TlsFiles;
+    env?: NodeJS.ProcessEnv;
+    embedded?: boolean;
+    say?: (line: string) => void;
+    /** Override the default socket locations (tests). */
+    defaultSockets?: { buildkitd: string; docker: string };
+  } = {},
+): Promise<ResolvedAddress> {
+  const env = opts.env ?? process.env;
+  const bkSock = opts.defaultSockets?.buildkitd ?? DEFAULT_BUILDKITD_SOCKET;
+  const dockerSock = opts.defaultSockets?.docker ?? DEFAULT_DOCKER_SOCKET;
+  if (opts.addr) return { address: parseAddress(opts.addr, opts.tls), source: 'flag' };
+  if (env.BUILDKIT_HOST) return { address: parseAddress(env.BUILDKIT_HOST, opts.tls), source: 'BUILDKIT_HOST' };
+  if (env.DOCKER_HOST) return { address: parseDockerHost(env.DOCKER_HOST), source: 'DOCKER_HOST' };
+  if (await socketAnswers(bkSock)) return { address: parseAddress(`unix://${bkSock}`), source: 'default' };
+  if (fs.existsSync(dockerSock) && (await new DockerApi(dockerSock).ping(2000))) {
+    return { address: parseAddress(`docker://unix://${dockerSock}`), source: 'default' };
+  }
+  if (opts.embedded === false) {
+    throw new StapelkitError('NO_DAEMON', `no BuildKit daemon found (looked at --addr, BUILDKIT_HOST, DOCKER_HOST, ${bkSock}, ${dockerSock})`);
+  }
+  const inst = await ensureEmbeddedDockerd(opts.say, env);
+  return { address: parseAddress(inst.addr), source: 'embedded' };
+}
+
+/** What grpc-js needs to dial, plus how to tear down whatever stands in front of the daemon. */
+export interface Transport {
+  address: DaemonAddress;
+  target: string;
+  credentials: grpc.ChannelCredentials;
+  /** Extra grpc-js channel options (e.g. the TLS server name override). */
+  channelOptions: grpc.ChannelOptions;
+  close(): Promise<void>;
+}
+
+function unreachable(address: DaemonAddress, why: string): StapelkitError {
+  return new StapelkitError('DAEMON_UNREACHABLE', `cannot reach the ${address.kind === 'dockerd' ? 'Docker daemon' : 'BuildKit daemon'} at ${address.text}: ${why}`);
+}
+
+function tcpAnswers(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (err?: string) => {
+      s.destroy();
+      resolve(err);
+    };
+    s.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    s.once('connect', () => done());
+    s.once('error', (e) => done(e.message));
+  });
+}
+
+function readTlsFiles(tls: TlsFiles): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const missing: string[] = [];
+  const read = (what: string, p?: string) => {
+    if (!p) return undefined;
+    try {
+      return fs.readFileSync(p);
+    } catch {
+      missing.push(`${what} ${p}`);
+      return undefined;
+    }
+  };
+  const out = { ca: read('CA certificate', tls.ca), cert: read('client certificate', tls.cert), key: read('client key', tls.key) };
+  if (missing.length) throw new StapelkitError('TLS_FILES', `cannot read TLS file${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  if (!!tls.cert !== !!tls.key) throw new StapelkitError('TLS_FILES', 'a TLS client certificate and its key must be given together');
+  return out;
+}
+
+function connectRaw(address: DaemonAddress & { kind: 'dockerd' }): net.Socket {
+  return address.net === 'unix' ? net.connect(address.path) : net.connect({ host: address.host, port: address.port });
+}
+
+/**
+ * A private unix socket whose every connection is upgraded to h2c at dockerd's `POST /grpc` and
+ * then piped through. Returns its path and a closer.
+ */
+export async function startGrpcUpgradeBridge(address: DaemonAddress & { kind: 'dockerd' }): Promise<{ socketPath: string; close(): Promise<void> }> {
+  const socketPath = path.join(os.tmpdir(), `stapelkit-grpc-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
+  const open = new Set<net.Socket>();
+  const server = net.createServer((local) => {
+    local.pause();
+    const remote = connectRaw(address);
+    open.add(local).add(remote);
+    const kill = () => {
+      local.destroy();
+      remote.destroy();
+    };
+    local.on('close', () => {
+      open.delete(local);
+      remote.destroy();
+    });
+    remote.on('close', () => {
+      open.delete(remote);
+      local.destroy();
+    });
+    local.on('error', kill);
+    remote.on('error', kill);
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > 65536) kill();
+        return;
+      }
+      remote.off('data', onData);
+      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString();
+      if (!/^HTTP\/1\.[01] 101 /.test(statusLine)) {
+        kill();
+        return;
+      }
+      // Bytes after the 101 response already belong to HTTP/2: hand them over first.
+      const extra = head.subarray(end + 4);
+      if (extra.length) local.write(extra);
+      remote.pipe(local);
+      local.pipe(remote);
+      local.resume();
+    };
+    remote.on('data', onData);
+    remote.once('connect', () => {
+      remote.write('POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+    });
+  });
+  fs.rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  fs.chmodSync(socketPath, 0o600);
+  server.unref();
+  return {
+    socketPath,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+        fs.rmSync(socketPath, { force: true });
+      }),
+  };
+}
+
+/** Checks that the daemon answers and prepares a grpc-js target for it. */
+export async function openTransport(address: DaemonAddress): Promise<Transport> {
+  if (address.kind === 'buildkitd' && address.net === 'unix') {
+    if (!fs.existsSync(address.path)) throw unreachable(address, `${address.path} does not exist`);
+    if (!(await socketAnswers(address.path, 3000))) throw unreachable(address, 'nothing accepts connections on that socket');
+    return { address, target: `unix:${address.path}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: async () => undefined };
+  }
+  if (address.kind === 'buildkitd' && address.net === 'tcp') {
+    let credentials = grpc.credentials.createInsecure();
+    if (address.tls) {
+      const f = readTlsFiles(address.tls);
+      credentials = grpc.credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null);
+    }
+    const err = await tcpAnswers(address.host, address.port);
+    if (err) throw unreachable(address, err);
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    const channelOptions: grpc.ChannelOptions = address.tls?.serverName ? { 'grpc.ssl_target_name_override': address.tls.serverName, 'grpc.default_authority': address.tls.serverName } : {};
+    return { address, target: `${host}:${address.port}`, credentials, channelOptions, close: async () => undefined };
+  }
+  // dockerd
+  if (address.net === 'unix' && !fs.existsSync(address.path)) throw unreachable(address, `${address.path} does not exist`);
+  if (address.net === 'unix') {
+    if (!(await new DockerApi(address.path).ping(5000))) throw unreachable(address, 'no answer to /_ping');
+  } else {
+    const err = await tcpAnswers(address.host, address.port);
+    if (err) throw unreachable(address, err);
+  }
+  const bridge = await startGrpcUpgradeBridge(address);
+  return { address, target: `unix:${bridge.socketPath}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: bridge.close };
+}

@@ -1,0 +1,232 @@
+/**
+ * Cross-section assembly: one meta section, unique image names, `from` resolved to an image of the
+ * config or an external reference, references checked, cycles rejected, build sets computed and
+ * the overlap excludes of git mappings and imports added (werf-semantics §1.3, §4.5).
+ */
+import { StapelkitError } from '../errors';
+import { isUnder } from '../git/reader';
+import { BaseImage, DockerfileImage, GitMapping, Image, Import, Model, StapelImage, Warning } from './model';
+import { CONFIG_ERROR, ParsedImage, ParsedMeta, ParsedSection, Ref } from './parse';
+import { At } from './yamlnode';
+
+export interface AssembleExtras {
+  commit: Model['commit'];
+  env: string;
+  giterminism: Model['giterminism'];
+  warnings: Warning[];
+  /** Where to point "no meta section" errors. */
+  configFile: string;
+  projectDirName: string;
+}
+
+export function assembleModel(sections: ParsedSection[], extras: AssembleExtras): Model {
+  let meta: ParsedMeta | undefined;
+  const parsedImages: ParsedImage[] = [];
+  for (const s of sections) {
+    if (s.kind === 'meta') {
+      if (meta) throw s.at.error('duplicate meta config section definition', `the first one is at ${meta.at.pos.file}:${meta.at.pos.line}`);
+      meta = s;
+    } else parsedImages.push(s);
+  }
+  if (!meta) {
+    const slug = slugify(extras.projectDirName);
+    throw new StapelkitError(CONFIG_ERROR, 'meta config section not found: werf.yaml must have a section with `configVersion: 1` and `project: NAME`', {
+      pos: { file: extras.configFile, line: 1, column: 1 },
+      hint: `start werf.yaml with a section \`configVersion: 1\` + \`project: ${slug}\``,
+    });
+  }
+
+  // Names.
+  const byName = new Map<string, { p: ParsedImage; isArtifact: boolean }>();
+  for (const p of parsedImages) {
+    for (const name of p.names) {
+      const prev = byName.get(name);
+      if (prev) {
+        throw p.at.error('conflict between images names!', `${name === '' ? 'a nameless image' : `"${name}"`} is already defined at ${prev.p.at.pos.file}:${prev.p.at.pos.line}`);
+      }
+      byName.set(name, { p, isArtifact: p.image.kind === 'stapel' && p.image.isArtifact });
+    }
+  }
+  const nameless = parsedImages.find((p) => p.nameless);
+  if (nameless && byName.size > 1) {
+    throw nameless.at.error('conflict between images names: a nameless image cannot be specified in the config with multiple images!');
+  }
+
+  // References.
+  for (const p of parsedImages) {
+    for (const ref of p.refs) checkRef(ref, byName);
+  }
+
+  // Expand into model images.
+  const images: Image[] = [];
+  for (const p of parsedImages) {
+    for (const name of p.names) {
+      if (p.image.kind === 'stapel') {
+        const { rawBase, ...rest } = p.image;
+        let base: BaseImage;
+        if (rawBase.directive === 'from') {
+          let value = rawBase.value;
+          // werf's backward-compatibility quirk: `image: alpine` + `from: alpine` means `alpine:latest`.
+          if (value === name) value = `${value}:latest`;
+          if (value === 'scratch') base = { type: 'scratch', pos: rawBase.pos };
+          else if (byName.has(value)) base = { type: 'image', image: value, directive: 'from', pos: rawBase.pos };
+          else base = { type: 'external', ref: value, pos: rawBase.pos };
+        } else {
+          base = { type: 'image', image: rawBase.value, directive: rawBase.directive, pos: rawBase.pos };
+        }
+        const img: StapelImage = cloneJson(Object.assign({ kind: 'stapel' as const, name, base }, rest, { name }));
+        autoExcludeOverlaps(img, p.at);
+        images.push(img);
+      } else {
+        const img: DockerfileImage = cloneJson({ ...p.image, name });
+        if (img.staged === undefined) img.staged = meta.meta.build.staged;
+        images.push(img);
+      }
+    }
+  }
+
+  const buildSets = computeBuildSets(images, parsedImages);
+  return {
+    project: meta.project,
+    configVersion: 1,
+    meta: meta.meta,
+    images,
+    buildSets,
+    commit: extras.commit,
+    env: extras.env,
+    giterminism: extras.giterminism,
+    warnings: extras.warnings,
+  };
+}
+
+function cloneJson<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+export function slugify(name: string): string {
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50)
+    .replace(/-+$/, '');
+  return s === '' ? 'project' : s;
+}
+
+function checkRef(ref: Ref, byName: Map<string, { p: ParsedImage; isArtifact: boolean }>): void {
+  if (ref.kind === 'image-or-external') return; // `from`: anything not an image is a registry reference
+  const found = byName.get(ref.name);
+  if (ref.kind === 'artifact') {
+    if (!found || !found.isArtifact) throw ref.at.error(`artifact "${ref.name}" not found!`, found ? `"${ref.name}" is an image: use \`${ref.via === 'import' ? 'image' : 'fromImage'}\`` : undefined);
+    return;
+  }
+  if (!found) throw ref.at.error(`image "${ref.name}" not found!`, suggestName(ref.name, [...byName.keys()]));
+}
+
+function suggestName(name: string, names: string[]): string | undefined {
+  const known = names.filter((n) => n !== '');
+  if (known.length === 0) return undefined;
+  return `images in this config: ${known.map((n) => `"${n}"`).join(', ')}`;
+}
+
+/** Names of the config images `img` needs built first. */
+export function imageDeps(img: Image): string[] {
+  const deps: string[] = [];
+  if (img.kind === 'stapel') {
+    if (img.base.type === 'image') deps.push(img.base.image);
+    for (const imp of img.imports) if (imp.source.type !== 'external') deps.push(imp.source.image);
+  }
+  for (const d of img.dependencies) deps.push(d.image);
+  return [...new Set(deps)];
+}
+
+function computeBuildSets(images: Image[], parsed: ParsedImage[]): string[][] {
+  const byName = new Map(images.map((i) => [i.name, i]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const level = new Map<string, number>();
+  const stack: string[] = [];
+  const atOf = (name: string): At => parsed.find((p) => p.names.includes(name))!.at;
+  const visit = (name: string): number => {
+    const st = state.get(name);
+    if (st === 'done') return level.get(name)!;
+    if (st === 'visiting') {
+      const cycle = [...stack.slice(stack.indexOf(name)), name];
+      const show = (n: string) => (n === '' ? '~' : n);
+      throw atOf(cycle[0]).error(`infinite loop detected: ${cycle.map(show).join(' -> ')}`);
+    }
+    state.set(name, 'visiting');
+    stack.push(name);
+    let lv = 0;
+    for (const d of imageDeps(byName.get(name)!)) if (byName.has(d)) lv = Math.max(lv, visit(d) + 1);
+    stack.pop();
+    state.set(name, 'done');
+    level.set(name, lv);
+    return lv;
+  };
+  for (const img of images) visit(img.name);
+  const sets: string[][] = [];
+  for (const img of images) {
+    const lv = level.get(img.name)!;
+    while (sets.length <= lv) sets.push([]);
+    sets[lv].push(img.name);
+  }
+  return sets;
+}
+
+type Export = (GitMapping | Import) & { label: string };
+
+function coveredPaths(e: Export): string[] {
+  const to = e.to.replace(/^\/+/, '');
+  if (e.includePaths.length > 0) return e.includePaths.map((p) => (to === '' ? p : `${to}/${p}`));
+  return to === '' ? [] : [to];
+}
+
+function relFrom(base: string, target: string): string {
+  const b = base.replace(/^\/+/, '');
+  const t = target.replace(/^\/+/, '');
+  if (b === '') return t;
+  if (t === b) return '.';
+  return t.slice(b.length + 1);
+}
+
+/**
+ * werf's AutoExcludeExportAndCheck over all git mappings and imports of one image: when one export
+ * lands inside another, the outer one gets an exclude for the inner path; identical destinations
+ * without filters to tell them apart are an error.
+ */
+function autoExcludeOverlaps(img: StapelImage, at: At): void {
+  const exps: Export[] = [
+    ...img.git.map((g, i) => Object.assign(g, { label: `git[${i}]` })),
+    ...img.imports.map((m, i) => Object.assign(m, { label: `import[${i}]` })),
+  ];
+  try {
+    for (const a of exps) {
+      for (const b of exps) {
+        if (a === b || !isUnder(b.to.replace(/^\/+/, ''), a.to.replace(/^\/+/, ''))) continue;
+        const aList = coveredPaths(a);
+        const bList = coveredPaths(b);
+        if (aList.length === 0 && bList.length === 0) throw conflict(at, a, b);
+        const aExcl = a.excludePaths.map((p) => (a.to === '/' ? p : `${a.to.replace(/^\/+/, '')}/${p}`));
+        for (const p of bList) {
+          if (aList.includes(p)) throw conflict(at, a, b);
+          if ([...aList, ...aExcl].some((c) => isUnder(c, p))) continue;
+          const rel = relFrom(a.to, '/' + p);
+          a.excludePaths.push(rel);
+          a.autoExcludePaths.push(rel);
+        }
+      }
+    }
+  } finally {
+    for (const e of exps) delete (e as Partial<Export>).label;
+  }
+}
+
+function conflict(at: At, a: Export, b: Export): StapelkitError {
+  const where = b.label.startsWith('git') ? 'git' : 'import';
+  const idx = Number(b.label.slice(b.label.indexOf('[') + 1, -1));
+  const bAt = new At(at.src, at.section, [where, idx], null, 0);
+  return new StapelkitError(CONFIG_ERROR, 'Conflict between imports!', {
+    pos: { ...b.pos, keyPath: bAt.keyPath },
+    hint: `${a.label} and ${b.label} both write \`to: ${b.to}\`${a.to !== b.to ? ` (inside ${a.to})` : ''}: separate them with includePaths/excludePaths`,
+  });
+}

@@ -1,0 +1,283 @@
+/**
+ * GitReader over the `git` command line. One `ls-tree -r -t -z` lists the HEAD tree once, file
+ * contents come in batches from `cat-file --batch` by object id, and one `status --porcelain=v1 -z`
+ * gives the work-tree state of every path. The work-tree variant (`--dev`) sees the files git
+ * tracks (the index) with their current contents on disk.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { StapelkitError } from '../errors';
+import { CommitInfo, GitReader, PathState, TreeEntry, isUnder, normalizeGitPath } from './reader';
+
+const MAX_BUFFER = 1 << 30;
+
+export function runGit(cwd: string, args: string[], input?: Buffer | string): Buffer {
+  const res = spawnSync('git', args, { cwd, input, maxBuffer: MAX_BUFFER, env: gitEnv() });
+  if (res.error) {
+    throw new StapelkitError('GIT_EXEC', `cannot run git: ${res.error.message}`, { cause: res.error });
+  }
+  if (res.status !== 0) {
+    const msg = res.stderr.toString().trim().split('\n')[0] || `exit code ${res.status}`;
+    throw new StapelkitError('GIT_FAILED', `git ${args[0]} failed: ${msg}`);
+  }
+  return res.stdout;
+}
+
+function gitEnv(): NodeJS.ProcessEnv {
+  // Stable, machine-readable output whatever the user's configuration.
+  return { ...process.env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0' };
+}
+
+/** Absolute repository root of the work tree containing `dir`. */
+export function findRepoRoot(dir: string): string {
+  const res = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, env: gitEnv() });
+  if (res.error || res.status !== 0) {
+    throw new StapelkitError('GIT_NO_REPO', `the project directory "${dir}" is not inside a git work tree (werf reads the configuration from the project git repository)`);
+  }
+  return fs.realpathSync(res.stdout.toString().trim());
+}
+
+/** Parse `git cat-file --batch` output: `<oid> <type> <size>\n<bytes>\n` or `<name> missing\n`. */
+export function parseCatFileBatch(out: Buffer, names: string[]): Map<string, Buffer> {
+  const result = new Map<string, Buffer>();
+  let off = 0;
+  for (const name of names) {
+    const nl = out.indexOf(0x0a, off);
+    if (nl < 0) break;
+    const header = out.subarray(off, nl).toString();
+    off = nl + 1;
+    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
+    const parts = header.split(' ');
+    const size = Number(parts[2]);
+    if (!Number.isFinite(size)) throw new StapelkitError('GIT_FAILED', `unexpected git cat-file output: ${header}`);
+    result.set(name, out.subarray(off, off + size));
+    off += size + 1;
+  }
+  return result;
+}
+
+interface StatusInfo {
+  /** porcelain XY per path, renames recorded for the new path. */
+  codes: Map<string, string>;
+}
+
+function parseStatus(out: Buffer): StatusInfo {
+  const codes = new Map<string, string>();
+  const fields = out.toString('utf8').split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (f.length < 4) continue;
+    const xy = f.slice(0, 2);
+    const p = f.slice(3);
+    codes.set(p.replace(/\/$/, ''), xy);
+    if (xy[0] === 'R' || xy[0] === 'C') i++; // the next field is the source path
+  }
+  return { codes };
+}
+
+export class CliGitReader implements GitReader {
+  readonly repoRoot: string;
+  readonly worktree: boolean;
+  private headInfo?: CommitInfo;
+  private tree?: Map<string, TreeEntry>;
+  private wtree?: Map<string, TreeEntry>;
+  private sorted?: TreeEntry[];
+  private status?: StatusInfo;
+  private index?: Set<string>;
+
+  constructor(repoRoot: string, opts: { worktree?: boolean } = {}) {
+    this.repoRoot = repoRoot;
+    this.worktree = opts.worktree ?? false;
+  }
+
+  static open(dir: string, opts: { worktree?: boolean } = {}): CliGitReader {
+    return new CliGitReader(findRepoRoot(dir), opts);
+  }
+
+  head(): CommitInfo {
+    if (!this.headInfo) {
+      const res = spawnSync('git', ['log', '-1', '--format=%H%x00%ct%x00%ci', 'HEAD'], { cwd: this.repoRoot, env: gitEnv() });
+      if (res.status !== 0) {
+        throw new StapelkitError('GIT_NO_COMMIT', `the project git repository "${this.repoRoot}" has no commits: werf reads the configuration from the HEAD commit, commit it first`);
+      }
+      const [hash, ct, ci] = res.stdout.toString().trim().split('\0');
+      this.headInfo = { hash, date: new Date(Number(ct) * 1000), tzOffset: ci.slice(-5) };
+    }
+    return this.headInfo;
+  }
+
+  private headTree(): Map<string, TreeEntry> {
+    if (!this.tree) {
+      this.head();
+      const out = runGit(this.repoRoot, ['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD']);
+      const tree = new Map<string, TreeEntry>();
+      for (const rec of out.toString('utf8').split('\0')) {
+        if (!rec) continue;
+        const tab = rec.indexOf('\t');
+        const [mode, type, oid] = rec.slice(0, tab).split(' ');
+        const p = rec.slice(tab + 1);
+        tree.set(p, { path: p, mode, type: type as TreeEntry['type'], oid });
+      }
+      this.tree = tree;
+    }
+    return this.tree;
+  }
+
+  private workStatus(): StatusInfo {
+    if (!this.status) {
+      this.status = parseStatus(
+        runGit(this.repoRoot, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none']),
+      );
+    }
+    return this.status;
+  }
+
+  /** Paths in the index (work-tree mode), submodules included. */
+  private indexPaths(): Set<string> {
+    if (!this.index) {
+      const out = runGit(this.repoRoot, ['ls-files', '-z', '--cached']);
+      this.index = new Set(out.toString('utf8').split('\0').filter((p) => p !== ''));
+    }
+    return this.index;
+  }
+
+  private worktreeEntries(): Map<string, TreeEntry> {
+    if (!this.wtree) {
+      // Files of the index as they are on disk now; directories derived from their paths.
+      const tree = new Map<string, TreeEntry>();
+      const out = runGit(this.repoRoot, ['ls-files', '-z', '--cached', '-s']);
+      for (const rec of out.toString('utf8').split('\0')) {
+        if (!rec) continue;
+        const tab = rec.indexOf('\t');
+        const [mode, oid] = rec.slice(0, tab).split(' ');
+        const p = rec.slice(tab + 1);
+        const abs = path.join(this.repoRoot, p);
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.lstatSync(abs);
+        } catch {
+          continue; // deleted in the work tree
+        }
+        const type: TreeEntry['type'] = mode === '160000' ? 'commit' : 'blob';
+        const fileMode = type === 'commit' ? mode : st.isSymbolicLink() ? '120000' : st.mode & 0o111 ? '100755' : '100644';
+        tree.set(p, { path: p, mode: fileMode, type, oid: type === 'commit' ? oid : '' });
+        let dir = path.posix.dirname(p);
+        while (dir !== '.' && !tree.has(dir)) {
+          tree.set(dir, { path: dir, mode: '040000', type: 'tree', oid: '' });
+          dir = path.posix.dirname(dir);
+        }
+      }
+      this.wtree = tree;
+    }
+    return this.wtree;
+  }
+
+  private entries(): Map<string, TreeEntry> {
+    return this.worktree ? this.worktreeEntries() : this.headTree();
+  }
+
+  listTree(dir = ''): TreeEntry[] {
+    if (!this.sorted) {
+      this.sorted = [...this.entries().values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    }
+    const d = normalizeGitPath(dir);
+    if (d === '') return this.sorted.slice();
+    return this.sorted.filter((e) => e.path !== d && isUnder(e.path, d));
+  }
+
+  listFiles(dir = ''): string[] {
+    return this.listTree(dir)
+      .filter((e) => e.type === 'blob')
+      .map((e) => e.path);
+  }
+
+  entry(p: string): TreeEntry | undefined {
+    const n = normalizeGitPath(p);
+    if (n === '') return { path: '', mode: '040000', type: 'tree', oid: '' };
+    return this.entries().get(n);
+  }
+
+  isDir(p: string): boolean {
+    const e = this.entry(p);
+    return e !== undefined && (e.type === 'tree' || e.type === 'commit');
+  }
+
+  exists(p: string): boolean {
+    return this.entry(p) !== undefined;
+  }
+
+  readFile(p: string): Buffer | undefined {
+    return this.readFiles([p]).get(p);
+  }
+
+  readFiles(paths: string[]): Map<string, Buffer> {
+    const result = new Map<string, Buffer>();
+    const wanted: { name: string; oid: string }[] = [];
+    for (const p of paths) {
+      const e = this.entry(p);
+      if (!e || e.type !== 'blob') continue;
+      if (this.worktree) {
+        const abs = path.join(this.repoRoot, e.path);
+        try {
+          result.set(p, e.mode === '120000' ? Buffer.from(fs.readlinkSync(abs)) : fs.readFileSync(abs));
+        } catch {
+          /* vanished since listing */
+        }
+      } else {
+        wanted.push({ name: p, oid: e.oid });
+      }
+    }
+    if (wanted.length > 0) {
+      const out = runGit(this.repoRoot, ['cat-file', '--batch'], wanted.map((w) => w.oid).join('\n') + '\n');
+      const byOid = parseCatFileBatch(out, wanted.map((w) => w.oid));
+      for (const w of wanted) {
+        const b = byOid.get(w.oid);
+        if (b) result.set(w.name, b);
+      }
+    }
+    return result;
+  }
+
+  pathState(p: string): PathState {
+    const n = normalizeGitPath(p);
+    const codes = this.workStatus().codes;
+    const code = codes.get(n);
+    const inHead = this.headTree().has(n);
+    if (code === '??') return 'untracked';
+    if (code === '!!') return 'ignored';
+    if (code !== undefined) {
+      if (!inHead && code[0] === 'A') return 'staged';
+      return inHead ? 'modified' : code[0] !== ' ' ? 'staged' : 'modified';
+    }
+    if (inHead) {
+      // A directory is modified when anything below it is.
+      for (const k of codes.keys()) if (isUnder(k, n) && k !== n) return 'modified';
+      return 'committed';
+    }
+    // Not in HEAD and not reported: ignored files, untracked dirs reported by their files, or nothing.
+    for (const [k, c] of codes) if (isUnder(k, n)) return c === '??' ? 'untracked' : 'staged';
+    if (fs.existsSync(path.join(this.repoRoot, n))) {
+      return this.isIgnored(n) ? 'ignored' : 'untracked';
+    }
+    if (this.worktree && this.indexPaths().has(n)) return 'staged';
+    return 'missing';
+  }
+
+  private isIgnored(p: string): boolean {
+    const res = spawnSync('git', ['check-ignore', '-q', '--', p], { cwd: this.repoRoot, env: gitEnv() });
+    return res.status === 0;
+  }
+}
+
+/** Read a path from the work tree on disk (for files giterminism allows to be uncommitted). */
+export function readWorktreeFile(repoRoot: string, p: string): Buffer | undefined {
+  const abs = path.join(repoRoot, normalizeGitPath(p));
+  try {
+    const st = fs.statSync(abs);
+    if (!st.isFile()) return undefined;
+    return fs.readFileSync(abs);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './reader';
+export { CliGitReader, findRepoRoot, runGit, readWorktreeFile, parseCatFileBatch } from './cli';

@@ -1,0 +1,246 @@
+/**
+ * Deterministic protobuf writer for pb.Op and its sub-messages, byte-compatible with Go's
+ * deterministic marshal (gogo stable_marshaler / MarshalOptions{Deterministic:true}):
+ * fields in field-number order, proto3 zero scalars omitted, oneof members written even when zero,
+ * negative ints as 10-byte two's-complement varints, map entries sorted bytewise by UTF-8 key with
+ * both key and value written, present sub-messages written even when empty.
+ *
+ * Op bytes are hashed into the op digest, so nothing here may depend on object key order.
+ * Definition and OpMetadata are not hashed but are written here too (sorted maps), which keeps the
+ * llb layer free of the protobufjs loader on the hot path.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  PbChownOpt,
+  PbExecOp,
+  PbFileAction,
+  PbFileOp,
+  PbInput,
+  PbMeta,
+  PbMount,
+  PbOp,
+  PbOpMetadata,
+  PbPlatform,
+  PbSourceOp,
+  PbUserOpt,
+} from './pb';
+
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
+const MASK64 = (1n << 64n) - 1n;
+
+/** Collects bytes of one message; nested messages are written into a child writer first. */
+export class ProtoWriter {
+  private chunks: Buffer[] = [];
+  private length = 0;
+
+  private push(b: Buffer): void {
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+
+  private rawVarint(value: bigint): void {
+    let v = value & MASK64; // negative numbers become their 64-bit two's complement (10 bytes)
+    const out: number[] = [];
+    while (v >= 0x80n) {
+      out.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    out.push(Number(v));
+    this.push(Buffer.from(out));
+  }
+
+  private tag(field: number, wire: number): void {
+    this.rawVarint(BigInt((field << 3) | wire));
+  }
+
+  /** int32/int64/uint32/uint64/enum field; omitted when zero unless `always` (oneof member). */
+  int(field: number, value: number | bigint | undefined, always = false): this {
+    if (value === undefined) return this;
+    const v = typeof value === 'bigint' ? value : BigInt(Math.trunc(value));
+    if (v === 0n && !always) return this;
+    this.tag(field, WIRE_VARINT);
+    this.rawVarint(v);
+    return this;
+  }
+
+  bool(field: number, value: boolean | undefined, always = false): this {
+    if (!value && !always) return this;
+    this.tag(field, WIRE_VARINT);
+    this.rawVarint(value ? 1n : 0n);
+    return this;
+  }
+
+  string(field: number, value: string | undefined, always = false): this {
+    if (value === undefined || (value === '' && !always)) return this;
+    return this.lenDelimited(field, Buffer.from(value, 'utf8'));
+  }
+
+  bytes(field: number, value: Uint8Array | undefined, always = false): this {
+    if (value === undefined || (value.length === 0 && !always)) return this;
+    return this.lenDelimited(field, Buffer.from(value));
+  }
+
+  /** Repeated string: one field per element (never packed). */
+  strings(field: number, values: readonly string[] | undefined): this {
+    for (const v of values ?? []) this.string(field, v, true);
+    return this;
+  }
+
+  /** A sub-message; written (possibly empty) whenever `value` is not undefined. */
+  message<T>(field: number, value: T | undefined, write: (w: ProtoWriter, v: T) => void): this {
+    if (value === undefined) return this;
+    const child = new ProtoWriter();
+    write(child, value);
+    return this.lenDelimited(field, child.finish());
+  }
+
+  messages<T>(field: number, values: readonly T[] | undefined, write: (w: ProtoWriter, v: T) => void): this {
+    for (const v of values ?? []) this.message(field, v, write);
+    return this;
+  }
+
+  /** map<string, V>: entries sorted bytewise by UTF-8 key; key (1) and value (2) always written. */
+  map<V>(field: number, entries: Record<string, V> | undefined, writeValue: (w: ProtoWriter, fieldNo: number, v: V) => void): this {
+    if (!entries) return this;
+    for (const key of sortKeysBytewise(Object.keys(entries))) {
+      this.message(field, entries[key], (w, v) => {
+        w.string(1, key, true);
+        writeValue(w, 2, v);
+      });
+    }
+    return this;
+  }
+
+  private lenDelimited(field: number, payload: Buffer): this {
+    this.tag(field, WIRE_LEN);
+    this.rawVarint(BigInt(payload.length));
+    this.push(payload);
+    return this;
+  }
+
+  finish(): Buffer {
+    return Buffer.concat(this.chunks, this.length);
+  }
+}
+
+/** Go sorts map keys as byte strings; JS `<` compares UTF-16 code units, which differs for astral chars. */
+export function sortKeysBytewise(keys: string[]): string[] {
+  return keys
+    .map((k) => [k, Buffer.from(k, 'utf8')] as const)
+    .sort((a, b) => Buffer.compare(a[1], b[1]))
+    .map(([k]) => k);
+}
+
+export function digestOf(bytes: Uint8Array): string {
+  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+}
+
+// ---- pb.Op ---------------------------------------------------------------------------------------
+
+function writePlatform(w: ProtoWriter, p: PbPlatform): void {
+  w.string(1, p.Architecture).string(2, p.OS).string(3, p.Variant).string(4, p.OSVersion).strings(5, p.OSFeatures);
+}
+
+function writeInput(w: ProtoWriter, i: PbInput): void {
+  w.string(1, i.digest).int(2, i.index);
+}
+
+function writeMeta(w: ProtoWriter, m: PbMeta): void {
+  w.strings(1, m.args).strings(2, m.env).string(3, m.cwd).string(4, m.user);
+  w.message(5, m.proxy_env, (pw, p) => {
+    pw.string(1, p.http_proxy).string(2, p.https_proxy).string(3, p.ftp_proxy).string(4, p.no_proxy).string(5, p.all_proxy);
+  });
+  w.messages(6, m.extraHosts, (hw, h) => hw.string(1, h.Host).string(2, h.IP));
+  w.string(7, m.hostname);
+  w.bool(11, m.removeMountStubsRecursive);
+}
+
+function writeMount(w: ProtoWriter, m: PbMount): void {
+  w.int(1, m.input).string(2, m.selector).string(3, m.dest).int(4, m.output).bool(5, m.readonly).int(6, m.mountType);
+  w.message(19, m.TmpfsOpt, (tw, t) => tw.int(1, t.size));
+  w.message(20, m.cacheOpt, (cw, c) => cw.string(1, c.ID).int(2, c.sharing));
+  w.message(21, m.secretOpt, (sw, s) => sw.string(1, s.ID).int(2, s.uid).int(3, s.gid).int(4, s.mode).bool(5, s.optional));
+  w.message(22, m.SSHOpt, (sw, s) => sw.string(1, s.ID).int(2, s.uid).int(3, s.gid).int(4, s.mode).bool(5, s.optional));
+}
+
+function writeExec(w: ProtoWriter, e: PbExecOp): void {
+  w.message(1, e.meta, writeMeta);
+  w.messages(2, e.mounts, writeMount);
+  w.int(3, e.network).int(4, e.security);
+}
+
+function writeSource(w: ProtoWriter, s: PbSourceOp): void {
+  w.string(1, s.identifier);
+  w.map(2, s.attrs, (mw, f, v) => mw.string(f, v, true));
+}
+
+function writeUserOpt(w: ProtoWriter, u: PbUserOpt): void {
+  if (u.byName !== undefined) w.message(1, u.byName, (nw, n) => nw.string(1, n.name).int(2, n.input));
+  else if (u.byID !== undefined) w.int(2, u.byID, true); // oneof member: written even when 0 (root)
+}
+
+function writeChown(w: ProtoWriter, c: PbChownOpt): void {
+  w.message(1, c.user, writeUserOpt).message(2, c.group, writeUserOpt);
+}
+
+function writeFileAction(w: ProtoWriter, a: PbFileAction): void {
+  w.int(1, a.input).int(2, a.secondaryInput).int(3, a.output);
+  if (a.copy) {
+    w.message(4, a.copy, (cw, c) => {
+      cw.string(1, c.src).string(2, c.dest).message(3, c.owner, writeChown).int(4, c.mode);
+      cw.bool(5, c.followSymlink).bool(6, c.dirCopyContents).bool(7, c.attemptUnpackDockerCompatibility);
+      cw.bool(8, c.createDestPath).bool(9, c.allowWildcard).bool(10, c.allowEmptyWildcard).int(11, c.timestamp);
+      cw.strings(12, c.include_patterns).strings(13, c.exclude_patterns).bool(14, c.alwaysReplaceExistingDestPaths);
+    });
+  } else if (a.mkfile) {
+    w.message(5, a.mkfile, (fw, f) => {
+      fw.string(1, f.path).int(2, f.mode).bytes(3, f.data).message(4, f.owner, writeChown).int(5, f.timestamp);
+    });
+  } else if (a.mkdir) {
+    w.message(6, a.mkdir, (dw, d) => {
+      dw.string(1, d.path).int(2, d.mode).bool(3, d.makeParents).message(4, d.owner, writeChown).int(5, d.timestamp);
+    });
+  } else if (a.rm) {
+    w.message(7, a.rm, (rw, r) => rw.string(1, r.path).bool(2, r.allowNotFound).bool(3, r.allowWildcard));
+  }
+}
+
+function writeFile(w: ProtoWriter, f: PbFileOp): void {
+  w.messages(2, f.actions, writeFileAction); // field 1 is unused in BuildKit
+}
+
+/** The exact bytes Go's client/llb (v0.11.6) produces for this op. */
+export function encodeOp(op: PbOp): Buffer {
+  const w = new ProtoWriter();
+  w.messages(1, op.inputs, writeInput);
+  if (op.exec) w.message(2, op.exec, writeExec);
+  else if (op.source) w.message(3, op.source, writeSource);
+  else if (op.file) w.message(4, op.file, writeFile);
+  else if (op.merge) w.message(6, op.merge, (mw, m) => mw.messages(1, m.inputs, (iw, i) => iw.int(1, i.input)));
+  else if (op.diff) {
+    w.message(7, op.diff, (dw, d) => {
+      dw.message(1, d.lower, (iw, i) => iw.int(1, i.input)).message(2, d.upper, (iw, i) => iw.int(1, i.input));
+    });
+  }
+  w.message(10, op.platform, writePlatform);
+  w.message(11, op.constraints, (cw, c) => cw.strings(1, c.filter));
+  return w.finish();
+}
+
+// ---- pb.OpMetadata / pb.Definition (not hashed) ----------------------------------------------------
+
+export function writeOpMetadata(w: ProtoWriter, m: PbOpMetadata): void {
+  w.bool(1, m.ignore_cache);
+  w.map(2, m.description, (mw, f, v) => mw.string(f, v, true));
+  w.message(4, m.export_cache, (ew, e) => ew.bool(1, e.Value));
+  w.map(5, m.caps, (mw, f, v) => mw.bool(f, v, true));
+  w.message(6, m.progress_group, (pw, p) => pw.string(1, p.id).string(2, p.name).bool(3, p.weak));
+}
+
+export function encodeDefinition(def: readonly Uint8Array[], metadata: Record<string, PbOpMetadata>): Buffer {
+  const w = new ProtoWriter();
+  for (const dt of def) w.bytes(1, dt, true);
+  w.map(2, metadata, (mw, f, v) => mw.message(f, v, writeOpMetadata));
+  return w.finish();
+}

@@ -1,0 +1,333 @@
+/**
+ * The fsutil DiffCopy packet protocol (fsutil send.go / receive.go semantics), both roles:
+ *  - sendDiffCopy: we are the sender (FileSync: the daemon pulls a local context from us).
+ *  - receiveDiffCopy: we are the receiver (FileSend for the `local` exporter: the daemon pushes a tree).
+ * Both work on an object-mode message stream of encoded Packets.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import {
+  PACKET_DATA, PACKET_ERR, PACKET_FIN, PACKET_REQ, PACKET_STAT, DATA_HEADER_ROOM,
+  decodePacket, encodeDataPacketInPlace, encodeSimplePacket, encodeStatPacket, type Stat,
+} from './packet';
+import { walk, type WalkOptions } from './walker';
+import { waitDrain } from './stream';
+import { chmodBitsFromGo, isDir, isRegular, isSymlink } from './gomode';
+import { goClean } from './patterns';
+import { StapelkitError } from '../errors';
+
+/** fsutil sends file contents in 32 KiB DATA packets. */
+export const DEFAULT_CHUNK_SIZE = 32 * 1024;
+/** Walk entries sent between yields to the event loop, so REQs are answered while walking. */
+const WALK_BATCH = 256;
+
+export class DiffCopyError extends StapelkitError {
+  constructor(message: string, cause?: unknown) {
+    super('E_SESSION_DIFFCOPY', message, { cause });
+  }
+}
+
+export interface SendOptions extends WalkOptions {
+  chunkSize?: number;
+  /** Called once per walked entry (e.g. for progress); must be cheap. */
+  onStat?: (stat: Stat) => void;
+}
+
+export interface SendResult { entries: number; filesSent: number; bytesSent: number }
+
+/**
+ * Runs the sender side over `conn` until the receiver's FIN has been answered. On a walk error a
+ * PACKET_ERR is sent and the promise rejects.
+ */
+export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {}): Promise<SendResult> {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  return new Promise<SendResult>((resolve, reject) => {
+    const paths: string[] = []; // entry id → absolute path
+    const sizes: number[] = [];
+    const queue: number[] = [];
+    let qHead = 0;
+    let pumping = false;
+    let finished = false;
+    const result: SendResult = { entries: 0, filesSent: 0, bytesSent: 0 };
+
+    const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      conn.off('data', onData);
+      conn.off('end', onEnd);
+      conn.off('error', onError);
+      conn.off('cancelled', onCancel);
+      if (err) reject(err instanceof Error ? err : new DiffCopyError(String(err)));
+      else resolve(result);
+    };
+    const onError = (e: Error) => finish(e);
+    const onEnd = () => finish(new DiffCopyError('receiver closed the stream before FIN'));
+    // grpc-js server calls emit 'cancelled' (not 'end') when the peer cancels.
+    const onCancel = () => finish(new DiffCopyError('transfer cancelled by the receiver'));
+    const onData = (msg: Buffer) => {
+      let p;
+      try {
+        p = decodePacket(msg);
+      } catch (e) {
+        return finish(new DiffCopyError(`invalid packet from receiver: ${(e as Error).message}`, e));
+      }
+      switch (p.type) {
+        case PACKET_REQ:
+          if (p.id >= paths.length) return finish(new DiffCopyError(`invalid file request ${p.id}`));
+          queue.push(p.id);
+          void pump();
+          break;
+        case PACKET_ERR:
+          return finish(new DiffCopyError(`error from receiver: ${p.data ? p.data.toString() : ''}`));
+        case PACKET_FIN:
+          conn.write(encodeSimplePacket(PACKET_FIN));
+          conn.end();
+          return finish();
+        default:
+          break; // STAT/DATA are not sent to a sender; fsutil ignores them too
+      }
+    };
+    conn.on('data', onData);
+    conn.on('end', onEnd);
+    conn.on('error', onError);
+    conn.on('cancelled', onCancel);
+
+    const sendFile = async (id: number) => {
+      let fd = -1;
+      try {
+        fd = fs.openSync(paths[id], 'r');
+      } catch {
+        fd = -1; // fsutil still answers with an empty DATA when the file cannot be opened
+      }
+      if (fd >= 0) {
+        try {
+          // Read size+1 bytes for small files: a short read then marks EOF without another syscall.
+          let want = Math.min(chunkSize, sizes[id] + 1);
+          for (;;) {
+            const buf = Buffer.allocUnsafe(DATA_HEADER_ROOM + want);
+            const n = fs.readSync(fd, buf, DATA_HEADER_ROOM, want, null);
+            if (n === 0) break;
+            result.bytesSent += n;
+            const ok = conn.write(encodeDataPacketInPlace(buf, id, n));
+            if (finished) return;
+            if (!ok) await waitDrain(conn);
+            if (n < want) break;
+            want = chunkSize;
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      result.filesSent++;
+      if (!conn.write(encodeSimplePacket(PACKET_DATA, id)) && !finished) await waitDrain(conn);
+    };
+
+    const pump = async () => {
+      if (pumping) return;
+      pumping = true;
+      try {
+        while (qHead < queue.length && !finished) {
+          await sendFile(queue[qHead++]);
+          if (qHead > 4096 && qHead === queue.length) { queue.length = 0; qHead = 0; }
+        }
+      } catch (e) {
+        finish(e);
+      } finally {
+        pumping = false;
+      }
+    };
+
+    const walkAndSend = async () => {
+      try {
+        let n = 0;
+        for (const entry of walk(root, opts)) {
+          if (finished) return;
+          paths.push(entry.absPath);
+          sizes.push(Number(entry.stat.size));
+          opts.onStat?.(entry.stat);
+          result.entries++;
+          if (!conn.write(encodeStatPacket(entry.stat))) await waitDrain(conn);
+          if (++n % WALK_BATCH === 0) await new Promise<void>((r) => setImmediate(r));
+        }
+        if (!finished) conn.write(encodeStatPacket(undefined));
+      } catch (e) {
+        if (finished) return;
+        try {
+          conn.write(encodeSimplePacket(PACKET_ERR, 0, Buffer.from((e as Error).message)));
+        } catch { /* the stream may already be broken */ }
+        finish(e);
+      }
+    };
+    void walkAndSend();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ReceiveResult {
+  entries: number;
+  files: number;
+  bytes: number;
+  /** Entries that could not be recreated (device nodes, fifos): path and reason. */
+  skipped: { path: string; reason: string }[];
+}
+
+interface PendingFile { target: string; stat: Stat; fd: number }
+
+function removeExisting(target: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(target);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) fs.rmSync(target, { recursive: true, force: true });
+  else fs.unlinkSync(target);
+}
+
+function setTimes(target: string, stat: Stat, symlink: boolean): void {
+  const t = Number(stat.modTime) / 1e9;
+  if (symlink) fs.lutimesSync(target, t, t);
+  else fs.utimesSync(target, t, t);
+}
+
+/**
+ * Runs the receiver side: recreates the sent tree under `dest` (created if missing; existing entries
+ * with the same names are replaced, others are left alone), requests every regular file, then sends
+ * FIN and waits for the sender to close. Owners are not changed.
+ */
+export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResult> {
+  fs.mkdirSync(dest, { recursive: true });
+  const root = fs.realpathSync(dest);
+  return new Promise<ReceiveResult>((resolve, reject) => {
+    const result: ReceiveResult = { entries: 0, files: 0, bytes: 0, skipped: [] };
+    const dirSet = new Set<string>(); // dirs created from this stream (safe parents)
+    const fileSet = new Set<string>(); // regular files (valid hardlink targets)
+    const dirs: { target: string; stat: Stat }[] = [];
+    const pending = new Map<number, PendingFile>();
+    let nextId = 0;
+    let statsDone = false;
+    let finSent = false;
+    let finished = false;
+
+    const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      conn.off('data', onData);
+      conn.off('end', onEnd);
+      conn.off('error', onError);
+      conn.off('cancelled', onCancel);
+      for (const p of pending.values()) if (p.fd >= 0) try { fs.closeSync(p.fd); } catch { /* ignore */ }
+      if (err) {
+        try { conn.write(encodeSimplePacket(PACKET_ERR, 0, Buffer.from(String((err as Error).message ?? err)))); conn.end(); } catch { /* ignore */ }
+        reject(err instanceof Error ? err : new DiffCopyError(String(err)));
+      } else resolve(result);
+    };
+    const onError = (e: Error) => finish(e);
+    const onEnd = () => {
+      if (finSent) {
+        conn.end();
+        finish();
+      } else finish(new DiffCopyError('sender closed the stream before the transfer completed'));
+    };
+    const onCancel = () => finish(new DiffCopyError('transfer cancelled by the sender'));
+
+    const maybeFinish = () => {
+      if (!statsDone || pending.size > 0 || finSent) return;
+      // Directory metadata last, deepest first, so writing children does not disturb mtimes.
+      for (let i = dirs.length - 1; i >= 0; i--) {
+        const d = dirs[i];
+        fs.chmodSync(d.target, chmodBitsFromGo(d.stat.mode));
+        setTimes(d.target, d.stat, false);
+      }
+      finSent = true;
+      conn.write(encodeSimplePacket(PACKET_FIN));
+    };
+
+    const handleStat = (stat: Stat) => {
+      const id = nextId++;
+      const rel = stat.path;
+      if (!rel || rel.startsWith('/') || goClean(rel) !== rel || rel === '..' || rel.startsWith('../')) {
+        throw new DiffCopyError(`invalid path ${JSON.stringify(rel)} in transfer`);
+      }
+      const slash = rel.lastIndexOf('/');
+      const parent = slash < 0 ? '' : rel.slice(0, slash);
+      if (parent && !dirSet.has(parent)) throw new DiffCopyError(`changes out of order: ${rel} before its parent directory`);
+      const target = path.join(root, rel);
+      result.entries++;
+      if (isDir(stat.mode)) {
+        let existing: fs.Stats | undefined;
+        try { existing = fs.lstatSync(target); } catch { existing = undefined; }
+        if (existing && !existing.isDirectory()) { fs.unlinkSync(target); existing = undefined; }
+        if (!existing) fs.mkdirSync(target, 0o700);
+        dirSet.add(rel);
+        dirs.push({ target, stat });
+      } else if (isSymlink(stat.mode)) {
+        removeExisting(target);
+        fs.symlinkSync(stat.linkname, target);
+        setTimes(target, stat, true);
+      } else if (isRegular(stat.mode)) {
+        removeExisting(target);
+        if (stat.linkname) {
+          if (!fileSet.has(stat.linkname)) throw new DiffCopyError(`invalid hardlink ${rel} → ${stat.linkname}`);
+          fs.linkSync(path.join(root, stat.linkname), target);
+          return;
+        }
+        fs.closeSync(fs.openSync(target, 'wx', 0o600));
+        fileSet.add(rel);
+        pending.set(id, { target, stat, fd: -1 });
+        result.files++;
+        conn.write(encodeSimplePacket(PACKET_REQ, id));
+      } else {
+        result.skipped.push({ path: rel, reason: `unsupported file type (mode ${(stat.mode >>> 0).toString(8)})` });
+      }
+    };
+
+    const handleData = (id: number, data: Buffer | undefined) => {
+      const p = pending.get(id);
+      if (!p) throw new DiffCopyError(`unexpected data for entry ${id}`);
+      if (!data || data.length === 0) {
+        if (p.fd >= 0) fs.closeSync(p.fd);
+        pending.delete(id);
+        fs.chmodSync(p.target, chmodBitsFromGo(p.stat.mode));
+        setTimes(p.target, p.stat, false);
+        maybeFinish();
+        return;
+      }
+      if (p.fd < 0) p.fd = fs.openSync(p.target, 'r+');
+      let off = 0;
+      while (off < data.length) off += fs.writeSync(p.fd, data, off, data.length - off);
+      result.bytes += data.length;
+    };
+
+    const onData = (msg: Buffer) => {
+      try {
+        const p = decodePacket(msg);
+        switch (p.type) {
+          case PACKET_STAT:
+            if (statsDone) throw new DiffCopyError('STAT after the end of the listing');
+            if (p.stat) handleStat(p.stat);
+            else { statsDone = true; maybeFinish(); }
+            break;
+          case PACKET_DATA:
+            handleData(p.id, p.data);
+            break;
+          case PACKET_ERR:
+            return finish(new DiffCopyError(`error from sender: ${p.data ? p.data.toString() : ''}`));
+          case PACKET_FIN:
+            // The sender answers our FIN and then closes; 'end' completes the call.
+            break;
+          default:
+            break;
+        }
+      } catch (e) {
+        finish(e);
+      }
+    };
+    conn.on('data', onData);
+    conn.on('end', onEnd);
+    conn.on('error', onError);
+    conn.on('cancelled', onCancel);
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The message-stream shape the DiffCopy sender/receiver need: an object-mode Duplex of whole protobuf
+ * messages (Buffers). A grpc-js ServerDuplexStream with identity (de)serializers is one; tests use an
+ * in-memory pair.
+ */
+import { Duplex } from 'node:stream';
+
+export type MessageStream = Duplex;
+
+/** Waits until the stream can take more writes (or fails/closes). */
+export function waitDrain(s: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => { cleanup(); resolve(); };
+    const fail = (e: Error) => { cleanup(); reject(e); };
+    const closed = () => { cleanup(); reject(new Error('stream closed while waiting to write')); };
+    const cleanup = () => { s.off('drain', done); s.off('error', fail); s.off('close', closed); };
+    s.on('drain', done);
+    s.on('error', fail);
+    s.on('close', closed);
+  });
+}
+
+/** Two connected object-mode duplexes: what one writes, the other reads. For tests and loopbacks. */
+export function messagePair(): [Duplex, Duplex] {
+  let a!: Duplex;
+  let b!: Duplex;
+  const make = (peer: () => Duplex) =>
+    new Duplex({
+      objectMode: true,
+      highWaterMark: 16,
+      read() { /* data is pushed by the peer */ },
+      write(chunk, _enc, cb) {
+        const p = peer();
+        if (p.destroyed) return cb(new Error('peer closed'));
+        if (!p.push(chunk)) {
+          // Respect the reader's buffer: finish this write once the peer drains.
+          const origRead = p._read.bind(p);
+          p._read = (n: number) => { p._read = origRead; cb(); origRead(n); };
+          return;
+        }
+        cb();
+      },
+      final(cb) { peer().push(null); cb(); },
+    });
+  a = make(() => b);
+  b = make(() => a);
+  return [a, b];
+}

@@ -1,0 +1,136 @@
+/**
+ * werf's additions to the function map (pkg/config/parser.go): include, tpl, required, env (gated by
+ * giterminism), fromYaml, toYaml and the debug helpers; plus the root data `.Files`, `.Env`, `.Commit`.
+ */
+import { adler32 } from './sprig';
+import { TemplateSet, Writer } from './exec';
+import { GoError, GoFunc, GoMap, GoStruct, Value } from './value';
+import { sprintValue } from './fmt';
+import { fromYamlV2, toYamlV2 } from './yaml';
+import { timeString } from './gotime';
+import { GoTime } from './value';
+import { GoInt } from './value';
+
+export interface WerfFilesLike {
+  get(path: string): string;
+  glob(pattern: string): Record<string, string>;
+  exists(path: string): boolean;
+  isDir(path: string): boolean;
+}
+
+export interface WerfFuncOptions {
+  lookupEnv(name: string): string | undefined;
+  allowEnv(name: string): boolean;
+  looseEnv?: boolean;
+}
+
+const giterminismTail =
+  "\n\nTo provide a strong guarantee of reproducibility, werf reads the configuration and build's context files from the project git repository, and eliminates external dependencies. We strongly recommend following this approach, but if necessary, you can allow the reading of specific files directly from the file system and enable the features that require careful use. Read more about giterminism and how to manage it here: https://werf.io/documentation/usage/project_configuration/giterminism.html.";
+
+/** Marks errors raised by the `env` gate so the caller can give them the TEMPLATE_ENV code. */
+export class EnvGateError extends GoError {}
+
+export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
+  const f = set.funcs;
+  f.delete('expandenv');
+  const exec = (name: string, data: Value): string => {
+    const w = new Writer(false);
+    set.execute(name, data, w, 'werfConfig');
+    return w.text();
+  };
+  f.set(
+    'fromYaml',
+    new GoFunc('fromYaml', ['string'], (s) => fromYamlV2(s as string), { ret: 'map[string]interface {}' }),
+  );
+  f.set('toYaml', new GoFunc('toYaml', ['interface {}'], (v) => toYamlV2(v), { ret: 'string' }));
+  f.set('include', new GoFunc('include', ['string', 'interface {}'], (name, data) => exec(name as string, data), { ret: 'string' }));
+  const addTpl = (content: string): string => {
+    const name = `tpl-${adler32(content)}`;
+    set.parse(name, content);
+    return name;
+  };
+  f.set('tpl', new GoFunc('tpl', ['string', 'interface {}'], (content, data) => exec(addTpl(content as string), data), { ret: 'string' }));
+  f.set(
+    'required',
+    new GoFunc(
+      'required',
+      ['string', 'interface {}'],
+      (msg, val) => {
+        if (val === null || val === undefined || val === '') throw new GoError(msg as string);
+        return val;
+      },
+      { ret: 'interface {}' },
+    ),
+  );
+  f.set(
+    'env',
+    new GoFunc(
+      'env',
+      ['interface {}'],
+      (value, ...args) => {
+        if (args.length > 1) throw new GoError('more than 1 optional argument prohibited');
+        const name = value === undefined || value === null ? '<nil>' : sprintValue(value);
+        if (!o.looseEnv && !o.allowEnv(name)) {
+          throw new EnvGateError(
+            `the configuration with potential external dependency found in the werf config: env name '${name}' not allowed` + giterminismTail,
+          );
+        }
+        const fallback = args.length === 1 ? (args[0] as string) : undefined;
+        const v = o.lookupEnv(name);
+        if (v === undefined) {
+          if (fallback !== undefined) return fallback;
+          if (!o.looseEnv) throw new EnvGateError(`the environment variable ${JSON.stringify(name)} must be set or default must be provided`);
+          return '';
+        }
+        if (v === '' && fallback !== undefined) return fallback;
+        return v;
+      },
+      { variadic: 'string', ret: 'string' },
+    ),
+  );
+  // Debug helpers print only with --debug-templates, which Stapelkit does not have: they return "".
+  f.set('tpl_debug', new GoFunc('tpl_debug', ['string', 'interface {}'], (content) => (addTpl(content as string), ''), { ret: 'string' }));
+  f.set('include_debug', new GoFunc('include_debug', ['string', 'interface {}'], () => '', { ret: 'string' }));
+  f.set('printf_debug', new GoFunc('printf_debug', ['string'], () => '', { variadic: 'interface {}', ret: 'string' }));
+  f.set('dump_debug', new GoFunc('dump_debug', ['interface {}'], () => '', { ret: 'string' }));
+}
+
+/** The `.Files` object: methods that panic (→ template error) when the file reader fails. */
+export function filesStruct(files: WerfFilesLike): GoStruct {
+  const wrap = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof GoError) throw e;
+      throw new GoError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return new GoStruct('config.files', {
+    Get: new GoFunc('Get', ['string'], (p) => wrap(() => files.get(p as string)), { ret: 'string' }),
+    Glob: new GoFunc(
+      'Glob',
+      ['string'],
+      (p) =>
+        wrap(() => {
+          const m = new GoMap('string', 'interface {}');
+          for (const [k, v] of Object.entries(files.glob(p as string))) m.set(k, v);
+          return m;
+        }),
+      { ret: 'map[string]interface {}' },
+    ),
+    Exists: new GoFunc('Exists', ['string'], (p) => wrap(() => files.exists(p as string)), { ret: 'bool' }),
+    IsDir: new GoFunc('IsDir', ['string'], (p) => wrap(() => files.isDir(p as string)), { ret: 'bool' }),
+  });
+}
+
+/** Root data: `.Files`, `.Env`, `.Commit.Hash`, `.Commit.Date.{Human,Unix}`. */
+export function werfRootData(files: WerfFilesLike, envName: string, commit: { hash: string; date: Date }, zone: 'UTC' | 'Local' = 'Local'): GoMap {
+  const ms = commit.date.getTime();
+  const date = new GoMap('string', 'string')
+    .set('Human', timeString(new GoTime(Math.floor(ms / 1000) * 1000, 0, zone)))
+    .set('Unix', String(Math.floor(ms / 1000)));
+  const c = new GoMap('string', 'interface {}').set('Hash', commit.hash).set('Date', date);
+  return new GoMap('string', 'interface {}').set('Files', filesStruct(files)).set('Env', envName).set('Commit', c);
+}
+
+export { GoInt };

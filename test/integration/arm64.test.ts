@@ -1,0 +1,40 @@
+/**
+ * A linux/arm64 RUN under qemu (binfmt_misc) on the arm64 busybox image.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { testEnv, testImageName, type TestEnv } from './harness';
+import { tinyDefinition, tinyExec, tinyImage } from './harness/tiny-llb';
+
+const t = suite<{ env: TestEnv }>('arm64 under qemu');
+
+t.before(async (ctx) => {
+  ctx.env = await testEnv();
+});
+t.after(async (ctx) => {
+  await ctx.env?.stop();
+});
+
+t('the daemon lists linux/arm64 and an arm64 exec prints aarch64', async ({ env }) => {
+  assert.ok(env.images.arm64, `arm64 fixture image missing: ${env.images.arm64Note}`);
+  const client = await env.client();
+  const workers = await client.listWorkers();
+  assert.ok(workers[0].platforms.includes('linux/arm64'), `platforms: ${workers[0].platforms.join(', ')}`);
+
+  const img = tinyImage(env.images.arm64!, 'arm64');
+  const run = tinyExec(img, 'uname -m; echo arm64 > /built-on', { arch: 'arm64' });
+  const name = testImageName('arm64');
+  const res = await client.solve({ definition: tinyDefinition([img, run], run, { ignoreCache: [run] }), exporter: { type: 'moby', attrs: { name } }, imageConfig: { architecture: 'arm64', os: 'linux', config: { Cmd: ['sh'], Env: ['STAGE=arm64'] } } });
+  assert.equal(res.progress.lastLogLines(run.digest, 1), ['aarch64']);
+
+  const info = await env.docker.inspectImage(name);
+  assert.is(info?.Architecture, 'arm64');
+  assert.is(info?.Os, 'linux');
+  assert.equal(info?.Config?.Env, ['STAGE=arm64']);
+  const out = await env.docker.run(name, ['/bin/sh', '-c', 'uname -m; cat /built-on'], { platform: 'linux/arm64' });
+  assert.is(out.exitCode, 0, out.stderr);
+  assert.is(out.stdout, 'aarch64\narm64\n');
+  await env.docker.removeImage(name);
+});
+
+t.run();

@@ -1,0 +1,175 @@
+/**
+ * Addresses, transports and what the daemon tells about itself: clear errors for bad input, the
+ * moby worker's platforms, LLB caps (and refusing a cap the daemon lacks), exporters, disk usage,
+ * and the Control.Session tunnel kept alive by the daemon's health checks.
+ */
+import * as crypto from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect, type SessionLike } from '../../src/buildkit/client';
+import { isStapelkitError } from '../../src/errors';
+import { serviceDefinition } from '../../src/proto';
+import { testEnv, type TestEnv } from './harness';
+import { tinyDefinition, tinyExec, tinyImage } from './harness/tiny-llb';
+
+const t = suite<{ env: TestEnv }>('transport');
+
+t.before(async (ctx) => {
+  ctx.env = await testEnv();
+});
+t.after(async (ctx) => {
+  await ctx.env?.stop();
+});
+
+async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string; text: string }> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(isStapelkitError(e), `a StapelkitError, got: ${String(e)}`);
+    return { code: e.code, message: e.message, text: e.format() };
+  }
+  throw new assert.Assertion({ message: 'expected an error', operator: 'throws', expects: 'error', actual: 'none' });
+}
+
+t('unknown scheme, unreachable sockets and missing TLS files give one clear error each', async () => {
+  let e = await errorOf(connect('ftp://example/x', { embedded: false }));
+  assert.is(e.code, 'BAD_ADDRESS');
+  assert.match(e.message, /unknown daemon address scheme "ftp"/);
+
+  e = await errorOf(connect('unix:///nonexistent/stapelkit/buildkitd.sock', { embedded: false }));
+  assert.is(e.code, 'DAEMON_UNREACHABLE');
+  assert.match(e.message, /BuildKit daemon at unix:\/\/\/nonexistent\/stapelkit\/buildkitd\.sock: .* does not exist/);
+
+  e = await errorOf(connect('docker://unix:///nonexistent/docker.sock', { embedded: false }));
+  assert.is(e.code, 'DAEMON_UNREACHABLE');
+  assert.match(e.message, /Docker daemon/);
+
+  e = await errorOf(connect('tcp://127.0.0.1:1', { embedded: false }));
+  assert.is(e.code, 'DAEMON_UNREACHABLE');
+  assert.match(e.message, /ECONNREFUSED/);
+
+  e = await errorOf(connect('tcp://127.0.0.1:1234', { embedded: false, tls: { ca: '/nonexistent/ca.pem', cert: '/nonexistent/cert.pem', key: '/nonexistent/key.pem' } }));
+  assert.is(e.code, 'TLS_FILES');
+  assert.match(e.message, /CA certificate \/nonexistent\/ca\.pem, client certificate \/nonexistent\/cert\.pem, client key \/nonexistent\/key\.pem/);
+  assert.not.match(e.text, /\n/, 'one line');
+});
+
+t('ListWorkers: the moby worker with linux/amd64 (and linux/arm64 with binfmt)', async ({ env }) => {
+  const client = await env.client();
+  const workers = await client.listWorkers();
+  assert.is(workers.length, 1);
+  assert.is(workers[0].id, 'moby');
+  assert.ok(workers[0].platforms.includes('linux/amd64'), workers[0].platforms.join(', '));
+  if (env.images.arm64) assert.ok(workers[0].platforms.includes('linux/arm64'), workers[0].platforms.join(', '));
+});
+
+t('LLB caps through the client-side gateway trick; a missing cap is refused clearly', async ({ env }) => {
+  const client = await env.client();
+  const caps = await client.llbCaps();
+  for (const c of ['source.image', 'exec.mount.cache', 'exec.mount.tmpfs', 'file.base', 'constraints', 'platform']) assert.ok(caps.llb.has(c), `has ${c}`);
+  for (const c of ['file.copy.includeexcludepatterns', 'mergeop', 'exec.mount.tmpfs.size']) assert.not.ok(caps.llb.has(c), `v0.8 lacks ${c}`);
+  assert.ok(caps.frontend.has('gateway.solve.evaluate'));
+  assert.is(await client.llbCaps(), caps, 'cached per client');
+
+  const img = tinyImage(env.images.amd64);
+  const run = tinyExec(img, 'true');
+  const def = tinyDefinition([img, run], run, { caps: { [run.digest]: ['exec.meta.base', 'file.copy.includeexcludepatterns'] } });
+  let e = await errorOf(client.solve({ definition: def }));
+  assert.is(e.code, 'CAP_MISSING');
+  assert.match(e.message, /lacks LLB capability file\.copy\.includeexcludepatterns$/);
+
+  // Without the client-side check the daemon refuses it too; the error is the same kind.
+  e = await errorOf(client.solve({ definition: def, checkCaps: false }));
+  assert.is(e.code, 'CAP_MISSING');
+  assert.match(e.message, /file\.copy\.includeexcludepatterns/);
+});
+
+t('exporters the daemon lacks are refused before solving', async ({ env }) => {
+  const client = await env.client();
+  assert.equal(client.exporters(), ['moby', 'local', 'tar']);
+  const img = tinyImage(env.images.amd64);
+  const def = tinyDefinition([img], img);
+  let e = await errorOf(client.solve({ definition: def, exporter: { type: 'oci' } }));
+  assert.is(e.code, 'EXPORTER_MISSING');
+  assert.match(e.text, /no "oci" exporter \(available: moby, local, tar\)/);
+  e = await errorOf(client.solve({ definition: def, exporter: { type: 'image', attrs: { name: 'x' } } }));
+  assert.match(e.text, /use the "moby" exporter/);
+  e = await errorOf(client.solve({ definition: def, exporter: { type: 'tar' } }));
+  assert.is(e.code, 'EXPORTER_NEEDS_SESSION');
+});
+
+t('DiskUsage and Prune answer', async ({ env }) => {
+  const client = await env.client();
+  const du = await client.diskUsage();
+  assert.ok(Array.isArray(du));
+  assert.ok(du.every((r) => typeof r.id === 'string' && r.id.length > 0));
+  // Keep everything younger than a day: removes nothing the other tests use.
+  const pruned = await client.prune({ keepDurationMs: 24 * 3600 * 1000 });
+  assert.ok(Array.isArray(pruned));
+});
+
+/** A session serving only grpc.health.v1.Health, counting the daemon's checks. */
+function healthOnlySession(): SessionLike & { checks: number } {
+  const id = crypto.randomBytes(12).toString('hex');
+  const s = {
+    id,
+    checks: 0,
+    metadata: () => ({
+      'X-Docker-Expose-Session-Uuid': [id],
+      'X-Docker-Expose-Session-Name': ['stapelkit-test'],
+      'X-Docker-Expose-Session-Sharedkey': ['stapelkit-test'],
+      'X-Docker-Expose-Session-Grpc-Method': ['/grpc.health.v1.Health/Check'],
+    }),
+    serve: (conn: Duplex) =>
+      new Promise<void>((resolve) => {
+        const server = new grpc.Server();
+        server.addService(serviceDefinition('grpc.health.v1.Health'), {
+          Check: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+            s.checks++;
+            cb(null, { status: 1 });
+          },
+        });
+        const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+        injector.injectConnection(conn);
+        conn.on('close', () => {
+          injector.destroy();
+          resolve();
+        });
+      }),
+  };
+  return s;
+}
+
+t('Control.Session tunnel: the daemon health-checks the session through it', async ({ env }) => {
+  const client = await env.client();
+  const session = healthOnlySession();
+  const attached = await client.attachSession(session);
+  let ended = false;
+  attached.done.then(() => (ended = true));
+  await new Promise((r) => setTimeout(r, 2600));
+  assert.ok(session.checks >= 2, `health checks seen: ${session.checks}`);
+  assert.not.ok(ended, 'the session is still open');
+  // A solve naming the session runs while it is attached.
+  const img = tinyImage(env.images.amd64);
+  const run = tinyExec(img, `echo ${session.id}`);
+  const res = await client.solve({ definition: tinyDefinition([img, run], run), session: session.id });
+  assert.ok(res.progress.logText(run.digest).includes(session.id));
+  await attached.close();
+  assert.ok(ended, 'close() ends the tunnel');
+});
+
+t('solve({session}) attaches a session for the build and closes it afterwards', async ({ env }) => {
+  const client = await env.client();
+  const session = healthOnlySession();
+  const img = tinyImage(env.images.amd64);
+  const run = tinyExec(img, 'sleep 1.5; echo slept');
+  await client.solve({ definition: tinyDefinition([img, run], run, { ignoreCache: [run] }), session });
+  assert.ok(session.checks >= 1, `health checks during the build: ${session.checks}`);
+  const after = session.checks;
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.is(session.checks, after, 'no checks after the build: the tunnel is closed');
+});
+
+t.run();

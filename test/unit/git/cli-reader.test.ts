@@ -1,0 +1,147 @@
+/** CliGitReader on temporary repositories: HEAD, trees, batched reads, work-tree states, --dev. */
+import * as assert from 'uvu/assert';
+import { suite } from 'uvu';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CliGitReader, normalizeGitPath, parseCatFileBatch } from '../../../src/git';
+import { StapelkitError } from '../../../src/errors';
+import { git, makeRepo, removeRepo, writeFiles } from './repo';
+
+const t = suite('git/cli');
+let dir = '';
+
+t.before.each(() => {
+  dir = makeRepo({
+    'README.md': 'hello\n',
+    'src/main.go': 'package main\n',
+    'src/lib/util.go': 'package lib\n',
+    'bin/run.sh': '#!/bin/sh\necho hi\n',
+    'with space/file name.txt': 'spaced\n',
+  });
+  fs.chmodSync(path.join(dir, 'bin/run.sh'), 0o755);
+  fs.symlinkSync('src/main.go', path.join(dir, 'link'));
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'second');
+});
+t.after.each(() => removeRepo(dir));
+
+t('head: hash and date of the HEAD commit', () => {
+  const r = new CliGitReader(dir);
+  const h = r.head();
+  assert.is(h.hash, git(dir, 'rev-parse', 'HEAD').trim());
+  assert.is(h.date.toISOString(), '2024-01-02T00:04:05.000Z');
+  assert.is(h.tzOffset, '+0300');
+});
+
+t('listTree / listFiles / entry types and modes', () => {
+  const r = new CliGitReader(dir);
+  assert.equal(r.listFiles(), ['README.md', 'bin/run.sh', 'link', 'src/lib/util.go', 'src/main.go', 'with space/file name.txt']);
+  assert.equal(r.listFiles('src'), ['src/lib/util.go', 'src/main.go']);
+  assert.equal(r.listFiles('src/'), ['src/lib/util.go', 'src/main.go']);
+  assert.is(r.entry('bin/run.sh')!.mode, '100755');
+  assert.is(r.entry('link')!.mode, '120000');
+  assert.is(r.entry('src')!.type, 'tree');
+  assert.ok(r.isDir('src/lib'));
+  assert.ok(r.isDir(''));
+  assert.not.ok(r.isDir('src/main.go'));
+  assert.ok(r.exists('with space/file name.txt'));
+  assert.not.ok(r.exists('nope'));
+  assert.equal(r.listTree('src').map((e) => e.path), ['src/lib', 'src/lib/util.go', 'src/main.go']);
+});
+
+t('readFile / readFiles read HEAD, not the work tree', () => {
+  const r = new CliGitReader(dir);
+  fs.writeFileSync(path.join(dir, 'README.md'), 'changed\n');
+  assert.is(r.readFile('README.md')!.toString(), 'hello\n');
+  const m = r.readFiles(['src/main.go', 'with space/file name.txt', 'missing', 'src']);
+  assert.equal([...m.keys()], ['src/main.go', 'with space/file name.txt']);
+  assert.is(m.get('with space/file name.txt')!.toString(), 'spaced\n');
+  assert.is(r.readFile('link')!.toString(), 'src/main.go');
+  assert.is(r.readFile('missing'), undefined);
+});
+
+t('readFiles batches many files in one call', () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 300; i++) files[`many/f${i}.txt`] = `content ${i}\n`.repeat(i % 7);
+  writeFiles(dir, files);
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'many');
+  const r = new CliGitReader(dir);
+  const m = r.readFiles(Object.keys(files));
+  assert.is(m.size, 300);
+  for (const [p, c] of Object.entries(files)) assert.is(m.get(p)!.toString(), c);
+});
+
+t('pathState: committed, modified, staged, untracked, ignored, missing', () => {
+  writeFiles(dir, { '.gitignore': 'tmp/\n' });
+  git(dir, 'add', '.gitignore');
+  git(dir, 'commit', '-q', '-m', 'ignore');
+  fs.writeFileSync(path.join(dir, 'README.md'), 'changed\n');
+  writeFiles(dir, { 'new.txt': 'n', 'staged.txt': 's', 'tmp/x': 'i', 'newdir/a/b.txt': 'b' });
+  git(dir, 'add', 'staged.txt');
+  const r = new CliGitReader(dir);
+  assert.is(r.pathState('src/main.go'), 'committed');
+  assert.is(r.pathState('README.md'), 'modified');
+  assert.is(r.pathState('new.txt'), 'untracked');
+  assert.is(r.pathState('staged.txt'), 'staged');
+  assert.is(r.pathState('tmp/x'), 'ignored');
+  assert.is(r.pathState('newdir/a'), 'untracked');
+  assert.is(r.pathState('nothing/here'), 'missing');
+  assert.is(r.pathState('src'), 'committed');
+  fs.writeFileSync(path.join(dir, 'src/lib/util.go'), 'x');
+  assert.is(new CliGitReader(dir).pathState('src'), 'modified');
+  fs.rmSync(path.join(dir, 'src/main.go'));
+  assert.is(new CliGitReader(dir).pathState('src/main.go'), 'modified');
+});
+
+t('work-tree variant (--dev): tracked files with their current contents', () => {
+  fs.writeFileSync(path.join(dir, 'README.md'), 'changed\n');
+  writeFiles(dir, { 'untracked.txt': 'u', 'staged/new.txt': 'n' });
+  git(dir, 'add', 'staged/new.txt');
+  fs.rmSync(path.join(dir, 'src/lib/util.go'));
+  const r = new CliGitReader(dir, { worktree: true });
+  assert.ok(r.worktree);
+  assert.is(r.readFile('README.md')!.toString(), 'changed\n');
+  assert.is(r.readFile('staged/new.txt')!.toString(), 'n');
+  assert.is(r.readFile('untracked.txt'), undefined);
+  assert.is(r.readFile('src/lib/util.go'), undefined);
+  assert.not.ok(r.isDir('src/lib'));
+  assert.ok(r.isDir('staged'));
+  assert.is(r.entry('bin/run.sh')!.mode, '100755');
+  assert.is(r.readFile('link')!.toString(), 'src/main.go');
+});
+
+t('project in a subdirectory: open() finds the repository root', () => {
+  writeFiles(dir, { 'sub/proj/werf.yaml': 'x' });
+  const r = CliGitReader.open(path.join(dir, 'sub/proj'));
+  assert.is(r.repoRoot, fs.realpathSync(dir));
+});
+
+t('errors: not a repository, no commits', () => {
+  const empty = makeRepo({}, { commit: false });
+  try {
+    assert.throws(() => new CliGitReader(empty).head(), (e: unknown) => e instanceof StapelkitError && e.code === 'GIT_NO_COMMIT');
+    const plain = fs.mkdtempSync(path.join(path.dirname(empty), 'plain-'));
+    assert.throws(() => CliGitReader.open(plain), (e: unknown) => e instanceof StapelkitError && e.code === 'GIT_NO_REPO');
+    fs.rmSync(plain, { recursive: true });
+  } finally {
+    removeRepo(empty);
+  }
+});
+
+t('parseCatFileBatch: missing objects and binary content', () => {
+  const bin = Buffer.from([0, 10, 255, 10]);
+  const out = Buffer.concat([Buffer.from('aaa missing\n'), Buffer.from(`bbb blob ${bin.length}\n`), bin, Buffer.from('\n')]);
+  const m = parseCatFileBatch(out, ['aaa', 'bbb']);
+  assert.not.ok(m.has('aaa'));
+  assert.equal([...m.get('bbb')!], [...bin]);
+});
+
+t('normalizeGitPath', () => {
+  assert.is(normalizeGitPath('./a//b/'), 'a/b');
+  assert.is(normalizeGitPath('/a/../b'), 'b');
+  assert.is(normalizeGitPath('..'), '..');
+  assert.is(normalizeGitPath(''), '');
+});
+
+t.run();
