@@ -12,12 +12,7 @@ async function main() {
   const lines = Object.entries(d.env).map(([k, v]) => `${k}=${v}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   if (process.argv[2]) fs.writeFileSync(process.argv[2], `${lines.map((l) => l.replace(/=(.*)$/, "='$1'")).join('\n')}\n`);
-  const stop = async () => {
-    await d.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // startTestDaemon's own SIGINT/SIGTERM handlers stop the daemon and end this process.
   setInterval(() => undefined, 1 << 30);
 }
 

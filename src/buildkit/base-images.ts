@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import type { DockerApi } from './docker-api';
+import { lockFile } from './dockerd';
 import { writeTar, type TarEntry } from './tar';
 
 export type BusyboxArch = 'amd64' | 'arm64';
@@ -82,21 +83,38 @@ function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Proc
  * with apt-get download using a temporary extra architecture (APT::Architectures only for these two
  * apt-get calls; dpkg's own architecture list is left unchanged).
  */
-export function arm64Busybox(cacheDir: string): Buffer {
+export async function arm64Busybox(cacheDir: string): Promise<Buffer> {
   fs.mkdirSync(cacheDir, { recursive: true });
-  let deb = fs.readdirSync(cacheDir).find((f) => /^busybox-static_.*_arm64\.deb$/.test(f));
+  const find = () => fs.readdirSync(cacheDir).find((f) => /^busybox-static_.*_arm64\.deb$/.test(f));
+  let deb = find();
   if (!deb) {
-    const archOpts = ['-o', 'APT::Architectures::=amd64', '-o', 'APT::Architectures::=arm64'];
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    sh('apt-get', ['update', '-q', ...archOpts], { env });
+    // Concurrent test runs share the cache dir and apt's own lock: one downloads, the others wait.
+    const release = await lockFile(path.join(cacheDir, 'busybox-arm64.lock'), 10 * 60_000, 10 * 60_000);
     try {
-      sh('apt-get', ['download', '-q', ...archOpts, 'busybox-static:arm64'], { cwd: cacheDir, env });
+      deb = find();
+      if (!deb) {
+        const archOpts = ['-o', 'APT::Architectures::=amd64', '-o', 'APT::Architectures::=arm64'];
+        const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+        const tmp = fs.mkdtempSync(path.join(cacheDir, 'dl-'));
+        try {
+          sh('apt-get', ['update', '-q', ...archOpts], { env });
+          try {
+            sh('apt-get', ['download', '-q', ...archOpts, 'busybox-static:arm64'], { cwd: tmp, env });
+          } finally {
+            // Drop the arm64 package lists again so later plain apt-get calls see the machine as it was.
+            spawnSync('apt-get', ['update', '-q'], { env, stdio: 'ignore' });
+          }
+          const got = fs.readdirSync(tmp).find((f) => f.endsWith('.deb'));
+          if (!got) throw new StapelkitError('BASE_IMAGE', 'apt-get download busybox-static:arm64 left no .deb');
+          fs.renameSync(path.join(tmp, got), path.join(cacheDir, got)); // atomic: readers never see a partial file
+          deb = got;
+        } finally {
+          fs.rmSync(tmp, { recursive: true, force: true });
+        }
+      }
     } finally {
-      // Drop the arm64 package lists again so later plain apt-get calls see the machine as it was.
-      spawnSync('apt-get', ['update', '-q'], { env, stdio: 'ignore' });
+      release();
     }
-    deb = fs.readdirSync(cacheDir).find((f) => /^busybox-static_.*_arm64\.deb$/.test(f));
-    if (!deb) throw new StapelkitError('BASE_IMAGE', `apt-get download busybox-static:arm64 left no .deb in ${cacheDir}`);
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-deb-'));
   try {
@@ -131,7 +149,7 @@ export async function ensureBusyboxImage(docker: DockerApi, arch: BusyboxArch, c
   } else if (arch === 'arm64') {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-bb-'));
     binPath = path.join(tmp, 'busybox');
-    fs.writeFileSync(binPath, arm64Busybox(cacheDir), { mode: 0o755 });
+    fs.writeFileSync(binPath, await arm64Busybox(cacheDir), { mode: 0o755 });
   } else {
     throw new StapelkitError('BASE_IMAGE', `cannot make a ${arch} busybox image on a ${process.arch} host`);
   }

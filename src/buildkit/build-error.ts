@@ -6,7 +6,7 @@
  * vertex digest, `…errdefs.Source+json` = source ranges, `…stack.Stack+json`, …).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { StapelkitError } from '../errors';
+import { StapelkitError, type SourcePos } from '../errors';
 import { decodeMessage, messageType } from '../proto';
 import type { ProgressCollector } from './progress';
 
@@ -63,7 +63,7 @@ export class BuildError extends StapelkitError {
     readonly exitCode: number | undefined,
     readonly logTail: string[],
     readonly grpcMessage: string,
-    opts: { hint?: string; cause?: unknown } = {},
+    opts: { hint?: string; cause?: unknown; pos?: SourcePos } = {},
   ) {
     super('BUILD_FAILED', message, opts);
   }
@@ -80,7 +80,7 @@ export function parseExecFailure(msg: string): { command?: string; exitCode?: nu
 const LOG_TAIL = 10;
 
 /** The StapelkitError for a failed Solve, using what the Status stream recorded about the vertex. */
-export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector): StapelkitError {
+export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector, sourceMap?: ReadonlyMap<string, SourcePos>): StapelkitError {
   const d = decodeGrpcError(err);
   const msg = d.message.replace(/^failed to solve: (rpc error: code = \w+ desc = )?/, '');
   if (/unknown API capability/.test(msg)) {
@@ -103,5 +103,16 @@ export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: Progr
     text = rec?.name ? `${rec.name}: ${msg}` : msg;
   }
   if (tail.length) text += `\n  last log lines:\n${tail.map((l) => `    ${l}`).join('\n')}`;
-  return new BuildError(text, vertexDigest, rec?.name, command, exitCode, tail, msg, { cause: err });
+  // dockerd 20.10 sends no status details; then the Definition's own source map (if any) says where.
+  const pos = sourcePos(d.source) ?? (vertexDigest ? sourceMap?.get(vertexDigest) : undefined);
+  return new BuildError(text, vertexDigest, rec?.name, command, exitCode, tail, msg, { cause: err, pos });
+}
+
+/** errdefs.Source `{info: {filename}, ranges: [{start: {line, character}}]}` as a SourcePos (1-based line). */
+export function sourcePos(source: unknown): SourcePos | undefined {
+  const s = source as { info?: { filename?: string }; ranges?: { start?: { line?: number; character?: number } }[] } | undefined;
+  const file = s?.info?.filename;
+  if (!file) return undefined;
+  const start = s?.ranges?.[0]?.start;
+  return { file, ...(start?.line ? { line: start.line } : {}), ...(start?.character ? { column: start.character } : {}) };
 }

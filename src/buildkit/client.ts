@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { StapelkitError } from '../errors';
+import { StapelkitError, type SourcePos } from '../errors';
 import { encodeMessage, messageType, serviceDefinition } from '../proto';
 import { buildErrorFrom, decodeGrpcError } from './build-error';
 import { ProgressCollector, teeProgress, toStatusUpdate, type ProgressSink } from './progress';
@@ -215,6 +215,26 @@ export function definitionSourceDigests(def: Uint8Array): string[] {
   return out;
 }
 
+/**
+ * The first source location of each op in a Definition's source map (`Definition.Source`, v0.8):
+ * op digest → file and 1-based line/column of where the op came from.
+ */
+export function definitionSourceMap(def: Uint8Array): Map<string, SourcePos> {
+  const t = messageType('pb.Definition');
+  const d = t.toObject(t.decode(def), { defaults: false, arrays: true, objects: true }) as {
+    Source?: { locations?: Record<string, { locations?: { sourceIndex?: number; ranges?: { start?: { line?: number; character?: number } }[] }[] }>; infos?: { filename?: string }[] };
+  };
+  const out = new Map<string, SourcePos>();
+  for (const [digest, locs] of Object.entries(d.Source?.locations ?? {})) {
+    const loc = locs.locations?.[0];
+    const file = d.Source?.infos?.[loc?.sourceIndex ?? 0]?.filename;
+    if (!loc || !file) continue;
+    const start = loc.ranges?.[0]?.start;
+    out.set(digest, { file, ...(start?.line ? { line: start.line } : {}), ...(start?.character ? { column: start.character } : {}) });
+  }
+  return out;
+}
+
 /** The caps listed in a Definition's metadata (`metadata[digest].caps`). */
 export function definitionCaps(def: Uint8Array): string[] {
   const d = messageType('pb.Definition').toObject(messageType('pb.Definition').decode(def), { defaults: false, objects: true }) as { metadata?: Record<string, { caps?: Record<string, boolean> }> };
@@ -325,14 +345,21 @@ export class BuildkitClient {
     const md = new grpc.Metadata();
     for (const [k, values] of Object.entries(session.metadata())) for (const v of values) md.add(k, v);
     const call = this.control.Session(md) as grpc.ClientDuplexStream<any, any>;
-    let ended = false;
+    let ended = false; // the call is finished (either side)
+    let sendClosed = false; // we half-closed (CloseSend)
+    const closeSend = () => {
+      if (!ended && !sendClosed) {
+        sendClosed = true;
+        call.end();
+      }
+    };
     const duplex = new Duplex({
       write(chunk: Buffer, _enc, cb) {
-        if (ended) return cb();
+        if (ended || sendClosed) return cb();
         call.write({ data: chunk }, cb);
       },
       final(cb) {
-        if (!ended) call.end();
+        closeSend();
         cb();
       },
       read() {
@@ -365,6 +392,10 @@ export class BuildkitClient {
       done: served.then(() => undefined),
       close: async () => {
         this.attached.delete(session.id);
+        // Like Go's client: CloseSend, let the daemon end the session (in-flight callbacks finish),
+        // and only cut the call if that takes too long.
+        closeSend();
+        await Promise.race([served, new Promise((r) => setTimeout(r, 2000).unref())]);
         if (!ended) {
           ended = true;
           call.cancel();
@@ -408,6 +439,17 @@ export class BuildkitClient {
     }
   }
 
+  /** dockerd 20.10 exports cache only `inline` and imports `registry`/`local` (§5.2). */
+  private checkCache(opts: SolveOptions): void {
+    if (this.daemonKind !== 'dockerd') return;
+    for (const e of opts.cacheExports ?? []) {
+      if (e.type !== 'inline') throw new StapelkitError('CACHE_UNSUPPORTED', `the BuildKit in dockerd at ${this.address.text} cannot export cache of type "${e.type}"`, { hint: 'only "inline" (cache metadata in the exported image)' });
+    }
+    for (const e of opts.cacheImports ?? []) {
+      if (e.type !== 'registry' && e.type !== 'local') throw new StapelkitError('CACHE_UNSUPPORTED', `the BuildKit in dockerd at ${this.address.text} cannot import cache of type "${e.type}"`, { hint: 'use "registry" (also reads local images) or "local"' });
+    }
+  }
+
   /**
    * Runs one build. Progress goes to `progress` (and is always collected into the result); a
    * failure becomes a StapelkitError (BuildError for a failing step, with its command, exit
@@ -415,7 +457,10 @@ export class BuildkitClient {
    */
   async solve(opts: SolveOptions, progress?: ProgressSink): Promise<SolveResult> {
     if (opts.definition && opts.frontend) throw new StapelkitError('BAD_SOLVE', 'solve: give either a definition or a frontend, not both');
+    if (opts.frontendInputs && !opts.frontend) throw new StapelkitError('BAD_SOLVE', 'solve: frontendInputs need a frontend');
+    if ((opts.imageConfig !== undefined || opts.resultMetadata) && !opts.definition) throw new StapelkitError('BAD_SOLVE', 'solve: imageConfig/resultMetadata need a definition');
     this.checkExporter(opts);
+    this.checkCache(opts);
     const def = opts.definition ? defBytes(opts.definition) : undefined;
     if (def && opts.checkCaps !== false) await this.requireCaps(definitionCaps(def));
     const ref = opts.ref ?? crypto.randomBytes(16).toString('hex');
@@ -452,7 +497,6 @@ export class BuildkitClient {
     if (opts.imageConfig !== undefined) metadata['containerimage.config'] = Buffer.from(typeof opts.imageConfig === 'string' ? opts.imageConfig : JSON.stringify(opts.imageConfig));
     for (const [k, v] of Object.entries(opts.resultMetadata ?? {})) metadata[k] = Buffer.from(v);
     const viaGateway = !!def && Object.keys(metadata).length > 0;
-    if (viaGateway && opts.frontendInputs) throw new StapelkitError('BAD_SOLVE', 'solve: frontendInputs need a frontend');
     const bytes = encodeSolveRequest(req, viaGateway ? undefined : def, inputs);
 
     const status = this.statusStream(ref, sink);
@@ -474,7 +518,7 @@ export class BuildkitClient {
     } catch (e) {
       // Let the stream deliver the failing vertex's last logs before explaining the error.
       await Promise.race([status.ended, new Promise((r) => setTimeout(r, 3000).unref())]);
-      const err = opts.signal?.aborted ? new StapelkitError('CANCELLED', 'build cancelled') : (e as grpc.ServiceError).code === 14 ? grpcFailure('Solve', e) : buildErrorFrom(e as grpc.ServiceError, collector);
+      const err = opts.signal?.aborted ? new StapelkitError('CANCELLED', 'build cancelled') : (e as grpc.ServiceError).code === 14 ? grpcFailure('Solve', e) : buildErrorFrom(e as grpc.ServiceError, collector, def ? definitionSourceMap(def) : undefined);
       sink.done?.(err);
       throw err;
     } finally {

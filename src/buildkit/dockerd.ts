@@ -338,7 +338,7 @@ export async function ensureEmbeddedDockerd(say: (line: string) => void = (l) =>
 }
 
 /** An exclusive lock file (O_EXCL); a lock older than `staleMs` is taken over. */
-async function lockFile(file: string, timeoutMs = 90_000, staleMs = 120_000): Promise<() => void> {
+export async function lockFile(file: string, timeoutMs = 90_000, staleMs = 120_000): Promise<() => void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -334,7 +334,12 @@ export class TtyPrinter implements ProgressSink {
   /** The lines of the current view (exported for tests). */
   render(final: boolean, now = Date.now()): string[] {
     const cols = Math.max(40, this.out.columns ?? 100);
-    const all = [...this.vs.values()].filter((v) => v.started !== undefined || v.cached || v.completed !== undefined);
+    // In the order steps started (cached ones have no start: by when they were reported).
+    const all = [...this.vs.values()]
+      .filter((v) => v.started !== undefined || v.cached || v.completed !== undefined)
+      .map((v, i) => ({ v, i, at: v.started ?? v.completed ?? Number.MAX_SAFE_INTEGER }))
+      .sort((a, b) => a.at - b.at || a.i - b.i)
+      .map((x) => x.v);
     const doneCount = all.filter((v) => v.completed !== undefined || v.cached).length;
     const lines = [`[+] Building ${secs(now - this.t0)} (${doneCount}/${this.vs.size})${final ? ' FINISHED' : ''}`];
     for (const v of all) {

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { StapelkitError, isStapelkitError } from '../errors';
 import { register as registerRender } from './commands/render';
 import { register as registerConfig } from './commands/config';
+import { register as registerDebug } from './commands/debug';
 
 export function makeProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function makeProgram(): Command {
   // Sub-commands register themselves here (one line each).
   registerRender(program);
   registerConfig(program);
+  registerDebug(program);
   return program;
 }
 

@@ -10,6 +10,7 @@ import { StapelkitError } from '../errors';
 import { GitReader, PathState, isUnder, normalizeGitPath } from '../git/reader';
 import { readWorktreeFile } from '../git/cli';
 import { GITERMINISM_PARAGRAPH } from './giterminism';
+import { oneLine } from './yamlnode';
 
 export const FILE_STATE_ERROR = 'GITERMINISM_FILE';
 
@@ -154,7 +155,7 @@ function* walkDisk(abs: string, rel: string): Generator<string> {
 }
 
 export function fileStateError(msg: string): StapelkitError {
-  return new StapelkitError(FILE_STATE_ERROR, msg, { hint: GITERMINISM_PARAGRAPH });
+  return new StapelkitError(FILE_STATE_ERROR, oneLine(msg), { hint: GITERMINISM_PARAGRAPH });
 }
 
 /** werf's `.Files`: paths relative to the project dir, content from git unless allowed. */
@@ -168,7 +169,7 @@ export function makeWerfFiles(files: ProjectFiles, allowUncommittedFiles: string
       if (b === undefined) {
         throw new StapelkitError(
           FILE_STATE_ERROR,
-          `{{ .Files.Get "${p}" }}: the file "${n}" not found in the project git repository. If the file exists locally, configure werf-giterminism.yaml to allow uncommitted files`,
+          `{{ .Files.Get ${JSON.stringify(p)} }}: the file ${JSON.stringify(n)} not found in the project git repository. If the file exists locally, configure werf-giterminism.yaml to allow uncommitted files`,
         );
       }
       return b.toString('utf8');

@@ -10,7 +10,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { StapelkitError } from '../errors';
 import { normalizeGitPath } from '../git/reader';
 import { GiterminismConfig, Model, Pos } from './model';
-import { At, DocSource, bool, describe, entries, isAbsent, posAt, str, strList } from './yamlnode';
+import { At, DocSource, oneLine, bool, describe, entries, isAbsent, posAt, str, strList } from './yamlnode';
 
 export const GITERMINISM_FILE = 'werf-giterminism.yaml';
 export const GITERMINISM_ERROR = 'GITERMINISM';
@@ -118,8 +118,8 @@ export function hostPathAllowed(p: string, globs: string[], projectDir: string):
 }
 
 export function giterminismError(msg: string, pos?: Pos & { keyPath?: string }): StapelkitError {
-  return new StapelkitError(GITERMINISM_ERROR, `the configuration with potential external dependency found in the werf config: ${msg}`, {
-    pos,
+  return new StapelkitError(GITERMINISM_ERROR, oneLine(`the configuration with potential external dependency found in the werf config: ${msg}`), {
+    pos: pos && { ...pos, keyPath: oneLine(pos.keyPath) },
     hint: GITERMINISM_PARAGRAPH,
   });
 }

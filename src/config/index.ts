@@ -10,3 +10,4 @@ export type { WerfFiles } from './files';
 export { imageDeps } from './validate';
 export { parseGiterminism, defaultGiterminism, envAllowed, pathAllowed, GITERMINISM_PARAGRAPH } from './giterminism';
 export { formatModel } from './format';
+export { effectiveImageSpec } from './imagespec';

@@ -351,6 +351,9 @@ function parseStapelImage(root: At, ctx: ParseContext): ParsedImage {
 
   const common = parseCommon(at, f, isArtifact, 'stapel', refs, ctx);
   const fromLatest = optBool(f.get('fromLatest'), false);
+  if (fromLatest && rawBase.directive === 'from' && rawBase.value === 'scratch') {
+    throw f.get('fromLatest')!.keyAt.error('`fromLatest` is not compatible with `from: scratch`');
+  }
   const image: ParsedImage['image'] = {
     kind: 'stapel',
     ...common,
@@ -404,7 +407,22 @@ function parseCommon(at: At, f: Map<string, Entry>, isArtifact: boolean, kind: '
     if (ids.has(s.id)) throw secretItems[i].error(`duplicated secret "${s.id}"`);
     ids.add(s.id);
   });
-  const dependencies = listOf(f.get('dependencies'), 'dependencies', (item) => parseDependency(item, kind, refs));
+  const depItems = listAt(f.get('dependencies'), 'dependencies');
+  const dependencies = depItems.map((item) => parseDependency(item, kind, refs));
+  // Targets must be unique across all dependencies of the image, not just within one.
+  const targets = new Map<string, number>();
+  dependencies.forEach((d, i) => {
+    d.imports.forEach((imp, j) => {
+      const target = imp.targetEnv ?? imp.targetBuildArg!;
+      const prev = targets.get(target);
+      if (prev !== undefined && prev !== i) {
+        const key = imp.targetEnv !== undefined ? 'targetEnv' : 'targetBuildArg';
+        const impAt = seqItems(entries(depItems[i]).find((e) => e.key === 'imports')!.value)[j];
+        throw entries(impAt).find((e) => e.key === key)!.value.error(`duplicated dependency import \`${key}: ${target}\` (also set by dependencies[${prev}])`);
+      }
+      targets.set(target, i);
+    });
+  });
   void ctx;
   return {
     name: '',

@@ -110,7 +110,7 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const templates = [...templatePaths].sort().map((p) => {
     const b = files.read(p, allowTemplates);
     if (b === undefined) throw fileStateError(`the file "${p}" not found in the project git repository`);
-    return { name: p.slice(templatesDir.length + 1), text: b.toString('utf8') };
+    return { name: p.slice(templatesDir.length + 1), text: b.toString('utf8'), file: p };
   });
 
   const env = opts.env ?? environ.WERF_ENV ?? '';
@@ -127,11 +127,7 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
     looseEnv: loose,
   });
   const mainName = configFile;
-  const mapLine = (line: number) => {
-    const m = rendered.lineMap[line - 1];
-    if (!m) return { file: mainName, line };
-    return { file: m.file === mainName ? mainName : `${templatesDir}/${m.file}`, line: m.line };
-  };
+  const mapLine = (line: number) => rendered.lineMap[line - 1] ?? { file: mainName, line };
   return { projectDir, repoRoot: git.repoRoot, configFile, rendered, giterminism, commit, env, mapLine };
 }
 

@@ -1,15 +1,16 @@
 /**
  * The template engine contract as config uses it (src/template implements `renderWerfConfig`).
- * Declared here structurally so config compiles and its post-render parts can be tested on their
- * own; `defaultRenderer()` loads the engine.
+ * Declared here structurally (the engine's own types are compatible) so the layers after rendering
+ * can be tested with `plainRenderer`; `defaultRenderer()` is the engine.
  */
 import { StapelkitError } from '../errors';
+import { renderWerfConfig } from '../template';
 import { WerfFiles } from './files';
 
 export interface RenderWerfOptions {
   main: { name: string; text: string };
   /** `.werf/**\/*.tmpl`, named by path relative to `.werf`. */
-  templates: { name: string; text: string }[];
+  templates: { name: string; text: string; file?: string }[];
   files: WerfFiles;
   commit: { hash: string; date: Date };
   envName: string;
@@ -20,24 +21,14 @@ export interface RenderWerfOptions {
 
 export interface RenderResult {
   text: string;
-  /** Per output line (index 0 = line 1): the template file and line it came from. */
+  /** Per output line (index 0 = line 1): the file (project-relative, as shown in errors) and line it came from. */
   lineMap: { file: string; line: number }[];
 }
 
 export type Renderer = (opts: RenderWerfOptions) => RenderResult;
 
 export function defaultRenderer(): Renderer {
-  let mod: { renderWerfConfig?: Renderer };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require('../template') as { renderWerfConfig?: Renderer };
-  } catch (e) {
-    throw new StapelkitError('TEMPLATE_UNAVAILABLE', 'the werf.yaml template engine (src/template) is not available', { cause: e });
-  }
-  if (typeof mod.renderWerfConfig !== 'function') {
-    throw new StapelkitError('TEMPLATE_UNAVAILABLE', 'the werf.yaml template engine (src/template) does not export renderWerfConfig');
-  }
-  return mod.renderWerfConfig;
+  return renderWerfConfig;
 }
 
 /**

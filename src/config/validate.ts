@@ -7,7 +7,7 @@ import { StapelkitError } from '../errors';
 import { isUnder } from '../git/reader';
 import { BaseImage, DockerfileImage, GitMapping, Image, Import, Model, StapelImage, Warning } from './model';
 import { CONFIG_ERROR, ParsedImage, ParsedMeta, ParsedSection, Ref } from './parse';
-import { At } from './yamlnode';
+import { At, oneLine } from './yamlnode';
 
 export interface AssembleExtras {
   commit: Model['commit'];
@@ -86,6 +86,7 @@ export function assembleModel(sections: ParsedSection[], extras: AssembleExtras)
   }
 
   const buildSets = computeBuildSets(images, parsedImages);
+  checkPlatforms(images, meta.meta.build.platform, parsedImages);
   return {
     project: meta.project,
     configVersion: 1,
@@ -192,11 +193,15 @@ function relFrom(base: string, target: string): string {
 /**
  * werf's AutoExcludeExportAndCheck over all git mappings and imports of one image: when one export
  * lands inside another, the outer one gets an exclude for the inner path; identical destinations
- * without filters to tell them apart are an error.
+ * without filters to tell them apart are an error. (Detail from werf's code, where §4.5 of our
+ * notes is loose: a new path is skipped when it lies inside one of A's existing excludes.)
  */
 function autoExcludeOverlaps(img: StapelImage, at: At): void {
+  // werf's order: local mappings, then remote ones, then imports.
+  const gits = img.git.map((g, i) => Object.assign(g, { label: `git[${i}]` }));
   const exps: Export[] = [
-    ...img.git.map((g, i) => Object.assign(g, { label: `git[${i}]` })),
+    ...gits.filter((g) => g.type === 'local'),
+    ...gits.filter((g) => g.type === 'remote'),
     ...img.imports.map((m, i) => Object.assign(m, { label: `import[${i}]` })),
   ];
   try {
@@ -206,10 +211,12 @@ function autoExcludeOverlaps(img: StapelImage, at: At): void {
         const aList = coveredPaths(a);
         const bList = coveredPaths(b);
         if (aList.length === 0 && bList.length === 0) throw conflict(at, a, b);
-        const aExcl = a.excludePaths.map((p) => (a.to === '/' ? p : `${a.to.replace(/^\/+/, '')}/${p}`));
         for (const p of bList) {
           if (aList.includes(p)) throw conflict(at, a, b);
-          if ([...aList, ...aExcl].some((c) => isUnder(c, p))) continue;
+          // Nothing to do when one of A's paths lies inside P, or P is already excluded from A.
+          if (aList.some((c) => isUnder(c, p))) continue;
+          const aExcl = a.excludePaths.map((x) => (a.to === '/' ? x : `${a.to.replace(/^\/+/, '')}/${x}`));
+          if (aExcl.some((x) => isUnder(p, x))) continue;
           const rel = relFrom(a.to, '/' + p);
           a.excludePaths.push(rel);
           a.autoExcludePaths.push(rel);
@@ -226,7 +233,37 @@ function conflict(at: At, a: Export, b: Export): StapelkitError {
   const idx = Number(b.label.slice(b.label.indexOf('[') + 1, -1));
   const bAt = new At(at.src, at.section, [where, idx], null, 0);
   return new StapelkitError(CONFIG_ERROR, 'Conflict between imports!', {
-    pos: { ...b.pos, keyPath: bAt.keyPath },
-    hint: `${a.label} and ${b.label} both write \`to: ${b.to}\`${a.to !== b.to ? ` (inside ${a.to})` : ''}: separate them with includePaths/excludePaths`,
+    pos: { ...b.pos, keyPath: oneLine(bAt.keyPath) },
+    hint: oneLine(`${a.label} and ${b.label} both write \`to: ${b.to}\`${a.to !== b.to ? ` (inside ${a.to})` : ''}: separate them with includePaths/excludePaths`),
   });
+}
+
+/**
+ * werf's validator_image_platform: an image built for platform P needs every image it imports from
+ * or depends on to be built for P too. Only explicit platform lists (image `platform` or
+ * `build.platform`) are compared; the daemon default is not known here.
+ */
+function checkPlatforms(images: Image[], buildPlatform: string[], parsed: ParsedImage[]): void {
+  const byName = new Map(images.map((i) => [i.name, i]));
+  const platformsOf = (i: Image) => (i.platform.length > 0 ? i.platform : buildPlatform);
+  for (const img of images) {
+    const mine = platformsOf(img);
+    if (mine.length === 0) continue;
+    const targets: string[] = [];
+    if (img.kind === 'stapel') for (const imp of img.imports) if (imp.source.type !== 'external') targets.push(imp.source.image);
+    for (const d of img.dependencies) targets.push(d.image);
+    for (const t of targets) {
+      const dep = byName.get(t);
+      if (!dep) continue;
+      const theirs = platformsOf(dep);
+      if (theirs.length === 0) continue;
+      const missing = mine.find((p) => !theirs.includes(p));
+      if (missing !== undefined) {
+        const p = parsed.find((x) => x.names.includes(img.name))!;
+        throw p.at.error(
+          `image=${JSON.stringify(img.name)} platform=${JSON.stringify(missing)} requires dependency image=${JSON.stringify(t)} platform=${JSON.stringify(missing)} which is not present in configuration`,
+        );
+      }
+    }
+  }
 }

@@ -9,6 +9,13 @@ import { Pos } from './model';
 
 export const CONFIG_ERROR = 'CONFIG_INVALID';
 
+/** Messages are one line: user values with line breaks are shown escaped. */
+export function oneLine(s: string): string;
+export function oneLine(s: string | undefined): string | undefined;
+export function oneLine(s: string | undefined): string | undefined {
+  return s?.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
 /** Maps an offset inside one document to a source position. */
 export interface DocSource {
   doc: Document;
@@ -63,7 +70,7 @@ export class At {
 
   error(message: string, hint?: string, code = CONFIG_ERROR): StapelkitError {
     const pos = this.pos;
-    return new StapelkitError(code, message, { pos: { ...pos, keyPath: this.keyPath }, hint });
+    return new StapelkitError(code, oneLine(message), { pos: { ...pos, keyPath: oneLine(this.keyPath) }, hint: oneLine(hint) });
   }
 
   isNull(): boolean {
@@ -79,7 +86,7 @@ function resolve(src: DocSource, node: unknown): Node | null {
     if (n === undefined) {
       // Each `---` document is parsed on its own (like werf): anchors do not cross documents.
       const pos = posAt(src, alias.range ? alias.range[0] : 0);
-      throw new StapelkitError(CONFIG_ERROR, `YAML: unknown alias *${alias.source}: anchors are visible only inside their own document`, { pos });
+      throw new StapelkitError(CONFIG_ERROR, `YAML: unknown alias *${oneLine(alias.source)}: anchors are visible only inside their own document`, { pos });
     }
   }
   return n ?? null;
@@ -288,6 +295,8 @@ export function toPlain(at: At): unknown {
   if (isScalar(n)) {
     const v = n.value;
     if (typeof v === 'bigint') return Number(v);
+    // JSON has no Infinity/NaN: keep `.inf`/`.nan` as written.
+    if (typeof v === 'number' && !Number.isFinite(v)) return scalarText(n as Scalar);
     if (v instanceof Date) return v.toISOString();
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
     return v ?? null;

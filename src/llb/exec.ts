@@ -141,6 +141,15 @@ function checkTarget(target: string | undefined, what: string): string {
   return target;
 }
 
+/**
+ * Filesystem mount targets may be relative, as in Go (client_test testRelativeMountpoint): they are
+ * written as given and the daemon resolves them against the working directory.
+ */
+function checkFsTarget(target: string | undefined, what: string): string {
+  if (typeof target !== 'string' || target === '') throw invalid(`${what} needs a target path, got ${JSON.stringify(target)}`);
+  return target;
+}
+
 function checkId(n: number | undefined, what: string): number {
   if (n === undefined) return 0;
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw invalid(`${what} must be an unsigned 32-bit integer, got ${n}`);
@@ -283,8 +292,11 @@ export class ExecVertex implements Vertex {
 export class ExecState {
   private constructor(
     readonly vertex: ExecVertex,
-    /** The state the process ran in (root() keeps its env/dir/user, like Go's ExecState). */
-    private readonly runState: State,
+    /**
+     * The state run() was called on. root() keeps ITS settings: run options (env, cwd, user,
+     * network, …) apply to this one process only, as in Go where Run returns s.WithOutput(…).
+     */
+    private readonly callerState: State,
     private readonly readonlyRoot: boolean,
   ) {}
 
@@ -316,13 +328,13 @@ export class ExecState {
       switch (m.type) {
         case undefined:
         case 'bind': {
-          const target = checkTarget(m.target, 'bind mount');
+          const target = checkFsTarget(m.target, 'bind mount');
           if (!m.from) throw invalid(`bind mount ${target} needs a source state ("from"; use scratch() for an empty dir)`);
           fs.push({ kind: 'bind', target, source: m.from.output, sourceState: m.from, selector: m.selector, readonly: !!m.readonly, noOutput: !!m.noOutput, output: SKIP_OUTPUT });
           break;
         }
         case 'cache': {
-          const target = checkTarget(m.target, 'cache mount');
+          const target = checkFsTarget(m.target, 'cache mount');
           if (!m.id) throw invalid(`cache mount ${target} needs an id`);
           const sharing = SHARING[m.sharing ?? 'shared'];
           if (sharing === undefined) throw invalid(`cache mount ${target}: unknown sharing "${m.sharing}" (use shared, private or locked)`);
@@ -330,7 +342,7 @@ export class ExecState {
           break;
         }
         case 'tmpfs': {
-          const target = checkTarget(m.target, 'tmpfs mount');
+          const target = checkFsTarget(m.target, 'tmpfs mount');
           if (m.size !== undefined && (!Number.isSafeInteger(m.size) || m.size < 0)) throw invalid(`tmpfs mount ${target}: size must be a non-negative integer of bytes`);
           fs.push({ kind: 'tmpfs', target, readonly: false, noOutput: false, tmpfsSize: m.size, output: SKIP_OUTPUT });
           break;
@@ -364,13 +376,13 @@ export class ExecState {
       if (m.kind === 'bind' && !m.readonly && !m.noOutput) m.output = next++;
     }
     const vertex = new ExecVertex(s, args, fs, sockets, opts.proxyEnv, opConstraints(opts));
-    return new ExecState(vertex, s, readonlyRoot);
+    return new ExecState(vertex, base, readonlyRoot);
   }
 
   /** The root filesystem after the process ran (the input state itself with readonlyRootfs). */
   root(): State {
-    if (this.readonlyRoot) return this.runState;
-    return this.runState.withOutput({ vertex: this.vertex, index: this.mountAt('/').output });
+    if (this.readonlyRoot) return this.callerState;
+    return this.callerState.withOutput({ vertex: this.vertex, index: this.mountAt('/').output });
   }
 
   /**
@@ -379,11 +391,11 @@ export class ExecState {
    * fresh settings (dir `/`, no env) but keeps the platform.
    */
   getMount(target: string): State {
+    if (target === '/') return this.root();
     const m = this.mountAt(target);
     if (m.kind === 'bind' && m.readonly) return m.sourceState as State;
     if (m.output < 0) throw invalid(`mount ${target} is a ${m.noOutput ? 'no-output bind' : m.kind} mount and has no result to use`);
-    if (target === '/') return this.root();
-    return this.runState.derive({ vertex: this.vertex, index: m.output });
+    return this.callerState.derive({ vertex: this.vertex, index: m.output });
   }
 
   private mountAt(target: string): FsMount {

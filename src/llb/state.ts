@@ -174,7 +174,8 @@ export class State {
 
   /**
    * Apply an OCI image config (as returned by ResolveImageConfig / `docker image inspect`):
-   * its Env, WorkingDir and User, and its platform — like Go's State.WithImageConfig.
+   * its Env, WorkingDir and platform like Go's State.WithImageConfig, and also its User (Go leaves
+   * that to the frontend; RUN steps of a Dockerfile do run as the base image's user).
    * Accepts the raw JSON bytes/string or the parsed object.
    */
   withImageConfig(config: ImageConfig | string | Uint8Array): State {
@@ -187,7 +188,8 @@ export class State {
     let s: State = this;
     for (const kv of img.config?.Env ?? []) {
       const eq = kv.indexOf('=');
-      s = eq < 0 ? s.addEnv(kv, '') : s.addEnv(kv.slice(0, eq), kv.slice(eq + 1));
+      const key = eq < 0 ? kv : kv.slice(0, eq);
+      if (key !== '') s = s.addEnv(key, eq < 0 ? '' : kv.slice(eq + 1)); // Go skips entries with an empty name
     }
     if (img.config?.WorkingDir) s = s.dir(img.config.WorkingDir);
     if (img.config?.User) s = s.user(img.config.User);

@@ -17,6 +17,8 @@ import { chmodBitsFromGo, isDir, isRegular, isSymlink } from './gomode';
 import { goClean } from './patterns';
 import { StapelkitError } from '../errors';
 
+function ignoreLateError(): void { /* nothing left to report to */ }
+
 /** fsutil sends file contents in 32 KiB DATA packets. */
 export const DEFAULT_CHUNK_SIZE = 32 * 1024;
 /** Walk entries sent between yields to the event loop, so REQs are answered while walking. */
@@ -58,6 +60,7 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
       conn.off('end', onEnd);
       conn.off('error', onError);
       conn.off('cancelled', onCancel);
+      conn.on('error', ignoreLateError); // the peer may tear the call down after we are done
       if (err) reject(err instanceof Error ? err : new DiffCopyError(String(err)));
       else resolve(result);
     };
@@ -218,6 +221,7 @@ export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResu
       conn.off('end', onEnd);
       conn.off('error', onError);
       conn.off('cancelled', onCancel);
+      conn.on('error', ignoreLateError); // the peer may tear the call down after we are done
       for (const p of pending.values()) if (p.fd >= 0) try { fs.closeSync(p.fd); } catch { /* ignore */ }
       if (err) {
         try { conn.write(encodeSimplePacket(PACKET_ERR, 0, Buffer.from(String((err as Error).message ?? err)))); conn.end(); } catch { /* ignore */ }
@@ -316,8 +320,11 @@ export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResu
           case PACKET_ERR:
             return finish(new DiffCopyError(`error from sender: ${p.data ? p.data.toString() : ''}`));
           case PACKET_FIN:
-            // The sender answers our FIN and then closes; 'end' completes the call.
-            break;
+            // The sender's answer to our FIN. BuildKit's exporter does not close its side afterwards
+            // (the call lives until the solve ends), so the FIN itself completes the transfer.
+            if (!finSent) throw new DiffCopyError('sender finished before the transfer completed');
+            conn.end();
+            return finish();
           default:
             break;
         }

@@ -18,6 +18,7 @@ import { decodeBytesMessage } from './packet';
 import { secretsFromSources, type SecretSource, type SecretsProvider } from './secrets';
 import { forwardToAgent } from './ssh';
 import { lookupCredentials } from './auth';
+import { RawGrpcCall, rawHeaderKeys, rawHeaderValues } from './rawcall';
 
 export { secretsFromSources, type SecretSource, type SecretsProvider } from './secrets';
 export type { ReceiveResult } from './diffcopy';
@@ -93,6 +94,12 @@ function queryUnescape(s: string): string {
 /** Headers whose repeated values must stay separate values (Node joins duplicates with ", "). */
 const MULTI_VALUE_HEADERS = new Set(['include-patterns', 'exclude-patterns', 'followpaths', 'x-docker-expose-session-grpc-method']);
 
+/** Metadata of a call: values by lower-case key, and the keys present. */
+interface MdGet { (key: string): string[]; keys(): string[] }
+/** Ends a call with a gRPC status. */
+type FailFn = (code: grpc.status, message: string) => void;
+type StreamHandler = (conn: Duplex, md: MdGet, fail: FailFn) => void;
+
 function statusError(code: grpc.status, details: string): grpc.ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }) as grpc.ServiceError;
 }
@@ -147,7 +154,7 @@ export class Session {
     });
     this.register();
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.keepRepeatedHeaders();
+    this.installRawDispatch();
   }
 
   /** Methods listed in X-Docker-Expose-Session-Grpc-Method: exactly those we serve. */
@@ -202,35 +209,49 @@ export class Session {
   // ------------------------------------------------------------------------------------------
 
   /**
-   * Node's http2 joins repeated request headers with ", " before grpc-js sees them, which would merge
-   * several include/exclude patterns into one. Put the separate raw values back as arrays.
+   * Streams that carry bulk data are served on the raw HTTP/2 stream (RawGrpcCall) instead of grpc-js,
+   * whose one-message-in-flight writes are far too slow through the tunnel; their metadata is read from
+   * the raw header list, so repeated values (include/exclude patterns) stay separate — Node's http2
+   * would otherwise join them with ", ". Everything else goes to grpc-js unchanged. If grpc-js's
+   * internals are not as expected, all calls stay on grpc-js (correct, slower).
    */
-  private keepRepeatedHeaders(): void {
+  private installRawDispatch(): void {
     const servers = (this.server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
     const h2 = servers ? [...servers.keys()].pop() : undefined;
-    if (!h2) return; // grpc-js internals changed; metadata falls back to joined values (split below)
-    h2.prependListener('stream', (_stream: unknown, headers: Record<string, unknown>, _flags: unknown, rawHeaders?: string[]) => {
-      if (!Array.isArray(rawHeaders)) return;
-      const seen = new Map<string, string[]>();
-      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-        const k = rawHeaders[i].toLowerCase();
-        if (!MULTI_VALUE_HEADERS.has(k)) continue;
-        const list = seen.get(k);
-        if (list) list.push(rawHeaders[i + 1]);
-        else seen.set(k, [rawHeaders[i + 1]]);
+    if (!h2 || h2.listenerCount('stream') === 0) return;
+    const grpcListeners = h2.listeners('stream') as ((...a: unknown[]) => void)[];
+    h2.removeAllListeners('stream');
+    h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders?: string[]) => {
+      const handler = this.rawHandlers.get(String(headers[':path']));
+      if (handler && String(headers['content-type'] ?? '').startsWith('application/grpc')) {
+        const call = new RawGrpcCall(stream);
+        const md: MdGet = Object.assign(
+          (key: string) => this.decodeMd(key, rawHeaderValues(rawHeaders, headers, key), rawHeaderValues(rawHeaders, headers, `${key}-encoded`)),
+          { keys: () => rawHeaderKeys(rawHeaders, headers) },
+        );
+        handler(call as unknown as Duplex, md, (code, message) => call.fail(code, message));
+        return;
       }
-      for (const [k, values] of seen) headers[k] = values;
+      for (const l of grpcListeners) l.call(h2, stream, headers, flags, rawHeaders);
     });
-    this.rawHeadersFixed = true;
   }
-  private rawHeadersFixed = false;
+  private readonly rawHandlers = new Map<string, StreamHandler>();
 
-  private mdValues(md: grpc.Metadata, key: string): string[] {
-    let vals = md.get(key).map((v) => (Buffer.isBuffer(v) ? v.toString() : String(v)));
-    if (!this.rawHeadersFixed && MULTI_VALUE_HEADERS.has(key)) vals = vals.flatMap((v) => v.split(', '));
-    const enc = md.get(`${key}-encoded`);
-    if (enc.length && String(enc[0]) === '1') vals = vals.map(queryUnescape);
-    return vals;
+  private decodeMd(key: string, values: string[], encoded: string[]): string[] {
+    return encoded.length && encoded[0] === '1' ? values.map(queryUnescape) : values;
+  }
+
+  /** Metadata of a grpc-js call (fallback path): repeated headers arrive joined by ", ". */
+  private grpcMd(call: { metadata: grpc.Metadata }): MdGet {
+    const get = (k: string) => call.metadata.get(k).map((v) => (Buffer.isBuffer(v) ? v.toString() : String(v)));
+    return Object.assign(
+      (key: string) => {
+        let vals = get(key);
+        if (MULTI_VALUE_HEADERS.has(key)) vals = vals.flatMap((v) => v.split(', '));
+        return this.decodeMd(key, vals, get(`${key}-encoded`));
+      },
+      { keys: () => Object.keys(call.metadata.getMap()) },
+    );
   }
 
   private register(): void {
@@ -238,19 +259,20 @@ export class Session {
       Check: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { status: 1 }),
     });
 
-    if (Object.keys(this.syncedDirs).length) {
-      this.server.addService(rawServiceDefinition('moby.filesync.v1.FileSync'), {
-        DiffCopy: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.fileSync(call),
-      });
-    }
-    if (this.exportTarget) {
-      this.server.addService(rawServiceDefinition('moby.filesync.v1.FileSend'), {
-        DiffCopy: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.fileSend(call),
-      });
-    }
+    // Bidi streams: the same handler on grpc-js (fallback) and on the raw HTTP/2 fast path.
+    const streams: Record<string, Record<string, StreamHandler>> = {};
+    const stream = (service: string, method: string, handler: StreamHandler) => {
+      (streams[service] ??= {})[method] = handler;
+      this.rawHandlers.set(`/${service}/${method}`, handler);
+    };
+    if (Object.keys(this.syncedDirs).length) stream('moby.filesync.v1.FileSync', 'DiffCopy', (c, md, fail) => this.fileSync(c, md, fail));
+    if (this.exportTarget) stream('moby.filesync.v1.FileSend', 'DiffCopy', (c, md, fail) => this.fileSend(c, md, fail));
+    if (this.agents.size) stream('moby.sshforward.v1.SSH', 'ForwardAgent', (c, md, fail) => this.forwardAgent(c, md, fail));
+    const unary: Record<string, Record<string, grpc.UntypedHandleCall>> = {};
+
     if (this.secrets) {
       const provider = this.secrets;
-      this.server.addService(serviceDefinition('moby.buildkit.secrets.v1.Secrets'), {
+      unary['moby.buildkit.secrets.v1.Secrets'] = {
         GetSecret: (call: grpc.ServerUnaryCall<{ ID?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           const id = call.request.ID ?? '';
           provider.get(id).then(
@@ -258,71 +280,84 @@ export class Session {
             (e: Error) => cb(statusError(grpc.status.INTERNAL, e.message)),
           );
         },
-      });
+      };
     }
     if (this.agents.size) {
-      const sshDef = serviceDefinition('moby.sshforward.v1.SSH') as Record<string, grpc.MethodDefinition<any, any>>;
-      const rawSsh = rawServiceDefinition('moby.sshforward.v1.SSH') as Record<string, grpc.MethodDefinition<any, any>>;
-      this.server.addService({ CheckAgent: sshDef.CheckAgent, ForwardAgent: rawSsh.ForwardAgent } as grpc.ServiceDefinition, {
+      unary['moby.sshforward.v1.SSH'] = {
         CheckAgent: (call: grpc.ServerUnaryCall<{ ID?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           const id = call.request.ID || 'default';
           const socket = this.agents.get(id);
           if (!socket) return cb(statusError(grpc.status.NOT_FOUND, `unset ssh forward key ${id}`));
           fs.stat(socket, (err) => (err ? cb(statusError(grpc.status.UNAVAILABLE, `ssh agent ${id}: ${err.message}`)) : cb(null, {})));
         },
-        ForwardAgent: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-          const id = this.mdValues(call.metadata, 'buildkit.ssh.id')[0] || 'default';
-          const socket = this.agents.get(id);
-          if (!socket) return call.emit('error', statusError(grpc.status.NOT_FOUND, `unset ssh forward key ${id}`));
-          forwardToAgent(call as unknown as Duplex, socket).catch((e: Error) => call.emit('error', statusError(grpc.status.UNAVAILABLE, `ssh agent ${id}: ${e.message}`)));
-        },
-      });
+      };
     }
     if (this.auth) {
-      this.server.addService(serviceDefinition('moby.filesync.v1.Auth'), {
+      unary['moby.filesync.v1.Auth'] = {
         Credentials: (call: grpc.ServerUnaryCall<{ Host?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           lookupCredentials(call.request.Host ?? '').then((c) => cb(null, c), () => cb(null, { Username: '', Secret: '' }));
         },
-      });
+      };
+    }
+
+    for (const service of new Set([...Object.keys(streams), ...Object.keys(unary)])) {
+      const typed = serviceDefinition(service) as Record<string, grpc.MethodDefinition<any, any>>;
+      const raw = rawServiceDefinition(service) as Record<string, grpc.MethodDefinition<any, any>>;
+      const def: Record<string, grpc.MethodDefinition<any, any>> = {};
+      const impl: Record<string, grpc.UntypedHandleCall> = {};
+      for (const [name, h] of Object.entries(streams[service] ?? {})) {
+        def[name] = raw[name];
+        impl[name] = (call: grpc.ServerDuplexStream<Buffer, Buffer>) =>
+          h(call as unknown as Duplex, this.grpcMd(call), (code, message) => call.emit('error', statusError(code, message)));
+      }
+      for (const [name, h] of Object.entries(unary[service] ?? {})) {
+        def[name] = typed[name];
+        impl[name] = h;
+      }
+      // Methods we do not implement (Auth.FetchToken, FileSync.TarStream…) answer Unimplemented.
+      for (const [name, m] of Object.entries(typed)) if (!def[name]) def[name] = m;
+      this.server.addService(def as grpc.ServiceDefinition, impl);
     }
   }
 
-  private fileSync(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
-    const dirName = this.mdValues(call.metadata, 'dir-name')[0] ?? '';
+  private fileSync(conn: Duplex, md: MdGet, fail: FailFn): void {
+    const dirName = md('dir-name')[0] ?? '';
     const dir = Object.prototype.hasOwnProperty.call(this.syncedDirs, dirName) ? this.syncedDirs[dirName] : undefined;
-    if (!dir) {
-      call.emit('error', statusError(grpc.status.NOT_FOUND, `no access allowed to dir "${dirName}"`));
-      return;
-    }
-    let excludes = this.mdValues(call.metadata, 'exclude-patterns');
-    const override = this.mdValues(call.metadata, 'override-excludes')[0] === 'true';
+    if (!dir) return fail(grpc.status.NOT_FOUND, `no access allowed to dir "${dirName}"`);
+    let excludes = md('exclude-patterns');
+    const override = md('override-excludes')[0] === 'true';
     if (dir.excludes && dir.excludes.length && !override) excludes = dir.excludes;
     const started = Date.now();
-    sendDiffCopy(call as unknown as Duplex, dir.dir, {
+    sendDiffCopy(conn, dir.dir, {
       excludePatterns: excludes,
-      includePatterns: this.mdValues(call.metadata, 'include-patterns'),
-      followPaths: this.mdValues(call.metadata, 'followpaths'),
+      includePatterns: md('include-patterns'),
+      followPaths: md('followpaths'),
       chunkSize: this.chunkSize,
     }).then(
       (r) => this.stats.syncs.push({ dirName, entries: r.entries, files: r.filesSent, bytes: r.bytesSent, ms: Date.now() - started }),
       (e: Error) => {
         this.stats.syncs.push({ dirName, entries: 0, files: 0, bytes: 0, ms: Date.now() - started, error: e.message });
-        call.emit('error', statusError(grpc.status.UNKNOWN, e.message));
+        fail(grpc.status.UNKNOWN, e.message);
       },
     );
   }
 
-  private fileSend(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
+  private forwardAgent(conn: Duplex, md: MdGet, fail: FailFn): void {
+    const id = md('buildkit.ssh.id')[0] || 'default';
+    const socket = this.agents.get(id);
+    if (!socket) return fail(grpc.status.NOT_FOUND, `unset ssh forward key ${id}`);
+    forwardToAgent(conn, socket).catch((e: Error) => fail(grpc.status.UNAVAILABLE, `ssh agent ${id}: ${e.message}`));
+  }
+
+  private fileSend(call: Duplex, mdGet: MdGet, fail0: FailFn): void {
     const target = this.exportTarget!;
     const md: Record<string, string> = {};
-    for (const [k, v] of Object.entries(call.metadata.getMap())) {
-      if (k.startsWith('exporter-md-')) md[k.slice('exporter-md-'.length)] = Buffer.isBuffer(v) ? v.toString() : String(v);
-    }
+    for (const k of mdGet.keys()) if (k.startsWith('exporter-md-')) md[k.slice('exporter-md-'.length)] = mdGet(k)[0] ?? '';
     this.exporterMetadata = md;
     const started = Date.now();
-    const fail = (e: Error) => call.emit('error', statusError(grpc.status.UNKNOWN, e.message));
+    const fail = (e: Error) => fail0(grpc.status.UNKNOWN, e.message);
     if (target.kind === 'local') {
-      receiveDiffCopy(call as unknown as Duplex, target.dir).then((r) => {
+      receiveDiffCopy(call, target.dir).then((r) => {
         this.lastExport = r;
         this.stats.exports.push({ kind: 'local', bytes: r.bytes, ms: Date.now() - started });
       }, fail);
@@ -340,7 +375,7 @@ export class Session {
     }
     let bytes = 0;
     let failed = false;
-    out.on('error', (e) => { failed = true; call.destroy(); fail(e); });
+    out.on('error', (e) => { failed = true; fail(e); });
     call.on('data', (msg: Buffer) => {
       const data = decodeBytesMessage(msg);
       bytes += data.length;
@@ -349,6 +384,7 @@ export class Session {
         out.once('drain', () => call.resume());
       }
     });
+    call.on('error', () => { /* the daemon gave up; nothing to answer */ });
     call.on('end', () => {
       const finishCall = () => {
         if (failed) return;

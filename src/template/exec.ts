@@ -22,6 +22,10 @@ const MISSING: RV = { v: undefined };
 const INVALID: RV = { v: undefined };
 
 export class ExecError extends Error {
+  /** A more specific error code carried from a function's error (e.g. TEMPLATE_ENV). */
+  code?: string;
+  /** The error inside an include/tpl call that caused this one (innermost location for users). */
+  inner?: ExecError;
   constructor(
     message: string,
     readonly tree: Tree | null,
@@ -436,13 +440,17 @@ class State {
     try {
       result = fn.fn(...argv.map((a) => a.v));
     } catch (e) {
-      if (e instanceof ExecError) {
+      if (e instanceof ExecError || e instanceof GoError) {
         this.at(node);
-        this.errorf(`error calling ${name}: ${e.message}`);
-      }
-      if (e instanceof GoError) {
-        this.at(node);
-        this.errorf(`error calling ${name}: ${e.message}`);
+        try {
+          this.errorf(`error calling ${name}: ${e.message}`);
+        } catch (outer) {
+          if (outer instanceof ExecError) {
+            outer.code = e.code;
+            if (e instanceof ExecError) outer.inner = e.inner ?? e;
+          }
+          throw outer;
+        }
       }
       if (e instanceof RangeError && /call stack/.test(e.message)) {
         this.at(node);

@@ -375,7 +375,9 @@ function fmtFloatVerb(x: number, verb: string, f: Flags): string {
   if (f.prec !== undefined) prec = f.prec;
   let num = formatFloat(x, fv, prec);
   if (num === 'NaN' || num === '+Inf' || num === '-Inf') {
-    if (num === '+Inf' && !f.plus) num = f.space ? ' Inf' : 'Inf';
+    // fmt keeps the sign of +Inf; NaN gets one only with the plus/space flags.
+    if (num === '+Inf' && f.space && !f.plus) num = ' Inf';
+    if (num === 'NaN' && (f.plus || f.space)) num = (f.plus ? '+' : ' ') + num;
     return pad(num, { ...f, zero: false });
   }
   let sign = '';

@@ -830,7 +830,7 @@ class Parser {
 
   private breakControl(token: Item, kind: 'break' | 'continue'): Node {
     const t = this.nextNonSpace();
-    if (t.typ !== T.RightDelim) this.unexpected(t, `in {{${kind}}}`);
+    if (t.typ !== T.RightDelim) this.unexpected(t, `{{${kind}}}`);
     if (this.rangeDepth === 0) this.errorf(`{{${kind}}} outside {{range}}`);
     return this.mk<BreakNode | ContinueNode>({ type: kind, pos: token.pos, line: token.line } as never);
   }
@@ -913,6 +913,7 @@ class Parser {
         } else if (next.typ === T.Char && next.val === ',') {
           this.nextNonSpace();
           pipe.decl.push(this.mk<VariableNode>({ type: 'variable', pos: v.pos, ident: v.val.split('.') }));
+          this.vars.push(v.val);
           if (context === 'range' && pipe.decl.length < 2) {
             const pk = this.peekNonSpace().typ;
             if (pk === T.Variable || pk === T.RightDelim || pk === T.RightParen) continue decls;

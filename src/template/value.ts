@@ -73,9 +73,9 @@ export class GoMap {
   }
 }
 
-/** time.Time: an instant plus the zone it is shown in (UTC or the process's local zone). */
+/** time.Time: an instant plus the zone it is shown in ('UTC', 'Local' = the process's zone, or an IANA name). */
 export class GoTime {
-  constructor(readonly ms: number, readonly nanos: number = 0, readonly zone: 'UTC' | 'Local' = 'UTC') {}
+  constructor(readonly ms: number, readonly nanos: number = 0, readonly zone: string = 'UTC') {}
 }
 
 export interface GoMethod {
@@ -102,7 +102,10 @@ export class GoFunc {
 export type Value = undefined | null | string | boolean | number | GoInt | GoList | GoMap | GoTime | GoStruct | GoFunc;
 
 /** An error a function returns (Go's `error` result) or a panic inside it; text/template wraps it. */
-export class GoError extends Error {}
+export class GoError extends Error {
+  /** Optional Stapelkit error code for the caller (e.g. TEMPLATE_ENV). */
+  code?: string;
+}
 
 export function int(n: number | bigint, kind: IntKind = 'int'): GoInt {
   return new GoInt(typeof n === 'bigint' ? n : BigInt(Math.trunc(n)), kind);

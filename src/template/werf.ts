@@ -28,7 +28,9 @@ const giterminismTail =
   "\n\nTo provide a strong guarantee of reproducibility, werf reads the configuration and build's context files from the project git repository, and eliminates external dependencies. We strongly recommend following this approach, but if necessary, you can allow the reading of specific files directly from the file system and enable the features that require careful use. Read more about giterminism and how to manage it here: https://werf.io/documentation/usage/project_configuration/giterminism.html.";
 
 /** Marks errors raised by the `env` gate so the caller can give them the TEMPLATE_ENV code. */
-export class EnvGateError extends GoError {}
+export class EnvGateError extends GoError {
+  override code = 'TEMPLATE_ENV';
+}
 
 export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
   const f = set.funcs;

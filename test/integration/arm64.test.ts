@@ -3,8 +3,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testEnv, testImageName, type TestEnv } from './harness';
-import { tinyDefinition, tinyExec, tinyImage } from './harness/tiny-llb';
+import { image, marshal } from '../../src/llb';
+import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv }>('arm64 under qemu');
 
@@ -21,11 +21,12 @@ t('the daemon lists linux/arm64 and an arm64 exec prints aarch64', async ({ env 
   const workers = await client.listWorkers();
   assert.ok(workers[0].platforms.includes('linux/arm64'), `platforms: ${workers[0].platforms.join(', ')}`);
 
-  const img = tinyImage(env.images.arm64!, 'arm64');
-  const run = tinyExec(img, 'uname -m; echo arm64 > /built-on', { arch: 'arm64' });
+  const state = image(env.images.arm64!, { platform: 'linux/arm64' }).run({ shell: 'uname -m; echo arm64 > /built-on', ignoreCache: true }).root();
+  const def = marshal(state, { platform: 'linux/arm64' });
+  const [run] = opDigests(def, 'exec');
   const name = testImageName('arm64');
-  const res = await client.solve({ definition: tinyDefinition([img, run], run, { ignoreCache: [run] }), exporter: { type: 'moby', attrs: { name } }, imageConfig: { architecture: 'arm64', os: 'linux', config: { Cmd: ['sh'], Env: ['STAGE=arm64'] } } });
-  assert.equal(res.progress.lastLogLines(run.digest, 1), ['aarch64']);
+  const res = await client.solve({ definition: def, exporter: { type: 'moby', attrs: { name } }, imageConfig: { architecture: 'arm64', os: 'linux', config: { Cmd: ['sh'], Env: ['STAGE=arm64'] } } });
+  assert.equal(res.progress.lastLogLines(run, 1), ['aarch64']);
 
   const info = await env.docker.inspectImage(name);
   assert.is(info?.Architecture, 'arm64');

@@ -4,8 +4,8 @@
 import * as crypto from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testEnv, type TestEnv } from './harness';
-import { tinyDefinition, tinyExec, tinyImage } from './harness/tiny-llb';
+import { image, marshal, mkdir } from '../../src/llb';
+import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv }>('caching');
 
@@ -19,25 +19,49 @@ t.after(async (ctx) => {
 t('the second solve of the same graph is fully cached', async ({ env }) => {
   const client = await env.client();
   const salt = crypto.randomBytes(6).toString('hex'); // a graph no earlier run has cached
-  const img = tinyImage(env.images.amd64);
-  const a = tinyExec(img, `echo ${salt} > /a; echo built a`);
-  const b = tinyExec(a, 'cat /a > /b; echo built b');
-  const def = tinyDefinition([img, a, b], b);
+  const state = image(env.images.amd64)
+    .run({ shell: `echo ${salt} > /a; echo built a` })
+    .root()
+    .file(mkdir('/work', 0o755))
+    .run({ shell: 'cat /a > /work/b; echo built b', cwd: '/work' })
+    .root();
+  const def = marshal(state, { platform: 'linux/amd64' });
+  const [a, b] = opDigests(def, 'exec');
+  const [img] = opDigests(def, 'source');
+  const [file] = opDigests(def, 'file');
 
   const first = await client.solve({ definition: def });
   assert.ok(!first.progress.allCached(), 'the first solve ran something');
-  assert.not.ok(first.progress.vertices.get(a.digest)?.cached);
-  assert.not.ok(first.progress.vertices.get(b.digest)?.cached);
-  assert.ok(first.progress.logText(b.digest).includes('built b'));
+  assert.not.ok(first.progress.vertices.get(a)?.cached);
+  assert.not.ok(first.progress.vertices.get(b)?.cached);
+  assert.ok(first.progress.logText(b).includes('built b'));
 
   const second = await client.solve({ definition: def });
   const names = second.progress.list().map((v) => `${v.cached ? 'CACHED' : 'RAN'} ${v.name}`);
   assert.ok(second.progress.allCached(), `every vertex cached:\n${names.join('\n')}`);
-  for (const op of [a, b]) assert.ok(second.progress.vertices.get(op.digest)?.cached, `vertex ${op.digest} reported cached`);
-  assert.is(second.progress.logText(b.digest), '', 'a cached exec prints no logs');
+  for (const op of [a, file, b]) assert.ok(second.progress.vertices.get(op)?.cached, `vertex ${op} reported cached`);
+  assert.is(second.progress.logText(b), '', 'a cached exec prints no logs');
   // BuildKit shows the image source as resolved (completed), never as cached: the only exemption.
-  assert.equal(second.progress.uncached({ strict: true }).map((v) => v.digest), [img.digest]);
-  assert.ok(second.progress.vertices.get(img.digest)?.completed, 'the source completed');
+  assert.equal(second.progress.uncached({ strict: true }).map((v) => v.digest), [img]);
+  assert.ok(second.progress.vertices.get(img)?.completed, 'the source completed');
+});
+
+t('inline cache export and import through a local image survive a cache prune', async ({ env }) => {
+  const client = await env.client();
+  const salt = crypto.randomBytes(6).toString('hex');
+  const state = image(env.images.amd64).run({ shell: `echo ${salt} > /inline; echo built inline` }).root();
+  const def = marshal(state, { platform: 'linux/amd64' });
+  const [run] = opDigests(def, 'exec');
+  const name = testImageName('inline-cache');
+
+  const first = await client.solve({ definition: def, exporter: { type: 'moby', attrs: { name } }, cacheExports: [{ type: 'inline' }] });
+  assert.not.ok(first.progress.vertices.get(run)?.cached);
+  await client.prune({ all: true });
+
+  // Without the import the pruned cache means a rebuild; with it the exec comes from the image.
+  const second = await client.solve({ definition: def, cacheImports: [{ type: 'registry', attrs: { ref: `docker.io/${name}` } }] });
+  assert.ok(second.progress.vertices.get(run)?.cached, `imported from the image's inline cache:\n${second.progress.list().map((v) => `${v.cached ? 'CACHED' : 'RAN'} ${v.name}`).join('\n')}`);
+  await env.docker.removeImage(name);
 });
 
 t.run();

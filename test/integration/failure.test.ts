@@ -8,8 +8,8 @@ import { BuildError } from '../../src/buildkit/build-error';
 import { PlainPrinter } from '../../src/buildkit/progress';
 import { reportError } from '../../src/cli/main';
 import { isStapelkitError } from '../../src/errors';
-import { testEnv, type TestEnv } from './harness';
-import { tinyDefinition, tinyExec, tinyImage } from './harness/tiny-llb';
+import { image, marshal } from '../../src/llb';
+import { opDigests, testEnv, type TestEnv } from './harness';
 import { Writable } from 'node:stream';
 
 const t = suite<{ env: TestEnv }>('failing RUN');
@@ -23,9 +23,9 @@ t.after(async (ctx) => {
 
 t('exit 3 gives a clear error with the command, status and last log lines', async ({ env }) => {
   const client = await env.client();
-  const img = tinyImage(env.images.amd64);
   const lines = Array.from({ length: 15 }, (_, i) => `echo progress line ${i + 1}`).join('; ');
-  const run = tinyExec(img, `${lines}; echo about to fail >&2; exit 3`);
+  const def = marshal(image(env.images.amd64).run({ shell: `${lines}; echo about to fail >&2; exit 3`, ignoreCache: true }).root(), { platform: 'linux/amd64' });
+  const [run] = opDigests(def, 'exec');
   let printed = '';
   const sink = new Writable({
     write(chunk, _e, cb) {
@@ -35,7 +35,7 @@ t('exit 3 gives a clear error with the command, status and last log lines', asyn
   });
   let err: unknown;
   try {
-    await client.solve({ definition: tinyDefinition([img, run], run, { ignoreCache: [run] }) }, new PlainPrinter(sink));
+    await client.solve({ definition: def }, new PlainPrinter(sink));
   } catch (e) {
     err = e;
   }
@@ -44,7 +44,7 @@ t('exit 3 gives a clear error with the command, status and last log lines', asyn
   assert.is(be.code, 'BUILD_FAILED');
   assert.is(be.exitCode, 3);
   assert.ok(be.command?.includes('exit 3'), `command: ${be.command}`);
-  assert.is(be.vertex, run.digest, 'the failing vertex is the exec');
+  assert.is(be.vertex, run, 'the failing vertex is the exec');
   // stdout and stderr arrive as separate streams: their relative order is not fixed.
   assert.ok(be.logTail.includes('about to fail'), be.logTail.join('|'));
   assert.ok(be.logTail.includes('progress line 15'));
@@ -75,28 +75,27 @@ t('exit 3 gives a clear error with the command, status and last log lines', asyn
 
 t('the same failure through the gateway path (solve with imageConfig)', async ({ env }) => {
   const client = await env.client();
-  const img = tinyImage(env.images.amd64);
-  const run = tinyExec(img, 'echo via gateway; exit 7');
+  const def = marshal(image(env.images.amd64).run({ shell: 'echo via gateway; exit 7', ignoreCache: true }).root(), { platform: 'linux/amd64' });
+  const [run] = opDigests(def, 'exec');
   let err: any;
   try {
-    await client.solve({ definition: tinyDefinition([img, run], run, { ignoreCache: [run] }), exporter: { type: 'moby', attrs: { name: 'stapelkit-test/never:1' } }, imageConfig: { architecture: 'amd64', os: 'linux' } });
+    await client.solve({ definition: def, exporter: { type: 'moby', attrs: { name: 'stapelkit-test/never:1' } }, imageConfig: { architecture: 'amd64', os: 'linux' } });
   } catch (e) {
     err = e;
   }
   assert.ok(err instanceof BuildError, `a BuildError, got ${String(err)}`);
   assert.is(err.exitCode, 7);
-  assert.is(err.vertex, run.digest);
+  assert.is(err.vertex, run);
   assert.equal(err.logTail, ['via gateway']);
   assert.is(await env.docker.inspectImage('stapelkit-test/never:1'), undefined, 'nothing was exported');
 });
 
 t('an error in a non-exec vertex (missing image) names it', async ({ env }) => {
   const client = await env.client();
-  const img = tinyImage('stapelkit-test/does-not-exist:nope');
-  const run = tinyExec(img, 'true');
+  const def = marshal(image('stapelkit-test/does-not-exist:nope').run({ shell: 'true' }).root(), { platform: 'linux/amd64' });
   let err: any;
   try {
-    await client.solve({ definition: tinyDefinition([img, run], run) });
+    await client.solve({ definition: def });
   } catch (e) {
     err = e;
   }

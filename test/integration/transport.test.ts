@@ -11,8 +11,8 @@ import * as assert from 'uvu/assert';
 import { connect, type SessionLike } from '../../src/buildkit/client';
 import { isStapelkitError } from '../../src/errors';
 import { serviceDefinition } from '../../src/proto';
-import { testEnv, type TestEnv } from './harness';
-import { tinyDefinition, tinyExec, tinyImage } from './harness/tiny-llb';
+import { copy, image, marshal } from '../../src/llb';
+import { opDigests, testEnv, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv }>('transport');
 
@@ -73,9 +73,10 @@ t('LLB caps through the client-side gateway trick; a missing cap is refused clea
   assert.ok(caps.frontend.has('gateway.solve.evaluate'));
   assert.is(await client.llbCaps(), caps, 'cached per client');
 
-  const img = tinyImage(env.images.amd64);
-  const run = tinyExec(img, 'true');
-  const def = tinyDefinition([img, run], run, { caps: { [run.digest]: ['exec.meta.base', 'file.copy.includeexcludepatterns'] } });
+  // COPY with include patterns: BuildKit v0.9+.
+  const base = image(env.images.amd64);
+  const def = marshal(base.file(copy(base, '/etc', '/copied', { includePatterns: ['pass*'] })), { platform: 'linux/amd64' });
+  assert.ok(def.caps().includes('file.copy.includeexcludepatterns'));
   let e = await errorOf(client.solve({ definition: def }));
   assert.is(e.code, 'CAP_MISSING');
   assert.match(e.message, /lacks LLB capability file\.copy\.includeexcludepatterns$/);
@@ -89,8 +90,7 @@ t('LLB caps through the client-side gateway trick; a missing cap is refused clea
 t('exporters the daemon lacks are refused before solving', async ({ env }) => {
   const client = await env.client();
   assert.equal(client.exporters(), ['moby', 'local', 'tar']);
-  const img = tinyImage(env.images.amd64);
-  const def = tinyDefinition([img], img);
+  const def = marshal(image(env.images.amd64), { platform: 'linux/amd64' });
   let e = await errorOf(client.solve({ definition: def, exporter: { type: 'oci' } }));
   assert.is(e.code, 'EXPORTER_MISSING');
   assert.match(e.text, /no "oci" exporter \(available: moby, local, tar\)/);
@@ -98,6 +98,9 @@ t('exporters the daemon lacks are refused before solving', async ({ env }) => {
   assert.match(e.text, /use the "moby" exporter/);
   e = await errorOf(client.solve({ definition: def, exporter: { type: 'tar' } }));
   assert.is(e.code, 'EXPORTER_NEEDS_SESSION');
+  e = await errorOf(client.solve({ definition: def, cacheExports: [{ type: 'registry', attrs: { ref: 'x/y:cache' } }] }));
+  assert.is(e.code, 'CACHE_UNSUPPORTED');
+  assert.match(e.text, /cannot export cache of type "registry" \(only "inline"/);
 });
 
 t('DiskUsage and Prune answer', async ({ env }) => {
@@ -152,10 +155,9 @@ t('Control.Session tunnel: the daemon health-checks the session through it', asy
   assert.ok(session.checks >= 2, `health checks seen: ${session.checks}`);
   assert.not.ok(ended, 'the session is still open');
   // A solve naming the session runs while it is attached.
-  const img = tinyImage(env.images.amd64);
-  const run = tinyExec(img, `echo ${session.id}`);
-  const res = await client.solve({ definition: tinyDefinition([img, run], run), session: session.id });
-  assert.ok(res.progress.logText(run.digest).includes(session.id));
+  const def = marshal(image(env.images.amd64).run({ shell: `echo ${session.id}` }).root(), { platform: 'linux/amd64' });
+  const res = await client.solve({ definition: def, session: session.id });
+  assert.ok(res.progress.logText(opDigests(def, 'exec')[0]).includes(session.id));
   await attached.close();
   assert.ok(ended, 'close() ends the tunnel');
 });
@@ -163,9 +165,8 @@ t('Control.Session tunnel: the daemon health-checks the session through it', asy
 t('solve({session}) attaches a session for the build and closes it afterwards', async ({ env }) => {
   const client = await env.client();
   const session = healthOnlySession();
-  const img = tinyImage(env.images.amd64);
-  const run = tinyExec(img, 'sleep 1.5; echo slept');
-  await client.solve({ definition: tinyDefinition([img, run], run, { ignoreCache: [run] }), session });
+  const def = marshal(image(env.images.amd64).run({ shell: 'sleep 1.5; echo slept', ignoreCache: true }).root(), { platform: 'linux/amd64' });
+  await client.solve({ definition: def, session });
   assert.ok(session.checks >= 1, `health checks during the build: ${session.checks}`);
   const after = session.checks;
   await new Promise((r) => setTimeout(r, 1500));

@@ -1,19 +1,64 @@
-/** `stapelkit render`: print werf.yaml after template rendering (like `werf config render`). */
+/** `stapelkit render [IMAGE...]`: print werf.yaml after template rendering (like `werf config render`). */
 import { Command } from 'commander';
-import { renderProject } from '../../config';
+import { parseDocument } from 'yaml';
+import { renderProject, splitDocuments } from '../../config';
+import { StapelkitError } from '../../errors';
+
+interface Opts {
+  dir: string;
+  config?: string;
+  env?: string;
+  dev?: boolean;
+  looseGiterminism?: boolean;
+  configTemplatesDir?: string;
+  giterminismConfig?: string;
+}
+
+/** The image names a rendered document declares (`image:`/`artifact:` string or list). */
+function docImageNames(text: string): string[] {
+  const doc = parseDocument(text, { version: '1.1' });
+  if (doc.errors.length > 0) return [];
+  const js = doc.toJS() as Record<string, unknown> | null;
+  if (!js || typeof js !== 'object') return [];
+  const v = js.image ?? js.artifact;
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return [];
+}
 
 export function register(program: Command): void {
   program
     .command('render')
-    .description('print the rendered werf.yaml')
+    .description('print the rendered werf.yaml (all documents, or only those of the named images)')
+    .argument('[images...]', 'image names')
     .option('--dir <dir>', 'project directory', process.cwd())
     .option('--config <path>', 'werf.yaml path relative to the project directory')
     .option('--env <name>', 'environment name for .Env (default: $WERF_ENV)')
     .option('--dev', 'use tracked files of the work tree instead of the HEAD commit')
     .option('--loose-giterminism', 'do not enforce giterminism (discouraged)')
-    .action((o: { dir: string; config?: string; env?: string; dev?: boolean; looseGiterminism?: boolean }) => {
-      const r = renderProject({ dir: o.dir, config: o.config, env: o.env, dev: o.dev, looseGiterminism: o.looseGiterminism });
-      const text = r.rendered.text;
+    .option('--config-templates-dir <dir>', 'templates directory relative to the project directory', '.werf')
+    .option('--giterminism-config <path>', 'werf-giterminism.yaml path relative to the project directory')
+    .action((images: string[], o: Opts) => {
+      const r = renderProject({
+        dir: o.dir,
+        config: o.config,
+        env: o.env,
+        dev: o.dev,
+        looseGiterminism: o.looseGiterminism,
+        templatesDir: o.configTemplatesDir,
+        giterminismConfig: o.giterminismConfig,
+      });
+      let text = r.rendered.text;
+      if (images.length > 0) {
+        const docs = splitDocuments(text).map((d) => ({ text: d.text, names: docImageNames(d.text) }));
+        for (const name of images) {
+          if (!docs.some((d) => d.names.includes(name))) throw new StapelkitError('CONFIG_INVALID', `image "${name}" not found!`);
+        }
+        text = docs
+          .filter((d) => d.names.some((n) => images.includes(n)))
+          .map((d) => d.text.replace(/\n+$/, '\n'))
+          .join('---\n');
+      }
       process.stdout.write(text.endsWith('\n') || text === '' ? text : text + '\n');
     });
 }

@@ -7,7 +7,36 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { busyboxTag, ensureBusyboxImage } from '../../../src/buildkit/base-images';
-import { ensureBinfmt, removeStateDir, startDockerd, userStateDir } from '../../../src/buildkit/dockerd';
+import { ensureBinfmt, removeStateDir, startDockerd, stopDockerdAt, userStateDir } from '../../../src/buildkit/dockerd';
+
+const PREFIX = 'skt-';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Test daemons whose runner was killed leave their state dir (and maybe a bridge) behind: clean up
+ * those whose dockerd is gone. Only dirs that look like ours (daemon.json inside) are touched.
+ */
+async function sweepStale(): Promise<void> {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    if (!fs.existsSync(path.join(dir, 'daemon.json'))) continue;
+    const pidFile = path.join(dir, 'docker.pid');
+    const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
+    if (pid && pidAlive(pid)) continue;
+    if (!pid && Date.now() - fs.statSync(dir).mtimeMs < 10 * 60_000) continue; // maybe still starting
+    await stopDockerdAt(dir).catch(() => undefined);
+    removeStateDir(dir);
+  }
+}
 
 export interface TestDaemon {
   env: Record<string, string>;
@@ -24,10 +53,24 @@ export const ENV = {
 } as const;
 
 export async function startTestDaemon(): Promise<TestDaemon> {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-'));
+  await sweepStale().catch(() => undefined);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
   const t0 = Date.now();
   const inst = await startDockerd({ stateDir });
   const log = (s: string) => process.stderr.write(`[test daemon] ${s}\n`);
+  // Ctrl-C or a kill of the test process: stop the daemon first, then die of the same signal.
+  const onSignal = (sig: NodeJS.Signals) => {
+    void inst.stop().finally(() => {
+      removeStateDir(stateDir);
+      process.kill(process.pid, sig);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const forget = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
   log(`dockerd pid ${inst.pid} at ${inst.socketPath} (bridge ${inst.bridge}) answered after ${inst.startMs} ms`);
   try {
     const cacheDir = path.join(userStateDir(), 'cache');
@@ -58,11 +101,13 @@ export async function startTestDaemon(): Promise<TestDaemon> {
         [ENV.arm64Note]: note,
       },
       stop: async () => {
+        forget();
         await inst.stop();
         removeStateDir(stateDir);
       },
     };
   } catch (e) {
+    forget();
     await inst.stop().catch(() => undefined);
     removeStateDir(stateDir);
     throw e;

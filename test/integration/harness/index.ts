@@ -65,3 +65,8 @@ export async function testEnv(): Promise<TestEnv> {
 export function testImageName(what: string): string {
   return `stapelkit-test/${what}:${Math.random().toString(36).slice(2, 10)}`;
 }
+
+/** Digests of a marshalled Definition's ops of one kind, in `def` order (exec, source, file, …). */
+export function opDigests(def: { ops: readonly { digest: string; kind: string }[] }, kind: string): string[] {
+  return def.ops.filter((o) => o.kind === kind).map((o) => o.digest);
+}

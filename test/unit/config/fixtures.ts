@@ -1,7 +1,7 @@
 /** Shared helpers for config fixture tests: a fixture dir → a committed temp repo → load. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LoadOptions, Renderer, loadProject, plainRenderer } from '../../../src/config';
+import { LoadOptions, Renderer, defaultRenderer, loadProject, plainRenderer } from '../../../src/config';
 import { StapelkitError } from '../../../src/errors';
 import { removeRepo, repoFromDir } from '../git/repo';
 
@@ -42,9 +42,9 @@ export function loadFixture(dir: string, render?: Renderer) {
       env: o.env ?? '',
       dev: o.dev,
       environ: { ...(o.environ ?? {}) },
-      render: o.templates ? render : (render ?? plainRenderer),
+      // Fixtures without template actions test the config layer alone; `templates: true` ones use the engine.
+      render: render ?? (o.templates ? defaultRenderer() : plainRenderer),
     };
-    if (!o.templates && !render) opts.render = plainRenderer;
     return loadProject(opts);
   } finally {
     removeRepo(repo);

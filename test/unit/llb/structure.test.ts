@@ -170,13 +170,19 @@ test('exec: secrets then ssh sockets after the sorted mounts; ssh defaults and S
   assert.equal(op2.exec.meta.env, ['SSH_AUTH_SOCK=/mine']);
 });
 
-test('env: setting a key again moves it to the end; withEnv replaces; run env carries to root()', () => {
+test('env: setting a key again moves it to the end; withEnv replaces; run options stay with their run', () => {
   const s = busybox().addEnv('A', '1').addEnv('B', '2').addEnv('A', '3');
   assert.equal(s.env(), ['B=2', 'A=3']);
   assert.equal(s.withEnv({ Z: '9' }).env(), ['Z=9']);
   assert.equal(s.delEnv('B').env(), ['A=3']);
-  const root = s.run({ args: ['env'], env: { B: 'x', C: 'y' } }).root();
-  assert.equal(root.env(), ['A=3', 'B=x', 'C=y']);
+  const root = s.run({ args: ['env'], env: { B: 'x', C: 'y' }, cwd: '/w', user: 'nobody', network: 'none' }).root();
+  // Go's Run returns s.WithOutput(exec): the caller's settings, not the run options.
+  assert.equal(root.env(), ['B=2', 'A=3']);
+  assert.is(root.getDir(), undefined);
+  assert.is(root.getUser(), undefined);
+  const next = headOp(root.run({ args: ['true'] }).root()).op;
+  assert.is(next.exec.meta.user, undefined);
+  assert.is(next.exec.network, undefined);
   const { op } = headOp(root);
   assert.equal(op.exec.meta.env, ['A=3', 'B=x', 'C=y']);
   assert.is(op.exec.meta.removeMountStubsRecursive, true);
@@ -219,9 +225,18 @@ test('network, security, hostname, extra hosts, proxy env are written with their
 test('exec: bad input is refused with LLB_INVALID', () => {
   throwsCode(() => busybox().run({}), 'LLB_INVALID', /exactly one/);
   throwsCode(() => busybox().run({ args: [] }), 'LLB_INVALID', /arguments/);
-  throwsCode(() => busybox().run({ args: ['x'], mounts: [{ target: 'rel', from: ctx }] }), 'LLB_INVALID', /absolute/);
+  throwsCode(() => busybox().run({ args: ['x'], mounts: [{ target: '', from: ctx }] }), 'LLB_INVALID', /target/);
+  throwsCode(() => busybox().run({ args: ['x'], mounts: [{ type: 'secret', id: 's', target: 'rel' }] }), 'LLB_INVALID', /absolute/);
   throwsCode(() => busybox().run({ args: ['x'], mounts: [{ target: '/m', from: ctx }, { type: 'tmpfs', target: '/m' }] }), 'LLB_INVALID', /two mounts/);
   throwsCode(() => busybox().run({ args: ['x'], mounts: [{ type: 'cache', target: '/c', id: '' }] }), 'LLB_INVALID', /id/);
+});
+
+test('exec: relative mount targets are written as given (the daemon resolves them against cwd, like Go)', () => {
+  const e = busybox().dir('/root').run({ args: ['x'], mounts: [{ target: 'relpath', from: ctx }] });
+  const { op } = headOp(e.root());
+  assert.equal(op.exec.mounts.map((m: { dest: string }) => m.dest), ['/', 'relpath']);
+  assert.is(op.exec.meta.cwd, '/root');
+  assert.not.ok(e.getMount('relpath').isScratch(), 'the relative mount is an output of the exec');
 });
 
 test('shlex splitting follows shell word rules', () => {

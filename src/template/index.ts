@@ -1,0 +1,123 @@
+/**
+ * Stapelkit's Go text/template engine for werf.yaml: renders werf.yaml with Sprig and werf's
+ * functions the way werf does (see werf-semantics §2), and maps template errors to StapelkitError
+ * with the template file, line and column.
+ */
+import { StapelkitError } from '../errors';
+import { builtinFuncs } from './builtins';
+import { ExecError, TemplateSet, Writer } from './exec';
+import { ParseError, Tree } from './parse';
+import { sprigFuncs } from './sprig';
+import { GoError, GoMap, Value } from './value';
+import { installWerfFuncs, werfRootData } from './werf';
+
+export interface WerfFiles {
+  get(path: string): string;
+  glob(pattern: string): Record<string, string>;
+  exists(path: string): boolean;
+  isDir(path: string): boolean;
+}
+
+export interface RenderWerfOptions {
+  main: { name: string; text: string }; // name as shown in errors, e.g. 'werf.yaml'
+  /** .werf/**\/*.tmpl; name = path relative to .werf; file (optional) = repo path shown in errors, default `.werf/<name>`. */
+  templates: { name: string; text: string; file?: string }[];
+  files: WerfFiles;
+  commit: { hash: string; date: Date };
+  envName: string; // .Env
+  lookupEnv(name: string): string | undefined; // OS environment
+  allowEnv(name: string): boolean; // giterminism gate for `env`
+  looseEnv?: boolean;
+}
+
+export interface RenderResult {
+  text: string;
+  /** For each output line (0-based index), the template file+line that produced its first character. */
+  lineMap: { file: string; line: number }[];
+}
+
+/** The root template's name, as werf names it (`template.New("werfConfig")`). */
+export const ROOT_TEMPLATE = 'werfConfig';
+
+export interface RenderCoreOptions extends Omit<RenderWerfOptions, 'files' | 'commit' | 'envName'> {
+  files: WerfFiles;
+  commit: { hash: string; date: Date };
+  envName: string;
+  /** Extra top-level keys for the root data (tests). */
+  extraData?: GoMap;
+  /** Zone for `.Commit.Date.Human` and `now` (default: the process's local zone, as werf). */
+  zone?: 'UTC' | 'Local';
+}
+
+/** Build the template set with text/template builtins, Sprig (minus expandenv) and werf's functions. */
+export function newWerfTemplateSet(o: Pick<RenderWerfOptions, 'lookupEnv' | 'allowEnv' | 'looseEnv'>): TemplateSet {
+  const set = new TemplateSet();
+  for (const [k, v] of builtinFuncs()) set.funcs.set(k, v);
+  for (const [k, v] of sprigFuncs()) set.funcs.set(k, v);
+  installWerfFuncs(set, o);
+  return set;
+}
+
+function fileOfTemplate(opts: RenderWerfOptions, parseName: string): string {
+  if (parseName === ROOT_TEMPLATE) return opts.main.name;
+  const t = opts.templates.find((x) => x.name === parseName);
+  if (t) return t.file ?? `.werf/${t.name}`;
+  return parseName;
+}
+
+/** Render werf.yaml: partials first (sorted by name), then werf.yaml as `werfConfig`, executed with .Files/.Env/.Commit. */
+export function renderWerfConfig(opts: RenderWerfOptions & { extraData?: GoMap; zone?: 'UTC' | 'Local' }): RenderResult {
+  const set = newWerfTemplateSet(opts);
+  const templates = [...opts.templates].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const fileOf = (parseName: string) => fileOfTemplate(opts, parseName);
+  try {
+    for (const t of templates) set.parse(t.name, t.text);
+    set.parse(ROOT_TEMPLATE, opts.main.text);
+  } catch (e) {
+    if (e instanceof ParseError) {
+      throw new StapelkitError('TEMPLATE_PARSE', e.message, { pos: { file: fileOf(e.parseName), line: e.line }, cause: e });
+    }
+    throw e;
+  }
+  const data = werfRootData(opts.files, opts.envName, opts.commit, opts.zone ?? 'Local');
+  if (opts.extraData) for (const e of opts.extraData.m.values()) data.set(e.k, e.v);
+  const w = new Writer(true);
+  try {
+    set.execute(ROOT_TEMPLATE, data as Value, w, ROOT_TEMPLATE);
+  } catch (e) {
+    throw toStapelkitError(e, fileOf);
+  }
+  const text = w.text();
+  return { text, lineMap: buildLineMap(text, w, fileOf) };
+}
+
+function buildLineMap(text: string, w: Writer, fileOf: (n: string) => string): { file: string; line: number }[] {
+  const nLines = text.split('\n').length;
+  const out: { file: string; line: number }[] = [];
+  for (const e of w.lineMap) out.push({ file: fileOf(e.tree.parseName), line: e.tree.lineOf(e.pos) });
+  while (out.length < nLines) out.push(out.length > 0 ? out[out.length - 1] : { file: fileOf(ROOT_TEMPLATE), line: 1 });
+  return out.slice(0, nLines);
+}
+
+function toStapelkitError(e: unknown, fileOf: (n: string) => string): unknown {
+  if (e instanceof ExecError) {
+    // Point at the innermost failing template (inside include/tpl), the message keeps the whole chain.
+    const at = e.inner ?? e;
+    const tree: Tree | null = at.tree;
+    let pos: { file: string; line?: number; column?: number } | undefined;
+    if (tree && at.pos !== null) {
+      const loc = tree.location(at.pos);
+      pos = { file: fileOf(tree.parseName), line: loc.line, column: loc.col + 1 };
+    } else if (tree) pos = { file: fileOf(tree.parseName) };
+    const code = e.code ?? 'TEMPLATE_EXEC';
+    return new StapelkitError(code, e.message, { pos, cause: e });
+  }
+  if (e instanceof ParseError) {
+    return new StapelkitError('TEMPLATE_PARSE', e.message, { pos: { file: fileOf(e.parseName), line: e.line }, cause: e });
+  }
+  if (e instanceof GoError) return new StapelkitError('TEMPLATE_EXEC', e.message, { cause: e });
+  return e;
+}
+
+export { TemplateSet, Writer } from './exec';
+export { GoMap, GoList, GoInt } from './value';

@@ -1,0 +1,129 @@
+/**
+ * unix:// and tcp:// (plain and mutual TLS) transports against a real BuildKit gRPC endpoint. No
+ * standalone buildkitd is installed, so dockerd's `/grpc` stands in: the upgrade bridge turns it
+ * into a plain h2c unix socket (what buildkitd listens on), and small local proxies put TCP and a
+ * TLS server that demands a client certificate in front of that.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect } from '../../src/buildkit/client';
+import { parseAddress, startGrpcUpgradeBridge } from '../../src/buildkit/transport';
+import { testEnv, type TestEnv } from './harness';
+
+interface Ctx {
+  env: TestEnv;
+  dir: string;
+  bridge: { socketPath: string; close(): Promise<void> };
+  servers: net.Server[];
+}
+const t = suite<Ctx>('unix, tcp and mTLS transports');
+
+t.before(async (ctx) => {
+  ctx.env = await testEnv();
+  ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-tls-'));
+  const addr = parseAddress(ctx.env.addr);
+  if (addr.kind !== 'dockerd') throw new Error('the test daemon is a dockerd');
+  ctx.bridge = await startGrpcUpgradeBridge(addr);
+  ctx.servers = [];
+});
+t.after(async (ctx) => {
+  for (const s of ctx.servers) s.close();
+  await ctx.bridge?.close();
+  fs.rmSync(ctx.dir, { recursive: true, force: true });
+  await ctx.env?.stop();
+});
+
+/** Listens on 127.0.0.1 and pipes each connection to the bridge socket. */
+async function listen(ctx: Ctx, server: net.Server): Promise<number> {
+  ctx.servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as net.AddressInfo).port;
+}
+function pipeTo(socketPath: string) {
+  return (c: net.Socket) => {
+    const up = net.connect(socketPath);
+    c.pipe(up).pipe(c);
+    c.on('error', () => up.destroy());
+    up.on('error', () => c.destroy());
+  };
+}
+
+function openssl(dir: string, args: string[]): void {
+  const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+}
+
+t('unix:// reaches a BuildKit gRPC socket directly', async (ctx) => {
+  const client = await connect(`unix://${ctx.bridge.socketPath}`, { embedded: false });
+  try {
+    assert.is(client.daemonKind, 'buildkitd');
+    const workers = await client.listWorkers();
+    assert.is(workers[0].id, 'moby');
+  } finally {
+    await client.close();
+  }
+});
+
+t('tcp:// without TLS', async (ctx) => {
+  const port = await listen(ctx, net.createServer(pipeTo(ctx.bridge.socketPath)));
+  const client = await connect(`tcp://127.0.0.1:${port}`, { embedded: false });
+  try {
+    assert.is((await client.listWorkers())[0].id, 'moby');
+    assert.ok((await client.llbCaps()).llb.has('exec.mount.cache'), 'the gateway trick works over TCP too');
+  } finally {
+    await client.close();
+  }
+});
+
+t('tcp:// with mutual TLS: works with the client certificate, fails clearly without', async (ctx) => {
+  const d = ctx.dir;
+  openssl(d, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=stapelkit-test-ca']);
+  fs.writeFileSync(path.join(d, 'san.cnf'), 'subjectAltName=DNS:buildkitd.test,IP:127.0.0.1\n');
+  openssl(d, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=buildkitd.test']);
+  openssl(d, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.cnf']);
+  openssl(d, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=stapelkit-client']);
+  openssl(d, ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '1']);
+  const read = (f: string) => fs.readFileSync(path.join(d, f));
+  let authorized = 0;
+  const server = tls.createServer({ key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] }, (c) => {
+    if (c.authorized) authorized++;
+    pipeTo(ctx.bridge.socketPath)(c);
+  });
+  server.on('tlsClientError', () => undefined);
+  const port = await listen(ctx, server);
+  const files = { ca: path.join(d, 'ca.pem'), cert: path.join(d, 'client.pem'), key: path.join(d, 'client.key') };
+
+  const client = await connect(`tcp://127.0.0.1:${port}`, { embedded: false, tls: files });
+  try {
+    assert.is((await client.listWorkers())[0].id, 'moby');
+    assert.ok(authorized >= 1, 'the server saw a verified client certificate');
+  } finally {
+    await client.close();
+  }
+
+  // Server name other than the address host.
+  const named = await connect(`tcp://127.0.0.1:${port}`, { embedded: false, tls: { ...files, serverName: 'buildkitd.test' } });
+  try {
+    assert.is((await named.listWorkers())[0].id, 'moby');
+  } finally {
+    await named.close();
+  }
+
+  // No client certificate: the server refuses the handshake; the call fails with a StapelkitError.
+  const anon = await connect(`tcp://127.0.0.1:${port}`, { embedded: false, tls: { ca: files.ca } });
+  try {
+    const e = await anon.listWorkers().catch((x) => x);
+    assert.is(e.code, 'DAEMON_UNREACHABLE', String(e.message));
+    assert.match(e.message, /^ListWorkers: the daemon is unavailable: /);
+  } finally {
+    await anon.close();
+  }
+});
+
+t.run();

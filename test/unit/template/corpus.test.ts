@@ -1,0 +1,28 @@
+/**
+ * Differential test: every case in test/template-corpus must render byte for byte like the Go oracle
+ * (real text/template + Sprig v3.2.3 + werf's functions), errors included; cases marked `intended`
+ * are checked against their stated expectation instead.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkCase, ensureOracle, loadCorpus } from '../../template-oracle/corpus';
+
+const cases = loadCorpus();
+const oracle = ensureOracle();
+
+test('corpus has at least 150 cases', () => {
+  assert.ok(cases.length >= 150, `only ${cases.length} cases`);
+});
+
+test('oracle is available', () => {
+  assert.ok(oracle, 'Go oracle could not be built (needs golang-go and golang-github-masterminds-sprig-dev)');
+});
+
+for (const c of cases) {
+  test(`${c.file}: ${c.name}`, () => {
+    const problem = checkCase(c, oracle);
+    if (problem) assert.unreachable(problem);
+  });
+}
+
+test.run();

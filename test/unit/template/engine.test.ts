@@ -1,0 +1,171 @@
+/**
+ * Unit tests for the template engine: lexer/parser edge cases, execution semantics, error
+ * positions mapped to StapelkitError, the output line map, and the value printing helpers.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { renderWerfConfig, RenderWerfOptions } from '../../../src/template/index';
+import { StapelkitError } from '../../../src/errors';
+import { formatFloat, sprintf } from '../../../src/template/fmt';
+import { GoInt, GoList, GoMap } from '../../../src/template/value';
+import { marshalYamlV2 } from '../../../src/template/yaml';
+import { compileGoRegexp, goRegexReplaceAll } from '../../../src/template/regexp';
+
+const files = {
+  get: (p: string): string => {
+    if (p === 'a.txt') return 'A';
+    throw new Error(`{{ .Files.Get "${p}" }}: file "${p}" not found`);
+  },
+  glob: () => ({}),
+  exists: (p: string) => p === 'a.txt',
+  isDir: () => false,
+};
+
+function opts(text: string, extra: Partial<RenderWerfOptions> = {}): RenderWerfOptions & { zone: 'UTC' } {
+  return {
+    main: { name: 'werf.yaml', text },
+    templates: [],
+    files,
+    commit: { hash: 'deadbeef', date: new Date('2024-03-05T14:07:09Z') },
+    envName: 'dev',
+    lookupEnv: () => undefined,
+    allowEnv: () => false,
+    zone: 'UTC',
+    ...extra,
+  };
+}
+
+const render = (text: string, extra: Partial<RenderWerfOptions> = {}) => renderWerfConfig(opts(text, extra)).text;
+
+function renderError(text: string, extra: Partial<RenderWerfOptions> = {}): StapelkitError {
+  try {
+    renderWerfConfig(opts(text, extra));
+  } catch (e) {
+    assert.instance(e, StapelkitError);
+    return e as StapelkitError;
+  }
+  throw new Error('expected an error');
+}
+
+test('trim markers need a space; "{{-3}}" is a negative number', () => {
+  assert.is(render('a {{- 1 -}} b'), 'a1b');
+  assert.is(render('a {{-3}} b'), 'a -3 b');
+});
+
+test('comments with trim markers remove surrounding whitespace', () => {
+  assert.is(render('a\n  {{- /* x */ -}}\n  b'), 'ab');
+});
+
+test('parse error carries file and line', () => {
+  const e = renderError('ok\nok\n{{ if }}');
+  assert.is(e.code, 'TEMPLATE_PARSE');
+  assert.equal(e.pos, { file: 'werf.yaml', line: 3 });
+  assert.is(e.message, 'template: werfConfig:3: missing value for if');
+});
+
+test('unclosed action reports the line where the action started', () => {
+  const e = renderError('x\n{{ "a"\n\n');
+  assert.match(e.message, /unclosed action/);
+});
+
+test('exec error maps Go 0-based column to 1-based pos.column', () => {
+  const e = renderError('a: 1\nb: {{ index 1 2 }}');
+  assert.is(e.code, 'TEMPLATE_EXEC');
+  assert.is(e.message, 'template: werfConfig:2:6: executing "werfConfig" at <index 1 2>: error calling index: can\'t index item of type int');
+  assert.equal(e.pos, { file: 'werf.yaml', line: 2, column: 7 });
+});
+
+test('column counts bytes like Go for non-ASCII text', () => {
+  const e = renderError('é{{ index 1 2 }}');
+  assert.match(e.message, /^template: werfConfig:1:5: /);
+});
+
+test('error inside a partial points at the partial file', () => {
+  const e = renderError('{{ include "p" . }}', { templates: [{ name: 'partials/p.tmpl', text: '{{ define "p" }}\n\n  {{ index 1 2 }}{{ end }}' }] });
+  assert.is(e.pos?.file, '.werf/partials/p.tmpl');
+  assert.is(e.pos?.line, 3);
+  assert.is(e.pos?.column, 6);
+  assert.match(e.message, /error calling include: template: partials\/p.tmpl:3:5: executing "p" at <index 1 2>/);
+});
+
+test('env gate refusal is TEMPLATE_ENV with werf text', () => {
+  const e = renderError('{{ env "SECRET" }}');
+  assert.is(e.code, 'TEMPLATE_ENV');
+  assert.match(e.message, /env name 'SECRET' not allowed/);
+  const e2 = renderError('{{ env "X" }}', { allowEnv: () => true });
+  assert.is(e2.code, 'TEMPLATE_ENV');
+  assert.match(e2.message, /the environment variable "X" must be set or default must be provided/);
+  assert.is(render('{{ env "X" }}', { allowEnv: () => true, looseEnv: true }), '');
+  assert.is(render('{{ env "X" }}', { allowEnv: () => true, lookupEnv: () => 'v' }), 'v');
+});
+
+test('lineMap: literal lines map exactly, action output maps to the action line', () => {
+  const text = 'a: 1\n{{- range list 1 2 }}\nb{{ . }}: x\n{{- end }}\nc: {{ "multi\\nline" }}\nd: 2\n';
+  const r = renderWerfConfig(opts(text));
+  assert.is(r.text, 'a: 1\nb1: x\nb2: x\nc: multi\nline\nd: 2\n');
+  const lines = r.lineMap.map((l) => l.line);
+  assert.equal(lines.slice(0, 6), [1, 3, 3, 5, 5, 6]);
+  assert.is(r.lineMap.length, r.text.split('\n').length);
+});
+
+test('lineMap follows {{template}} into partial files', () => {
+  const r = renderWerfConfig(opts('x\n{{ template "t" }}\ny', { templates: [{ name: 'a.tmpl', text: '{{ define "t" }}\nfrom partial\n{{ end }}' }] }));
+  assert.is(r.text, 'x\n\nfrom partial\n\ny');
+  assert.equal(r.lineMap[2], { file: '.werf/a.tmpl', line: 2 });
+  assert.equal(r.lineMap[4], { file: 'werf.yaml', line: 3 });
+});
+
+test('root data: .Env, .Commit, .Files', () => {
+  assert.is(render('{{ .Env }} {{ .Commit.Hash }} {{ .Commit.Date.Unix }} {{ .Commit.Date.Human }}'), 'dev deadbeef 1709647629 2024-03-05 14:07:09 +0000 UTC');
+  assert.is(render('{{ .Files.Get "a.txt" }} {{ .Files.Exists "a.txt" }} {{ .Files.IsDir "a.txt" }}'), 'A true false');
+  const e = renderError('{{ .Files.Get "b" }}');
+  assert.match(e.message, /error calling Get: \{\{ \.Files\.Get "b" \}\}: file "b" not found/);
+});
+
+test('include recursion is bounded instead of overflowing the stack', () => {
+  const e = renderError('{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}');
+  assert.match(e.message, /maximum template call depth/);
+});
+
+test('range over int (Go 1.22) and break/continue', () => {
+  assert.is(render('{{ range $i := 4 }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $i 3 }}{{ break }}{{ end }}{{ $i }}{{ end }}'), '02');
+});
+
+test('break is an identifier-free keyword only inside range', () => {
+  assert.is(renderError('{{ continue }}').message, 'template: werfConfig:1: {{continue}} outside {{range}}');
+});
+
+test('formatFloat matches strconv shortest and fixed precision (half-even on exact ties)', () => {
+  assert.is(formatFloat(1e6, 'g', -1), '1e+06');
+  assert.is(formatFloat(123456, 'g', -1), '123456');
+  assert.is(formatFloat(0.0001, 'g', -1), '0.0001');
+  assert.is(formatFloat(0.00001, 'g', -1), '1e-05');
+  assert.is(formatFloat(2.5, 'f', 0), '2');
+  assert.is(formatFloat(3.5, 'f', 0), '4');
+  assert.is(formatFloat(0.125, 'f', 2), '0.12');
+  assert.is(formatFloat(1.005, 'f', 2), '1.00');
+});
+
+test('sprintf annotations', () => {
+  assert.is(sprintf('%d', ['x']), '%!d(string=x)');
+  assert.is(sprintf('%d %d', [new GoInt(1n)]), '1 %!d(MISSING)');
+  assert.is(sprintf('x', [new GoInt(1n)]), 'x%!(EXTRA int=1)');
+  assert.is(sprintf('%v', [new GoList([new GoInt(1n), null, 'a'])]), '[1 <nil> a]');
+  assert.is(sprintf('%v', [GoMap.fromObject({ b: 2.5, a: true })]), 'map[a:true b:2.5]');
+});
+
+test('yaml.v2 emitter style', () => {
+  const m = GoMap.fromObject({ list: new GoList(['a', new GoInt(1n)]), s: 'x: y', e: '', nested: GoMap.fromObject({ k: 'multi\nline' }) });
+  assert.is(marshalYamlV2(m), 'e: ""\nlist:\n- a\n- 1\nnested:\n  k: |-\n    multi\n    line\ns: \'x: y\'\n');
+});
+
+test('regexp: Go expansion and refused constructs', () => {
+  const re = compileGoRegexp('a(x*)b', false);
+  assert.is(goRegexReplaceAll(re, '-ab-axxb-', '$1W', false), '---');
+  assert.is(goRegexReplaceAll(re, '-ab-axxb-', '${1}W', false), '-W-xxW-');
+  assert.throws(() => compileGoRegexp('(a)\\1', false), /invalid escape sequence/);
+  assert.throws(() => compileGoRegexp('a(?=b)', false), /invalid or unsupported Perl syntax/);
+  assert.throws(() => compileGoRegexp('a(?i:b)', false), /Stapelkit does not support flags inside/);
+});
+
+test.run();
