@@ -34,7 +34,7 @@ integration: deps
 
 # The main job: build the example project on the embedded default daemon.
 example: build
-	./bin/stapelkit build --dir examples/hello
+	./bin/stapelkit example --dir examples/hello
 
 bench: build
 	$(NODE_IMPORT) bench/context-sync.ts

@@ -87,7 +87,12 @@ export function toStatusUpdate(msg: any): StatusUpdate {
 }
 
 export interface VertexRecord extends VertexInfo {
+  /** Raw log chunks in arrival order (stdout and stderr mixed). */
   logs: Buffer[];
+  /** Complete log lines in arrival order, with their stream (1 stdout, 2 stderr). */
+  lines: { stream: number; text: string }[];
+  /** Unfinished last line per stream. */
+  partial: Record<number, string>;
 }
 
 export class ProgressCollector implements ProgressSink {
@@ -105,16 +110,19 @@ export class ProgressCollector implements ProgressSink {
   update(u: StatusUpdate): void {
     for (const v of u.vertexes) {
       const prev = this.vertices.get(v.digest);
-      if (prev) Object.assign(prev, { ...v, logs: prev.logs, started: v.started ?? prev.started, completed: v.completed ?? prev.completed, error: v.error ?? prev.error });
-      else this.vertices.set(v.digest, { ...v, logs: [] });
+      if (prev) Object.assign(prev, { ...v, logs: prev.logs, lines: prev.lines, partial: prev.partial, started: v.started ?? prev.started, completed: v.completed ?? prev.completed, error: v.error ?? prev.error });
+      else this.vertices.set(v.digest, { ...v, logs: [], lines: [], partial: {} });
     }
     for (const l of u.logs) {
       let rec = this.vertices.get(l.vertex);
       if (!rec) {
-        rec = { digest: l.vertex, inputs: [], name: '', cached: false, logs: [] };
+        rec = { digest: l.vertex, inputs: [], name: '', cached: false, logs: [], lines: [], partial: {} };
         this.vertices.set(l.vertex, rec);
       }
       rec.logs.push(l.msg);
+      const parts = ((rec.partial[l.stream] ?? '') + l.msg.toString()).split('\n');
+      rec.partial[l.stream] = parts.pop() ?? '';
+      for (const text of parts) rec.lines.push({ stream: l.stream, text: text.replace(/\r$/, '') });
     }
   }
 
@@ -148,12 +156,29 @@ export class ProgressCollector implements ProgressSink {
     return Buffer.concat(this.vertices.get(digest)?.logs ?? []).toString();
   }
 
-  /** The last `n` non-empty log lines of a vertex. */
-  lastLogLines(digest: string, n = 10): string[] {
-    return this.logText(digest)
-      .split(/\r?\n/)
-      .filter((l) => l.trim() !== '')
-      .slice(-n);
+  /**
+   * The last `n` non-empty log lines of a vertex, in arrival order. stdout and stderr are separate
+   * pipes, so their relative order is not exact; since error messages usually go to stderr, the
+   * last few stderr lines are always kept (in place of the oldest stdout lines).
+   */
+  lastLogLines(digest: string, n = 10, keepStderr = 3): string[] {
+    const rec = this.vertices.get(digest);
+    if (!rec) return [];
+    const lines = [...rec.lines, ...Object.entries(rec.partial).filter(([, t]) => t).map(([st, t]) => ({ stream: Number(st), text: t }))].filter((l) => l.text.trim() !== '');
+    if (lines.length <= n) return lines.map((l) => l.text);
+    const picked = new Set<number>();
+    for (let i = lines.length - n; i < lines.length; i++) picked.add(i);
+    const errs = lines
+      .map((l, i) => (l.stream === 2 ? i : -1)).filter((i) => i >= 0);
+    errs.splice(0, Math.max(0, errs.length - Math.max(0, Math.min(keepStderr, n))));
+    for (const e of errs) {
+      if (picked.has(e)) continue;
+      const oldestOut = [...picked].sort((a, b) => a - b).find((i) => lines[i].stream !== 2);
+      if (oldestOut === undefined) break;
+      picked.delete(oldestOut);
+      picked.add(e);
+    }
+    return [...picked].sort((a, b) => a - b).map((i) => lines[i].text);
   }
 
   byName(pattern: string | RegExp): VertexRecord | undefined {

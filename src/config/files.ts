@@ -49,8 +49,8 @@ export class ProjectFiles {
     return path.join(this.opts.git.repoRoot, this.repoPath(p));
   }
 
-  /** Where a file would come from: the git tree, the disk (allowed), or an error/absence. */
-  private state(p: string): PathState {
+  /** Git's view of a project path (committed, modified, untracked, ignored…). */
+  state(p: string): PathState {
     return this.opts.git.pathState(this.repoPath(p));
   }
 

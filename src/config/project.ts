@@ -104,7 +104,8 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   if (!loose) {
     // An untracked template is an error like werf's (it would silently change rendering).
     for (const p of walkTemplates(path.join(projectDir, templatesDir), templatesDir)) {
-      if (!templatePaths.has(p) && !allowTemplates(p)) templatePaths.add(p);
+      // Ignored files are invisible to git and to werf; anything else untracked is refused below.
+      if (!templatePaths.has(p) && !allowTemplates(p) && files.state(p) !== 'ignored') templatePaths.add(p);
     }
   }
   const templates = [...templatePaths].sort().map((p) => {

@@ -36,7 +36,16 @@ export interface SendOptions extends WalkOptions {
   onStat?: (stat: Stat) => void;
 }
 
-export interface SendResult { entries: number; filesSent: number; bytesSent: number }
+export interface SendResult {
+  entries: number;
+  filesSent: number;
+  bytesSent: number;
+  /** Time spent waiting for the stream to drain (receiver/flow control slower than us). */
+  drainMs: number;
+  /** Time the file pump sat idle with nothing requested after the walk finished. */
+  idleMs: number;
+  walkMs: number;
+}
 
 /**
  * Runs the sender side over `conn` until the receiver's FIN has been answered. On a walk error a
@@ -51,7 +60,11 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
     let qHead = 0;
     let pumping = false;
     let finished = false;
-    const result: SendResult = { entries: 0, filesSent: 0, bytesSent: 0 };
+    const result: SendResult = { entries: 0, filesSent: 0, bytesSent: 0, drainMs: 0, idleMs: 0, walkMs: 0 };
+    const t0 = Date.now();
+    let walkDone = 0;
+    let idleSince = 0;
+    const drain = async () => { const t = Date.now(); await waitDrain(conn); result.drainMs += Date.now() - t; };
 
     const finish = (err?: unknown) => {
       if (finished) return;
@@ -84,6 +97,7 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
         case PACKET_ERR:
           return finish(new DiffCopyError(`error from receiver: ${p.data ? p.data.toString() : ''}`));
         case PACKET_FIN:
+          if (idleSince) result.idleMs += Date.now() - idleSince;
           conn.write(encodeSimplePacket(PACKET_FIN));
           conn.end();
           return finish();
@@ -114,7 +128,7 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
             result.bytesSent += n;
             const ok = conn.write(encodeDataPacketInPlace(buf, id, n));
             if (finished) return;
-            if (!ok) await waitDrain(conn);
+            if (!ok) await drain();
             if (n < want) break;
             want = chunkSize;
           }
@@ -123,12 +137,13 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
         }
       }
       result.filesSent++;
-      if (!conn.write(encodeSimplePacket(PACKET_DATA, id)) && !finished) await waitDrain(conn);
+      if (!conn.write(encodeSimplePacket(PACKET_DATA, id)) && !finished) await drain();
     };
 
     const pump = async () => {
       if (pumping) return;
       pumping = true;
+      if (idleSince) { result.idleMs += Date.now() - idleSince; idleSince = 0; }
       try {
         while (qHead < queue.length && !finished) {
           await sendFile(queue[qHead++]);
@@ -138,6 +153,7 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
         finish(e);
       } finally {
         pumping = false;
+        if (walkDone) idleSince = Date.now();
       }
     };
 
@@ -150,10 +166,13 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
           sizes.push(Number(entry.stat.size));
           opts.onStat?.(entry.stat);
           result.entries++;
-          if (!conn.write(encodeStatPacket(entry.stat))) await waitDrain(conn);
+          if (!conn.write(encodeStatPacket(entry.stat))) await drain();
           if (++n % WALK_BATCH === 0) await new Promise<void>((r) => setImmediate(r));
         }
         if (!finished) conn.write(encodeStatPacket(undefined));
+        walkDone = Date.now();
+        result.walkMs = walkDone - t0;
+        if (!pumping) idleSince = walkDone;
       } catch (e) {
         if (finished) return;
         try {

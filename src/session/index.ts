@@ -55,7 +55,7 @@ export interface SessionOptions {
 
 export interface SessionStats {
   /** Per FileSync call: dir name, entries and bytes sent, duration. */
-  syncs: { dirName: string; entries: number; files: number; bytes: number; ms: number; error?: string }[];
+  syncs: { dirName: string; entries: number; files: number; bytes: number; ms: number; walkMs?: number; drainMs?: number; idleMs?: number; error?: string }[];
   exports: { kind: ExportTarget['kind']; bytes: number; ms: number }[];
 }
 
@@ -334,7 +334,7 @@ export class Session {
       followPaths: md('followpaths'),
       chunkSize: this.chunkSize,
     }).then(
-      (r) => this.stats.syncs.push({ dirName, entries: r.entries, files: r.filesSent, bytes: r.bytesSent, ms: Date.now() - started }),
+      (r) => this.stats.syncs.push({ dirName, entries: r.entries, files: r.filesSent, bytes: r.bytesSent, ms: Date.now() - started, walkMs: r.walkMs, drainMs: r.drainMs, idleMs: r.idleMs }),
       (e: Error) => {
         this.stats.syncs.push({ dirName, entries: 0, files: 0, bytes: 0, ms: Date.now() - started, error: e.message });
         fail(grpc.status.UNKNOWN, e.message);

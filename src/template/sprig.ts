@@ -467,8 +467,24 @@ export function fromJSON(s: string): Value {
   return conv(parsed);
 }
 
+/** encoding/json's wording for the two common failures: truncated input and a bad first character. */
 function jsonSyntaxError(s: string): string {
-  if (s.trim() === '') return 'unexpected end of JSON input';
+  const t = s.trim();
+  if (t === '') return 'unexpected end of JSON input';
+  if (!/^[\[{"tfn0-9-]/.test(t)) return `invalid character ${goQuote(t[0], "'")} looking for beginning of value`;
+  // truncated documents (unbalanced brackets or an open string) are "unexpected end"
+  let depth = 0;
+  let inStr = false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (inStr) {
+      if (c === '\\') i++;
+      else if (c === '"') inStr = false;
+    } else if (c === '"') inStr = true;
+    else if (c === '[' || c === '{') depth++;
+    else if (c === ']' || c === '}') depth--;
+  }
+  if (inStr || depth > 0) return 'unexpected end of JSON input';
   return 'invalid character in JSON input';
 }
 
@@ -636,6 +652,18 @@ export function sprigFuncs(): Map<string, GoFunc> {
       throw new GoError((e as Error).message);
     }
   }, 'time.Time');
+  def('durationRound', [I], (v) => {
+    let d = 0n;
+    if (typeof v === 'string') d = parseGoDuration(v) ?? 0n;
+    else if (v instanceof GoInt && v.kind === 'int64') d = v.v;
+    else if (v instanceof GoTime) d = BigInt(Date.now() - v.ms) * 1000000n;
+    let u = d < 0n ? -d : d;
+    u = BigInt.asUintN(64, u);
+    const hour = 3600n * 1000000000n;
+    const units: [bigint, string][] = [[hour * 24n * 365n, 'y'], [hour * 24n * 30n, 'mo'], [hour * 24n, 'd'], [hour, 'h'], [60n * 1000000000n, 'm'], [1000000000n, 's']];
+    for (const [size, suffix] of units) if (u > size) return (u / size).toString() + suffix;
+    return '0s';
+  }, S);
   def('ago', [I], (d) => {
     const t = toGoTime(d, ['int', 'int64']);
     const ns = BigInt(Date.now() - t.ms) * 1000000n;
@@ -867,7 +895,9 @@ export function sprigFuncs(): Map<string, GoFunc> {
   def('kindIs', [S, I], (t, v) => str(t) === goKindName(v), 'bool');
   def('deepEqual', [I, I], (a, b) => deepEqual(a, b), 'bool');
   // `env` is replaced by werf's; `expandenv` is removed by werf.
-  def('getHostByName', [S], () => '', S);
+  def('getHostByName', [S], () => {
+    throw new GoError('getHostByName is not supported by Stapelkit (it makes the config depend on DNS)');
+  }, S);
 
   // paths
   def('base', [S], (p) => pathBase(str(p)), S);
@@ -924,11 +954,9 @@ export function sprigFuncs(): Map<string, GoFunc> {
     if (d instanceof GoMap) for (const e of d.m.values()) if (!omit.has(e.k as string)) res.set(e.k, e.v);
     return res;
   }, MSI, S);
-  const merge = (overwrite: boolean) => (dst: Value, ...srcs: Value[]) => {
-    if (!(dst instanceof GoMap)) {
-      if (srcs.length === 0) return null;
-      return '';
-    }
+  const merge = (overwrite: boolean) => (dst0: Value, ...srcs: Value[]) => {
+    // a nil destination map is created by mergo
+    const dst = dst0 instanceof GoMap ? dst0 : new GoMap('string', I);
     for (const s of srcs) if (s instanceof GoMap) mergoMerge(dst, s, overwrite);
     return dst;
   };
@@ -1044,6 +1072,12 @@ export function sprigFuncs(): Map<string, GoFunc> {
   def('derivePassword', ['uint32', S, S, S, S], () => {
     throw new GoError('derivePassword is not supported by Stapelkit');
   }, S);
+  // Certificate generation is random by nature and not available in Stapelkit: say so at call time.
+  for (const name of ['genPrivateKey', 'genCA', 'genCAWithKey', 'genSelfSignedCert', 'genSelfSignedCertWithKey', 'genSignedCert', 'genSignedCertWithKey', 'buildCustomCert']) {
+    m.set(name, new GoFunc(name, [], () => {
+      throw new GoError(`${name} is not supported by Stapelkit`);
+    }, { variadic: I, ret: I }));
+  }
   def('randBytes', ['int'], (c) => crypto.randomBytes(Math.max(0, num(c))).toString('base64'), S);
   def('uuidv4', [], () => crypto.randomUUID(), S);
   def('encryptAES', [S, S], () => {

@@ -4,6 +4,7 @@
  */
 import { adler32 } from './sprig';
 import { TemplateSet, Writer } from './exec';
+import { ParseError } from './parse';
 import { GoError, GoFunc, GoMap, GoStruct, Value } from './value';
 import { sprintValue } from './fmt';
 import { fromYamlV2, toYamlV2 } from './yaml';
@@ -48,7 +49,13 @@ export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
   f.set('include', new GoFunc('include', ['string', 'interface {}'], (name, data) => exec(name as string, data), { ret: 'string' }));
   const addTpl = (content: string): string => {
     const name = `tpl-${adler32(content)}`;
-    set.parse(name, content);
+    try {
+      set.parse(name, content);
+    } catch (e) {
+      // a parse error of the tpl string is the tpl function's error
+      if (e instanceof ParseError) throw new GoError(e.message);
+      throw e;
+    }
     return name;
   };
   f.set('tpl', new GoFunc('tpl', ['string', 'interface {}'], (content, data) => exec(addTpl(content as string), data), { ret: 'string' }));
@@ -99,12 +106,17 @@ export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
 
 /** The `.Files` object: methods that panic (→ template error) when the file reader fails. */
 export function filesStruct(files: WerfFilesLike): GoStruct {
+  // A failing file reader panics inside the template in werf; keep the reader's error code (e.g. a
+  // giterminism refusal from the config layer) so the caller can report it as such.
   const wrap = <T>(fn: () => T): T => {
     try {
       return fn();
     } catch (e) {
       if (e instanceof GoError) throw e;
-      throw new GoError(e instanceof Error ? e.message : String(e));
+      const ge = new GoError(e instanceof Error ? e.message : String(e), { cause: e });
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string') ge.code = code;
+      throw ge;
     }
   };
   return new GoStruct('config.files', {

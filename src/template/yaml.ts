@@ -116,10 +116,29 @@ function goParseFloat(s: string): number | null {
 
 type YNode = YAML.Scalar | YAML.YAMLMap | YAML.YAMLSeq | YAML.Alias | null;
 
+/** Collections being decoded right now: an alias to one of them is a self-containing anchor. */
+const decoding = new Set<unknown>();
+
 function decodeNode(node: unknown, doc: YAML.Document, depth: number): Value {
   if (depth > 10000) throw new GoError('yaml: exceeded max depth');
   if (node === null || node === undefined) return null;
-  if (YAML.isAlias(node)) return decodeNode(node.resolve(doc as never), doc, depth + 1);
+  if (YAML.isAlias(node)) {
+    const target = node.resolve(doc as never);
+    if (decoding.has(target)) throw new GoError(`yaml: anchor '${node.source}' value contains itself`);
+    return decodeNode(target, doc, depth + 1);
+  }
+  if (YAML.isSeq(node) || YAML.isMap(node)) {
+    decoding.add(node);
+    try {
+      return decodeCollection(node, doc, depth);
+    } finally {
+      decoding.delete(node);
+    }
+  }
+  return decodeCollection(node, doc, depth);
+}
+
+function decodeCollection(node: unknown, doc: YAML.Document, depth: number): Value {
   if (YAML.isScalar(node)) {
     const s = String(node.value ?? '');
     if (node.tag === 'tag:yaml.org,2002:str' || node.tag === '!!str') return s;
@@ -227,6 +246,7 @@ function keyFloat(v: Value): number | null {
 
 const kindOrder = (v: Value): number => {
   // reflect.Kind numbering: Bool=1, Int=2 … Int64=6, Uint=7 … Uint64=11, Float64=14, Map=21, Slice=23, String=24
+  if (v === null || v === undefined) return 20; // a nil interface key stays of kind Interface
   if (typeof v === 'boolean') return 1;
   if (v instanceof GoInt) return ({ int: 2, int8: 3, int16: 4, int32: 5, int64: 6, uint: 7, uint8: 8, uint16: 9, uint32: 10, uint64: 11 } as const)[v.kind];
   if (typeof v === 'number') return 14;
@@ -282,14 +302,13 @@ export function yamlKeyLess(a: Value, b: Value): boolean {
 
 const isBase60Float = (s: string) => /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(s);
 
+/** libyaml's is_printable on UTF-8 bytes: 4-byte sequences and U+0085 count as non-printable. */
 function yamlPrintable(cp: number): boolean {
   return (
     cp === 0x0a ||
     (cp >= 0x20 && cp <= 0x7e) ||
-    cp === 0x85 ||
     (cp >= 0xa0 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff) ||
-    (cp >= 0x10000 && cp <= 0x10ffff)
+    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff)
   );
 }
 
@@ -607,9 +626,17 @@ function emitNode(e: Emitter, v: Value, indent: number, mappingContext: boolean,
     for (const { k, v: val } of sortedEntries(v)) {
       e.writeIndent(ind);
       const ks = scalarText(k);
-      if (ks) e.scalar(ks.text, ks.style, ind < 0 ? BEST_INDENT : ind + BEST_INDENT, true, false);
-      else emitNode(e, k, ind, false, true);
-      e.writeIndicator(':', false, false, false);
+      // libyaml's check_simple_key: single-line scalars of at most 128 bytes are simple keys
+      const simple = ks !== null && !/[\n\r\u0085\u2028\u2029]/.test(ks.text) && Buffer.byteLength(ks.text, 'utf8') <= 128;
+      if (simple) {
+        e.scalar(ks!.text, ks!.style, ind + BEST_INDENT, true, false);
+        e.writeIndicator(':', false, false, false);
+      } else {
+        e.writeIndicator('?', true, false, true);
+        emitNode(e, k, ind, true, false);
+        e.writeIndent(ind);
+        e.writeIndicator(':', true, false, true);
+      }
       emitNode(e, val, ind, true, false);
     }
     return;

@@ -178,8 +178,8 @@ export function ensureOracle(): string | null {
 
 const ERR_MARK = '\u0000ERROR\u0000';
 
-export function runOracle(bin: string, c: Case): Outcome {
-  const input = JSON.stringify({
+function oracleInput(c: Case) {
+  return {
     template: c.template,
     partials: c.partials,
     files: c.files,
@@ -189,7 +189,21 @@ export function runOracle(bin: string, c: Case): Outcome {
     envName: c.envName,
     data: c.data ?? '',
     commit: { hash: COMMIT.hash, date: COMMIT.date.toISOString().replace('.000Z', 'Z') },
-  });
+  };
+}
+
+/** Run many cases through one oracle process (batch mode). */
+export function runOracleBatch(bin: string, cs: Case[]): Map<Case, Outcome> {
+  const r = spawnSync(bin, [], { input: JSON.stringify(cs.map(oracleInput)), encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TZ: 'UTC' } });
+  if (r.status !== 0) throw new Error('oracle batch failed: ' + r.stderr.split('\n').slice(0, 5).join('\n'));
+  const res = JSON.parse(r.stdout) as { ok: boolean; text?: string; error?: string }[];
+  const out = new Map<Case, Outcome>();
+  cs.forEach((c, i) => out.set(c, res[i].ok ? { ok: true, text: res[i].text ?? '' } : { ok: false, error: res[i].error ?? '' }));
+  return out;
+}
+
+export function runOracle(bin: string, c: Case): Outcome {
+  const input = JSON.stringify(oracleInput(c));
   const r = spawnSync(bin, [], { input, encoding: 'utf8', timeout: 20_000, env: { ...process.env, TZ: 'UTC' } });
   if (r.status !== 0) return { ok: false, error: 'oracle crashed: ' + r.stderr.split('\n').slice(0, 3).join(' ') };
   if (r.stdout.startsWith(ERR_MARK)) return { ok: false, error: r.stdout.slice(ERR_MARK.length) };
@@ -197,7 +211,7 @@ export function runOracle(bin: string, c: Case): Outcome {
 }
 
 /** Compare one case; returns a problem description or null. */
-export function checkCase(c: Case, oracleBin: string | null): string | null {
+export function checkCase(c: Case, oracleBin: string | null, precomputed?: Outcome): string | null {
   const ours = runOurs(c);
   if (c.intended) {
     if (c.expectError !== undefined) {
@@ -210,8 +224,8 @@ export function checkCase(c: Case, oracleBin: string | null): string | null {
     if (ours.text !== c.expect) return `expected ${JSON.stringify(c.expect)}, got ${JSON.stringify(ours.text)}`;
     return null;
   }
-  if (!oracleBin) return 'oracle unavailable';
-  const go = runOracle(oracleBin, c);
+  if (!oracleBin && !precomputed) return 'oracle unavailable';
+  const go = precomputed ?? runOracle(oracleBin!, c);
   if (go.ok && ours.ok) return go.text === ours.text ? null : `output differs:\n  go:   ${JSON.stringify(go.text)}\n  ours: ${JSON.stringify(ours.text)}`;
   if (!go.ok && !ours.ok) {
     if (c.errorTextDiffers || go.error === ours.error) return null;

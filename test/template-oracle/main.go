@@ -242,10 +242,47 @@ func run(c *caseSpec) (string, error) {
 	return execTemplate(t, name, data)
 }
 
+type batchResult struct {
+	Ok    bool   `json:"ok"`
+	Text  string `json:"text,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// runSafe renders one case; a panic escaping text/template (none should) becomes an error result.
+func runSafe(c *caseSpec) (res batchResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = batchResult{Ok: false, Error: fmt.Sprintf("oracle panic: %v", r)}
+		}
+	}()
+	out, err := run(c)
+	if err != nil {
+		return batchResult{Ok: false, Error: err.Error()}
+	}
+	return batchResult{Ok: true, Text: out}
+}
+
 func main() {
 	in, err := io.ReadAll(os.Stdin)
 	if err != nil {
 		panic(err)
+	}
+	// Batch mode: a JSON array of cases in, a JSON array of results out.
+	if trimmed := bytes.TrimSpace(in); len(trimmed) > 0 && trimmed[0] == '[' {
+		var cs []caseSpec
+		if err := json.Unmarshal(trimmed, &cs); err != nil {
+			panic(err)
+		}
+		results := make([]batchResult, len(cs))
+		for i := range cs {
+			results[i] = runSafe(&cs[i])
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(results); err != nil {
+			panic(err)
+		}
+		return
 	}
 	var c caseSpec
 	if err := json.Unmarshal(in, &c); err != nil {

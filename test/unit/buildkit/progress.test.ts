@@ -93,6 +93,19 @@ test('ProgressCollector: per-vertex state, logs, allCached with source exemption
   assert.not.ok(new ProgressCollector().allCached(), 'nothing reported is not "all cached"');
 });
 
+test('lastLogLines: the last lines, always with the last stderr lines', () => {
+  const c = new ProgressCollector();
+  const log = (stream: number, msg: string) => c.update(toStatusUpdate({ logs: [{ vertex: 'v', stream, msg: Buffer.from(msg) }] }));
+  log(1, 'out 1\n');
+  log(2, 'err: early\nerr: ');
+  log(1, Array.from({ length: 12 }, (_, i) => `out ${i + 2}`).join('\n') + '\n');
+  log(2, 'fatal\n');
+  assert.equal(c.lastLogLines('v', 4), ['err: early', 'out 12', 'out 13', 'err: fatal'], 'arrival order kept');
+  assert.equal(c.lastLogLines('v', 4, 0), ['out 11', 'out 12', 'out 13', 'err: fatal']);
+  assert.equal(c.lastLogLines('v', 100).length, 15);
+  assert.equal(c.lastLogLines('nope'), []);
+});
+
 test('TtyPrinter: running steps with timers and log tails, final view', () => {
   const s = sink();
   s.out.columns = 60;

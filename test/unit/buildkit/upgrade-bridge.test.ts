@@ -27,7 +27,14 @@ async function fakeDocker(answer: (req: string) => string): Promise<{ sock: stri
     c.on('error', () => undefined);
   });
   await new Promise<void>((r) => server.listen(sock, () => r()));
-  return { sock, requests, close: () => server.close() };
+  return {
+    sock,
+    requests,
+    close: () => {
+      server.close();
+      fs.rmSync(path.dirname(sock), { recursive: true, force: true });
+    },
+  };
 }
 
 function exchange(sock: string, send: string, wantBytes: number): Promise<string> {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LoadOptions, Renderer, defaultRenderer, loadProject, plainRenderer } from '../../../src/config';
 import { StapelkitError } from '../../../src/errors';
-import { removeRepo, repoFromDir } from '../git/repo';
+import { makeRepo, removeRepo } from '../git/repo';
 
 export const FIXTURES = path.resolve(__dirname, '../../fixtures/config');
 export const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -33,12 +33,34 @@ export function readOptions(dir: string): FixtureOptions {
   return fs.existsSync(p) ? (JSON.parse(fs.readFileSync(p, 'utf8')) as FixtureOptions) : {};
 }
 
-export function loadFixture(dir: string, render?: Renderer) {
-  const o = readOptions(dir);
-  const repo = repoFromDir(dir, (rel) => META_FILES.has(rel), path.basename(dir));
-  try {
+/**
+ * All fixtures of one kind copied into ONE committed repository, each in its own directory named
+ * after the fixture (a project dir inside a repo, as werf allows). One `git init` instead of one
+ * per fixture keeps the suites fast.
+ */
+export class FixtureRepo {
+  readonly root: string;
+  constructor(kind: 'invalid' | 'valid') {
+    const files: Record<string, string> = {};
+    for (const name of fixtureDirs(kind)) {
+      const dir = path.join(FIXTURES, kind, name);
+      const walk = (d: string, rel: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          const r = rel ? `${rel}/${e.name}` : e.name;
+          if (rel === '' && META_FILES.has(e.name)) continue;
+          if (e.isDirectory()) walk(path.join(d, e.name), r);
+          else files[`${name}/${r}`] = fs.readFileSync(path.join(d, e.name), 'utf8');
+        }
+      };
+      walk(dir, '');
+    }
+    this.root = makeRepo(files, { name: kind });
+  }
+
+  load(name: string, render?: Renderer) {
+    const o = readOptions(path.join(FIXTURES, path.basename(this.root), name));
     const opts: LoadOptions = {
-      dir: repo,
+      dir: path.join(this.root, name),
       env: o.env ?? '',
       dev: o.dev,
       environ: { ...(o.environ ?? {}) },
@@ -46,8 +68,10 @@ export function loadFixture(dir: string, render?: Renderer) {
       render: render ?? (o.templates ? defaultRenderer() : plainRenderer),
     };
     return loadProject(opts);
-  } finally {
-    removeRepo(repo);
+  }
+
+  remove(): void {
+    removeRepo(this.root);
   }
 }
 

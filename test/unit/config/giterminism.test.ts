@@ -89,6 +89,7 @@ t('werf.yml is found when werf.yaml is absent; --config picks another file; none
 t('templates: untracked .tmpl refused unless allowUncommittedTemplates; committed ones are passed by name', () => {
   const d = repo({ 'werf.yaml': META + 'image: app\nfrom: alpine\n', '.werf/partials/a.tmpl': '{{ define "a" }}x{{ end }}' });
   writeFiles(d, { '.werf/new.tmpl': '{{ define "n" }}{{ end }}' });
+  writeFiles(d, { '.werf/.gitignore': 'ignored.tmpl\n', '.werf/ignored.tmpl': '{{ define "i" }}{{ end }}' });
   const e = errorOf(() => load(d));
   assert.is(e.message, 'the untracked file ".werf/new.tmpl" must be committed');
   let seen: RenderWerfOptions | undefined;
@@ -97,7 +98,7 @@ t('templates: untracked .tmpl refused unless allowUncommittedTemplates; committe
     return plainRenderer(o);
   };
   fs.writeFileSync(path.join(d, 'werf-giterminism.yaml'), 'giterminismConfigVersion: 1\nconfig:\n  allowUncommittedTemplates: [".werf/new.tmpl"]\n');
-  git(d, 'add', 'werf-giterminism.yaml');
+  git(d, 'add', 'werf-giterminism.yaml', '.werf/.gitignore');
   git(d, 'commit', '-q', '-m', 'g');
   load(d, { render: capture });
   assert.equal(seen!.templates.map((x) => x.name), ['new.tmpl', 'partials/a.tmpl']);

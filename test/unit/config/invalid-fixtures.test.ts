@@ -8,7 +8,9 @@ import { test } from 'uvu';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../../../src/errors';
-import { FIXTURES, UPDATE, fixtureDirs, loadFixture } from './fixtures';
+import { FIXTURES, FixtureRepo, UPDATE, fixtureDirs } from './fixtures';
+
+const repo = new FixtureRepo('invalid');
 
 for (const name of fixtureDirs('invalid')) {
   test(`invalid/${name}`, () => {
@@ -16,7 +18,7 @@ for (const name of fixtureDirs('invalid')) {
     const expectedPath = path.join(dir, 'expected.txt');
     let got: string | undefined;
     try {
-      loadFixture(dir);
+      repo.load(name);
     } catch (e) {
       if (!(e instanceof StapelkitError)) throw e;
       got = e.format();
@@ -32,5 +34,7 @@ for (const name of fixtureDirs('invalid')) {
     assert.is(got, fs.readFileSync(expectedPath, 'utf8').trimEnd());
   });
 }
+
+test.after(() => repo.remove());
 
 test.run();

@@ -8,14 +8,16 @@ import { test } from 'uvu';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../../../src/errors';
-import { FIXTURES, UPDATE, fixtureDirs, loadFixture } from './fixtures';
+import { FIXTURES, FixtureRepo, UPDATE, fixtureDirs } from './fixtures';
+
+const repo = new FixtureRepo('valid');
 
 for (const name of fixtureDirs('valid')) {
   test(`valid/${name}`, () => {
     const dir = path.join(FIXTURES, 'valid', name);
     let loaded;
     try {
-      loaded = loadFixture(dir);
+      loaded = repo.load(name);
     } catch (e) {
       if (e instanceof StapelkitError) assert.unreachable(`${name} was rejected: ${e.format()}`);
       throw e;
@@ -33,5 +35,7 @@ for (const name of fixtureDirs('valid')) {
     assert.fixture(got, fs.readFileSync(goldenPath, 'utf8'));
   });
 }
+
+test.after(() => repo.remove());
 
 test.run();

@@ -168,4 +168,24 @@ test('regexp: Go expansion and refused constructs', () => {
   assert.throws(() => compileGoRegexp('a(?i:b)', false), /Stapelkit does not support flags inside/);
 });
 
+test('a file reader error keeps its code (e.g. a giterminism refusal)', () => {
+  const e = renderError('{{ .Files.Get "x" }}', {
+    files: { ...files, get: () => { throw new StapelkitError('GITERMINISM_UNCOMMITTED', 'the file "x" changes must be committed'); } },
+  });
+  assert.is(e.code, 'GITERMINISM_UNCOMMITTED');
+  assert.match(e.message, /error calling Get: the file "x" changes must be committed/);
+});
+
+test('templates[].file names the partial in positions', () => {
+  const e = renderError('{{ template "t" }}', { templates: [{ name: 't.tmpl', file: 'custom/dir/t.tmpl', text: '{{ define "t" }}{{ index 1 1 }}{{ end }}' }] });
+  assert.is(e.pos?.file, 'custom/dir/t.tmpl');
+});
+
+test('parse error in a partial points at the partial', () => {
+  const e = renderError('ok', { templates: [{ name: 'p.tmpl', text: 'a\n{{ if }}' }] });
+  assert.is(e.code, 'TEMPLATE_PARSE');
+  assert.equal(e.pos, { file: '.werf/p.tmpl', line: 2 });
+  assert.is(e.message, 'template: p.tmpl:2: missing value for if');
+});
+
 test.run();
