@@ -309,12 +309,62 @@ export function userStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.local', 'state'), 'stapelkit');
 }
 
+/** State dir of the embedded default daemon. */
+export function embeddedStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(userStateDir(env), 'dockerd');
+}
+
+export interface EmbeddedStatus {
+  stateDir: string;
+  socketPath: string;
+  /** `docker://unix:///…/docker.sock` */
+  addr: string;
+  /** From the pidfile (possibly stale). */
+  pid?: number;
+  /** The pidfile's process is alive. */
+  alive: boolean;
+  /** The socket answers `/_ping`. */
+  answering: boolean;
+  /** Name of its bridge, when one was recorded. */
+  bridge?: string;
+  logFile: string;
+}
+
+/** What is known about the embedded default daemon, without starting or changing anything. */
+export async function embeddedDockerdStatus(env: NodeJS.ProcessEnv = process.env): Promise<EmbeddedStatus> {
+  const stateDir = embeddedStateDir(env);
+  const p = dockerdPaths(stateDir);
+  const pid = readPid(p.pidFile);
+  const alive = pid !== undefined && isAlive(pid);
+  const answering = alive && fs.existsSync(p.socketPath) && (await new DockerApi(p.socketPath).ping(3000));
+  const bridge = fs.existsSync(p.bridgeFile) ? fs.readFileSync(p.bridgeFile, 'utf8').trim() || undefined : undefined;
+  return { stateDir, socketPath: p.socketPath, addr: `docker://unix://${p.socketPath}`, pid, alive, answering, bridge, logFile: p.logFile };
+}
+
+/**
+ * Stops the embedded default daemon (if its pidfile names a live process) and removes its bridge
+ * and socket either way. Returns the pid that was stopped, or undefined when none was running.
+ */
+export async function stopEmbeddedDockerd(env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  const stateDir = embeddedStateDir(env);
+  if (!fs.existsSync(stateDir)) return undefined;
+  const release = await lockFile(path.join(stateDir, 'start.lock'));
+  try {
+    const pid = readPid(dockerdPaths(stateDir).pidFile);
+    const running = pid !== undefined && isAlive(pid) ? pid : undefined;
+    await stopDockerdAt(stateDir);
+    return running;
+  } finally {
+    release();
+  }
+}
+
 /**
  * The embedded default daemon: a private dockerd under the per-user state dir, started on first
  * use and reused afterwards (pidfile + ping). `say` receives one line when a daemon is started.
  */
 export async function ensureEmbeddedDockerd(say: (line: string) => void = (l) => process.stderr.write(`${l}\n`), env: NodeJS.ProcessEnv = process.env): Promise<DockerdInstance> {
-  const stateDir = path.join(userStateDir(env), 'dockerd');
+  const stateDir = embeddedStateDir(env);
   const p = dockerdPaths(stateDir);
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   // Two stapelkit processes may both find no daemon: the lock makes the second one reuse the first's.
@@ -330,7 +380,7 @@ export async function ensureEmbeddedDockerd(say: (line: string) => void = (l) =>
     // A stable id per state dir keeps the bridge name the same across restarts.
     const id = crypto.createHash('sha256').update(stateDir).digest('hex').slice(0, 8);
     const inst = await startDockerd({ stateDir, id, detached: true });
-    say(`stapelkit: no BuildKit daemon found; started a private dockerd at unix://${inst.socketPath} in ${(inst.startMs / 1000).toFixed(1)}s (state in ${stateDir}; it keeps running for the next build, stop it with: kill $(cat ${p.pidFile}))`);
+    say(`stapelkit: no BuildKit daemon found; started a private dockerd at unix://${inst.socketPath} in ${(inst.startMs / 1000).toFixed(1)}s (state in ${stateDir}; it keeps running for the next build; stop it with: stapelkit daemon stop)`);
     return inst;
   } finally {
     release();

@@ -53,7 +53,7 @@ export {
   type TlsFiles,
   type Transport,
 } from './transport';
-export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, ensureBinfmt, userStateDir, type DockerdInstance, type DockerdOptions } from './dockerd';
+export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, embeddedStateDir, embeddedDockerdStatus, stopEmbeddedDockerd, type EmbeddedStatus, ensureBinfmt, userStateDir, type DockerdInstance, type DockerdOptions } from './dockerd';
 export { ensureBusyboxImage, busyboxTag, type BusyboxArch } from './base-images';
 export { DockerApi, type ImageInspect } from './docker-api';
 export { addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';

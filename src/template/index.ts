@@ -23,7 +23,8 @@ export interface RenderWerfOptions {
   /** .werf/**\/*.tmpl; name = path relative to .werf; file (optional) = repo path shown in errors, default `.werf/<name>`. */
   templates: { name: string; text: string; file?: string }[];
   files: WerfFiles;
-  commit: { hash: string; date: Date };
+  /** HEAD commit: hash, author date and the author's UTC offset in minutes (git's %ai/%aI zone; default 0). */
+  commit: { hash: string; date: Date; tzOffsetMinutes?: number };
   envName: string; // .Env
   lookupEnv(name: string): string | undefined; // OS environment
   allowEnv(name: string): boolean; // giterminism gate for `env`
@@ -38,16 +39,6 @@ export interface RenderResult {
 
 /** The root template's name, as werf names it (`template.New("werfConfig")`). */
 export const ROOT_TEMPLATE = 'werfConfig';
-
-export interface RenderCoreOptions extends Omit<RenderWerfOptions, 'files' | 'commit' | 'envName'> {
-  files: WerfFiles;
-  commit: { hash: string; date: Date };
-  envName: string;
-  /** Extra top-level keys for the root data (tests). */
-  extraData?: GoMap;
-  /** Zone for `.Commit.Date.Human` and `now` (default: the process's local zone, as werf). */
-  zone?: 'UTC' | 'Local';
-}
 
 /** Build the template set with text/template builtins, Sprig (minus expandenv) and werf's functions. */
 export function newWerfTemplateSet(o: Pick<RenderWerfOptions, 'lookupEnv' | 'allowEnv' | 'looseEnv'>): TemplateSet {
@@ -66,7 +57,7 @@ function fileOfTemplate(opts: RenderWerfOptions, parseName: string): string {
 }
 
 /** Render werf.yaml: partials first (sorted by name), then werf.yaml as `werfConfig`, executed with .Files/.Env/.Commit. */
-export function renderWerfConfig(opts: RenderWerfOptions & { extraData?: GoMap; zone?: 'UTC' | 'Local' }): RenderResult {
+export function renderWerfConfig(opts: RenderWerfOptions & { extraData?: GoMap }): RenderResult {
   const set = newWerfTemplateSet(opts);
   const templates = [...opts.templates].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const fileOf = (parseName: string) => fileOfTemplate(opts, parseName);
@@ -79,7 +70,7 @@ export function renderWerfConfig(opts: RenderWerfOptions & { extraData?: GoMap; 
     }
     throw e;
   }
-  const data = werfRootData(opts.files, opts.envName, opts.commit, opts.zone ?? 'Local');
+  const data = werfRootData(opts.files, opts.envName, opts.commit);
   if (opts.extraData) for (const e of opts.extraData.m.values()) data.set(e.k, e.v);
   const w = new Writer(true);
   try {

@@ -137,9 +137,14 @@ export function filesStruct(files: WerfFilesLike): GoStruct {
   });
 }
 
-/** Root data: `.Files`, `.Env`, `.Commit.Hash`, `.Commit.Date.{Human,Unix}`. */
-export function werfRootData(files: WerfFilesLike, envName: string, commit: { hash: string; date: Date }, zone: 'UTC' | 'Local' = 'Local'): GoMap {
+/**
+ * Root data: `.Files`, `.Env`, `.Commit.Hash`, `.Commit.Date.{Human,Unix}`. werf takes the HEAD
+ * commit's author time from go-git, which carries the author's UTC offset as an unnamed fixed zone,
+ * so Human reads e.g. "2024-03-05 15:07:09 +0100 +0100" ("+0000 +0000" for UTC).
+ */
+export function werfRootData(files: WerfFilesLike, envName: string, commit: { hash: string; date: Date; tzOffsetMinutes?: number }): GoMap {
   const ms = commit.date.getTime();
+  const zone = `fixed:${commit.tzOffsetMinutes ?? 0}`;
   const date = new GoMap('string', 'string')
     .set('Human', timeString(new GoTime(Math.floor(ms / 1000) * 1000, 0, zone)))
     .set('Unix', String(Math.floor(ms / 1000)));

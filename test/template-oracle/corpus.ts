@@ -11,6 +11,7 @@
  *   --- allowEnv          JSON [names or /regex/] (giterminism allowEnvVariables)
  *   --- loose             (no body) loose giterminism
  *   --- envName           the `.Env` string
+ *   --- commitTz          the HEAD author's UTC offset in minutes (default 0)
  *   --- intended          reason the oracle cannot run it / differs; the case is then checked
  *   --- expect            … against this output, or
  *   --- expect-error      … against an error containing this text
@@ -40,6 +41,7 @@ export interface Case {
   allowEnv: string[];
   loose: boolean;
   envName: string;
+  commitTz: number;
   intended?: string;
   expect?: string;
   expectError?: string;
@@ -67,6 +69,7 @@ export function loadCorpus(): Case[] {
         case 'allowEnv': cur.allowEnv = JSON.parse(body); break;
         case 'loose': cur.loose = true; break;
         case 'envName': cur.envName = body; break;
+        case 'commitTz': cur.commitTz = Number(body.trim()); break;
         case 'intended': cur.intended = body.trim(); break;
         case 'expect': cur.expect = body; break;
         case 'expect-error': cur.expectError = body.trim(); break;
@@ -79,7 +82,7 @@ export function loadCorpus(): Case[] {
       if (line.startsWith('=== ')) {
         flush();
         if (cur) out.push(cur);
-        cur = { file: f, name: line.slice(4).trim(), template: '', partials: {}, files: {}, env: {}, allowEnv: [], loose: false, envName: '' };
+        cur = { file: f, name: line.slice(4).trim(), template: '', partials: {}, files: {}, env: {}, allowEnv: [], loose: false, envName: '', commitTz: 0 };
         section = 'template';
         sectionArg = '';
         continue;
@@ -138,13 +141,12 @@ export function runOurs(c: Case): Outcome {
           return Object.keys(files).some((f) => f.startsWith(k + '/'));
         },
       },
-      commit: COMMIT,
+      commit: { ...COMMIT, tzOffsetMinutes: c.commitTz },
       envName: c.envName,
       lookupEnv: (n) => (n in c.env ? c.env[n] : undefined),
       allowEnv: (n) => envAllowed(c.allowEnv, n),
       looseEnv: c.loose,
       extraData: c.data ? fromYamlV2(c.data) : undefined,
-      zone: 'UTC',
     });
     return { ok: true, text: r.text };
   } catch (e) {
@@ -188,7 +190,7 @@ function oracleInput(c: Case) {
     looseEnv: c.loose,
     envName: c.envName,
     data: c.data ?? '',
-    commit: { hash: COMMIT.hash, date: COMMIT.date.toISOString().replace('.000Z', 'Z') },
+    commit: { hash: COMMIT.hash, date: COMMIT.date.toISOString().replace('.000Z', 'Z'), tzOffsetMinutes: c.commitTz },
   };
 }
 

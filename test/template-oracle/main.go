@@ -35,6 +35,9 @@ type caseSpec struct {
 	Commit   *struct {
 		Hash string `json:"hash"`
 		Date string `json:"date"`
+		// Author's UTC offset; werf reads commit.Author.When from go-git, which is in
+		// time.FixedZone("", offset) — so Human prints e.g. "+0100 +0100" (or "+0000 +0000").
+		TZOffsetMinutes int `json:"tzOffsetMinutes"`
 	} `json:"commit"`
 	Data string `json:"data"` // YAML; its top-level keys are added to the root data (test convenience)
 }
@@ -215,14 +218,14 @@ func run(c *caseSpec) (string, error) {
 		return "", err
 	}
 	hash := "0123456789abcdef0123456789abcdef01234567"
-	date := time.Date(2024, 3, 5, 14, 7, 9, 0, time.UTC)
+	date := time.Date(2024, 3, 5, 14, 7, 9, 0, time.FixedZone("", 0))
 	if c.Commit != nil {
 		hash = c.Commit.Hash
 		d, err := time.Parse(time.RFC3339, c.Commit.Date)
 		if err != nil {
 			return "", err
 		}
-		date = d
+		date = d.In(time.FixedZone("", c.Commit.TZOffsetMinutes*60))
 	}
 	data := map[string]interface{}{}
 	if c.Data != "" {

@@ -21,7 +21,7 @@ const files = {
   isDir: () => false,
 };
 
-function opts(text: string, extra: Partial<RenderWerfOptions> = {}): RenderWerfOptions & { zone: 'UTC' } {
+function opts(text: string, extra: Partial<RenderWerfOptions> = {}): RenderWerfOptions {
   return {
     main: { name: 'werf.yaml', text },
     templates: [],
@@ -30,7 +30,6 @@ function opts(text: string, extra: Partial<RenderWerfOptions> = {}): RenderWerfO
     envName: 'dev',
     lookupEnv: () => undefined,
     allowEnv: () => false,
-    zone: 'UTC',
     ...extra,
   };
 }
@@ -116,7 +115,9 @@ test('lineMap follows {{template}} into partial files', () => {
 });
 
 test('root data: .Env, .Commit, .Files', () => {
-  assert.is(render('{{ .Env }} {{ .Commit.Hash }} {{ .Commit.Date.Unix }} {{ .Commit.Date.Human }}'), 'dev deadbeef 1709647629 2024-03-05 14:07:09 +0000 UTC');
+  assert.is(render('{{ .Env }} {{ .Commit.Hash }} {{ .Commit.Date.Unix }} {{ .Commit.Date.Human }}'), 'dev deadbeef 1709647629 2024-03-05 14:07:09 +0000 +0000');
+  const east = renderWerfConfig(opts('{{ .Commit.Date.Human }}', { commit: { hash: 'x', date: new Date('2024-03-05T14:07:09Z'), tzOffsetMinutes: 90 } }));
+  assert.is(east.text, '2024-03-05 15:37:09 +0130 +0130');
   assert.is(render('{{ .Files.Get "a.txt" }} {{ .Files.Exists "a.txt" }} {{ .Files.IsDir "a.txt" }}'), 'A true false');
   const e = renderError('{{ .Files.Get "b" }}');
   assert.match(e.message, /error calling Get: \{\{ \.Files\.Get "b" \}\}: file "b" not found/);
