@@ -325,7 +325,7 @@ export interface EmbeddedStatus {
   alive: boolean;
   /** The socket answers `/_ping`. */
   answering: boolean;
-  /** Name of its bridge, when one was recorded. */
+  /** Name of its network bridge while that exists. */
   bridge?: string;
   logFile: string;
 }
@@ -337,7 +337,9 @@ export async function embeddedDockerdStatus(env: NodeJS.ProcessEnv = process.env
   const pid = readPid(p.pidFile);
   const alive = pid !== undefined && isAlive(pid);
   const answering = alive && fs.existsSync(p.socketPath) && (await new DockerApi(p.socketPath).ping(3000));
-  const bridge = fs.existsSync(p.bridgeFile) ? fs.readFileSync(p.bridgeFile, 'utf8').trim() || undefined : undefined;
+  const named = fs.existsSync(p.bridgeFile) ? fs.readFileSync(p.bridgeFile, 'utf8').trim() : '';
+  // The name stays on file for the next start; report the bridge only while it exists.
+  const bridge = named && run('ip', ['link', 'show', named]).ok ? named : undefined;
   return { stateDir, socketPath: p.socketPath, addr: `docker://unix://${p.socketPath}`, pid, alive, answering, bridge, logFile: p.logFile };
 }
 

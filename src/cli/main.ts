@@ -8,6 +8,8 @@ import { StapelkitError, isStapelkitError } from '../errors';
 import { register as registerRender } from './commands/render';
 import { register as registerConfig } from './commands/config';
 import { register as registerDebug } from './commands/debug';
+import { register as registerExample } from './commands/example';
+import { register as registerDaemon } from './commands/daemon';
 
 export function makeProgram(): Command {
   const program = new Command();
@@ -21,6 +23,8 @@ export function makeProgram(): Command {
   registerRender(program);
   registerConfig(program);
   registerDebug(program);
+  registerExample(program);
+  registerDaemon(program);
   return program;
 }
 

@@ -29,7 +29,7 @@ export function parseDockerignore(text: string, file = '.dockerignore'): string[
       // Refuse what the daemon's matcher would refuse, but with the line it came from.
       new PatternMatcher([pattern]);
     } catch (e) {
-      throw new StapelkitError('DOCKERIGNORE', `bad pattern ${JSON.stringify(line.trim())}: ${(e as Error).message}`, { pos: { file, line: i + 1 }, cause: e });
+      throw new StapelkitError('DOCKERIGNORE', (e as Error).message, { pos: { file, line: i + 1 }, cause: e });
     }
     out.push(pattern);
   }

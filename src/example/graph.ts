@@ -16,6 +16,8 @@ export const EXAMPLE_LABEL = 'dev.stapelkit.example';
 
 export interface BaseConfig {
   Env?: string[];
+  /** Number of layers of the base image, when known: then the config carries a history entry per layer. */
+  layers?: number;
 }
 
 export interface ExampleGraphOptions {
@@ -36,12 +38,16 @@ export interface ExampleGraphOptions {
 
 export interface ExampleGraph {
   state: State;
-  /** rootfs and history are left to the exporter: it adds the layers and one history entry per step. */
+  /**
+   * rootfs is left to the exporter. history names the steps when the base's layer count is known
+   * (the exporter matches entries to layers in order); otherwise the exporter writes generic ones.
+   */
   imageConfig: {
     architecture: string;
     os: 'linux';
     created: string;
     config: { Env: string[]; WorkingDir: string; Cmd: string[]; Labels: Record<string, string> };
+    history?: { created: string; created_by: string; comment?: string }[];
   };
 }
 
@@ -75,16 +81,20 @@ export function exampleGraph(o: ExampleGraphOptions): ExampleGraph {
     .run({
       shell: STAMP_SCRIPT,
       mounts: [{ type: 'cache', target: CACHE_TARGET, id: CACHE_ID, sharing: 'locked' }],
-      customName: '[example 3/3] RUN write /app/stamp.txt (cache mount ' + CACHE_TARGET + ')',
+      customName: '[example 3/3] RUN write /app/stamp.txt',
     })
     .root();
 
   const env = [...baseEnv.filter((e) => !e.startsWith('STAPELKIT_EXAMPLE=')), 'STAPELKIT_EXAMPLE=hello'];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  const step = (created_by: string) => ({ created: o.created, created_by, comment: 'stapelkit example' });
+  const history =
+    o.baseConfig?.layers !== undefined
+      ? [...Array.from({ length: o.baseConfig.layers }, (_, i) => step(`${o.baseImage} layer ${i + 1}`)), step('COPY . /app'), step('RUN write /app/stamp.txt')]
+      : undefined;
   return {
     state: built,
-    /** rootfs and history are left to the exporter: it adds the layers and one history entry per step. */
-  imageConfig: {
+    imageConfig: {
       architecture: o.arch,
       os: 'linux',
       created: o.created,
@@ -94,6 +104,7 @@ export function exampleGraph(o: ExampleGraphOptions): ExampleGraph {
         Cmd: ['/app/hello.sh'],
         Labels: { [EXAMPLE_LABEL]: 'hello', 'org.opencontainers.image.title': 'stapelkit example' },
       },
+      ...(history ? { history } : {}),
     },
   };
 }

@@ -166,6 +166,13 @@ function userOpt(u: UserSpec, base: number, what: string): PbUserOpt {
   return { byName: { name: u, input: base } };
 }
 
+/** The first user/group in `owner` that is a name (not an id), if any. */
+function ownerName(owner: Owner | undefined): string | undefined {
+  if (owner === undefined || typeof owner === 'number') return undefined;
+  const parts: (UserSpec | undefined)[] = typeof owner === 'string' ? owner.split(':', 2) : [owner.user, owner.group];
+  return parts.find((p): p is string => typeof p === 'string' && p !== '' && !(UINT_RE.test(p) && Number(p) <= 0xffffffff));
+}
+
 function chownOpt(owner: Owner | undefined, base: number): PbChownOpt | undefined {
   if (owner === undefined) return undefined;
   let user: UserSpec | undefined;
@@ -202,6 +209,13 @@ export class FileVertex implements Vertex {
   ) {
     if (!(action instanceof FileAction)) throw invalid('file() needs a FileAction (mkdir/mkfile/rm/copy)');
     this.actions = action.chain();
+    if (base.isScratch()) {
+      // Names are looked up in the base's /etc/passwd and /etc/group; the daemon would only say "invalid user index: -1".
+      for (const a of this.actions) {
+        const name = a.kind === 'rm' ? undefined : ownerName(a.opts.owner);
+        if (name !== undefined) throw invalid(`${a.kind} ${a.kind === 'copy' ? a.dest : a.path}: owner "${name}" is a name, but the base is scratch (no /etc/passwd to resolve it); use numeric ids`);
+      }
+    }
     this.explicitPlatform = constraints.platform;
   }
 

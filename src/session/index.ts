@@ -6,6 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
@@ -15,6 +16,7 @@ import { serviceDefinition } from '../proto';
 import { StapelkitError } from '../errors';
 import { sendDiffCopy, receiveDiffCopy, type ReceiveResult } from './diffcopy';
 import { decodeBytesMessage } from './packet';
+import { CoalescingDuplex } from './stream';
 import { secretsFromSources, type SecretSource, type SecretsProvider } from './secrets';
 import { forwardToAgent } from './ssh';
 import { lookupCredentials } from './auth';
@@ -51,6 +53,8 @@ export interface SessionOptions {
   exportTarget?: ExportTarget;
   /** DATA payload size for FileSync (default 32 KiB like fsutil). */
   chunkSize?: number;
+  /** Serve bulk streams on the raw HTTP/2 fast path (default true); false keeps every call on grpc-js. */
+  rawStreams?: boolean;
 }
 
 export interface SessionStats {
@@ -154,7 +158,7 @@ export class Session {
     });
     this.register();
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.installRawDispatch();
+    if (opts.rawStreams !== false) this.installRawDispatch();
   }
 
   /** Methods listed in X-Docker-Expose-Session-Grpc-Method: exactly those we serve. */
@@ -185,6 +189,9 @@ export class Session {
   serve(conn: Duplex): Promise<void> {
     if (this.closed) return Promise.reject(new StapelkitError('E_SESSION_CLOSED', 'session is closed'));
     this.conns.add(conn);
+    // A real socket gets the native write path; anything else (the Control.Session wrapper) gets
+    // its writes batched.
+    const wire = conn instanceof net.Socket ? conn : new CoalescingDuplex(conn);
     return new Promise<void>((resolve) => {
       const done = () => {
         this.conns.delete(conn);
@@ -193,7 +200,8 @@ export class Session {
       conn.once('close', done);
       // Errors end the connection; the build that depended on it reports the failure.
       conn.on('error', () => { /* surfaced through 'close' */ });
-      this.injector.injectConnection(conn);
+      wire.on('error', () => { /* same */ });
+      this.injector.injectConnection(wire);
     });
   }
 

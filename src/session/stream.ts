@@ -46,3 +46,51 @@ export function messagePair(): [Duplex, Duplex] {
   b = make(() => a);
   return [a, b];
 }
+
+/**
+ * Wraps a byte-stream Duplex so that HTTP/2 output reaches it in large chunks. Node's http2 over a
+ * JS stream hands each frame buffer to write() separately; when every write is a gRPC message of
+ * its own (the `Control.Session` tunnel) and completes only after a round trip, that caps the
+ * session's throughput. Writes issued while one is in flight are merged into one (via _writev).
+ */
+export class CoalescingDuplex extends Duplex {
+  private waitingRead = false;
+
+  constructor(private readonly inner: Duplex) {
+    super({ writableHighWaterMark: 1 << 20, allowHalfOpen: true });
+    inner.on('data', (d: Buffer) => {
+      if (!this.push(d)) {
+        this.waitingRead = true;
+        inner.pause();
+      }
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (e) => this.destroy(e));
+    inner.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    if (this.waitingRead) {
+      this.waitingRead = false;
+      this.inner.resume();
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.inner.write(chunk, cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.inner.write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.inner.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.inner.destroyed) this.inner.destroy(err ?? undefined);
+    cb(err);
+  }
+}

@@ -2,7 +2,7 @@
  * text/template's builtin functions (Go 1.19 funcs.go): and or not len index print printf println
  * html js urlquery call eq ne lt le gt ge. (`slice` is replaced by Sprig's, as in werf.)
  */
-import { GoError, GoFunc, GoInt, GoList, GoMap, GoStruct, GoTime, Value, goTypeName, int } from './value';
+import { GoError, GoFunc, GoInt, GoList, GoMap, GoStruct, GoTime, Value, goKindName, goTypeName, int } from './value';
 import { isGoPrint, sprint, sprintf, sprintln, sprintValue } from './fmt';
 import { isTrue } from './exec';
 
@@ -57,6 +57,8 @@ export function eq(arg1: Value, ...arg2: Value[]): boolean {
         default: {
           if (a1 === undefined || arg === undefined) {
             truth = a1 === arg;
+          } else if (goKindName(a1) !== goKindName(arg)) {
+            throw new GoError(`non-comparable types ${fmtS(a1)}: ${goTypeName(a1)}, ${goTypeName(arg)}: ${sprintValue(arg)}`);
           } else {
             if (!comparable(arg)) throw new GoError(`non-comparable type ${fmtS(arg)}: ${goTypeName(arg)}`);
             if (!comparable(a1)) throw new GoError(`non-comparable type ${fmtS(a1)}: ${goTypeName(a1)}`);
@@ -118,7 +120,10 @@ function prepareKey(value: Value, keyType: string): Value {
     if (keyType !== 'interface {}') throw new GoError(`value is nil; should be of type ${keyType}`);
     return null;
   }
-  if (keyType === 'interface {}') return value;
+  if (keyType === 'interface {}') {
+    if (value instanceof GoList || value instanceof GoMap) throw new GoError(`runtime error: hash of unhashable type ${goTypeName(value)}`);
+    return value;
+  }
   if (keyType === 'string' && typeof value === 'string') return value;
   if (value instanceof GoInt && /^u?int/.test(keyType)) return new GoInt(value.v, keyType as GoInt['kind']);
   throw new GoError(`value has type ${goTypeName(value)}; should be ${keyType}`);

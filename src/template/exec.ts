@@ -484,8 +484,9 @@ class State {
       case 'dot':
         return this.validateType(dot, typ);
       case 'nil':
+        // builtins take reflect.Value: a literal nil reaches them as the zero (invalid) Value
+        if (typ === 'reflect.Value') return INVALID;
         if (typ === null || canBeNil(typ)) return { v: null };
-        if (typ === 'reflect.Value') return { v: null };
         this.errorf(`cannot assign nil to ${typ}`);
       // eslint-disable-next-line no-fallthrough
       case 'field':

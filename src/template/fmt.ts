@@ -282,9 +282,10 @@ function pad(s: string, f: Flags): string {
   return (f.zero ? '0' : ' ').repeat(n) + s;
 }
 
-function badVerb(verb: string, v: Value): string {
+/** `%!verb(type=value)`: fmt prints the value with %v under the same flags, width and precision. */
+function badVerb(verb: string, v: Value, f: Flags = defaultFlags()): string {
   if (v === null || v === undefined) return `%!${verb}(<nil>)`;
-  return `%!${verb}(${goTypeName(v)}=${formatValue(v, 'v', defaultFlags(), 0)})`;
+  return `%!${verb}(${goTypeName(v)}=${formatValue(v, 'v', f, 0)})`;
 }
 
 function fmtInteger(v: GoInt, verb: string, f: Flags): string {
@@ -334,7 +335,7 @@ function fmtInteger(v: GoInt, verb: string, f: Flags): string {
     case 's':
     case 't':
     default:
-      return badVerb(verb, v);
+      return badVerb(verb, v, f);
   }
   if (f.prec !== undefined) {
     if (f.prec === 0 && n === 0n) digits = '';
@@ -370,7 +371,7 @@ function fmtFloatVerb(x: number, verb: string, f: Flags): string {
       prec = 6;
       break;
     default:
-      return badVerb(verb, x);
+      return badVerb(verb, x, f);
   }
   if (f.prec !== undefined) prec = f.prec;
   let num = formatFloat(x, fv, prec);
@@ -417,19 +418,20 @@ function fmtString(s: string, verb: string, f: Flags): string {
       return pad(out, f);
     }
   }
-  return badVerb(verb, s);
+  return badVerb(verb, s, f);
 }
 
 function formatValue(v: Value, verb: string, f: Flags, depth: number): string {
   if (v === undefined || v === null) {
-    if (verb === 'v') return pad('<nil>', f);
-    return badVerb(verb, v);
+    // a nil element inside a slice or map prints as <nil> whatever the verb
+    if (verb === 'v' || depth > 0) return pad('<nil>', f);
+    return badVerb(verb, v, f);
   }
   if (verb === 'T') return pad(goTypeName(v), f);
   if (typeof v === 'string') return fmtString(v, verb, f);
   if (typeof v === 'boolean') {
     if (verb === 'v' || verb === 't') return pad(v ? 'true' : 'false', f);
-    return badVerb(verb, v);
+    return badVerb(verb, v, f);
   }
   if (typeof v === 'number') return fmtFloatVerb(v, verb, f);
   if (v instanceof GoInt) {
@@ -438,7 +440,7 @@ function formatValue(v: Value, verb: string, f: Flags, depth: number): string {
   }
   if (v instanceof GoTime) {
     if (verb === 'v' || verb === 's' || verb === 'q' || verb === 'x' || verb === 'X') return fmtString(timeString(v), verb, f);
-    return badVerb(verb, v);
+    return badVerb(verb, v, f);
   }
   if (v instanceof GoList) {
     if (f.sharp && verb === 'v') return goSyntax(v);

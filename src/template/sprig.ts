@@ -233,22 +233,35 @@ function untitle(s: string): string {
   return out;
 }
 
+/** goutils.SwapCase: upper/title → lower, lower → title after whitespace else upper. */
 function swapcase(s: string): string {
-  // goutils.SwapCase: upper→lower, title→lower, lower→upper; after whitespace not special here
-  return [...s]
-    .map((c) => {
-      if (c !== goLower(c)) return goLower(c);
-      if (c !== goUpper(c)) return goUpper(c);
-      return c;
-    })
-    .join('');
+  let whitespace = true;
+  let out = '';
+  for (const c of s) {
+    if (isUpperR(c) || /\p{Lt}/u.test(c)) {
+      out += goLower(c);
+      whitespace = false;
+    } else if (/\p{Ll}/u.test(c)) {
+      out += whitespace ? toTitleCase(c) : goUpper(c);
+      whitespace = false;
+    } else {
+      out += c;
+      whitespace = isGoSpace(c);
+    }
+  }
+  return out;
 }
 
+// goutils works on bytes in several places: each byte becomes a rune (Latin-1), so non-ASCII text
+// is garbled exactly as werf garbles it. `bin` is the string's bytes as one JS char per byte.
+const bin = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+const unbin = (b: string) => Buffer.from(b, 'latin1').toString('utf8');
+
+/** goutils.Initials (byte-wise). */
 function initials(s: string): string {
-  // goutils.Initials with default delimiter: whitespace
   let out = '';
   let last = true;
-  for (const c of s) {
+  for (const c of bin(s)) {
     if (isGoSpace(c)) last = true;
     else if (last) {
       out += c;
@@ -258,29 +271,37 @@ function initials(s: string): string {
   return out;
 }
 
+/** goutils.DeleteWhiteSpace (byte-wise; unchanged input is returned as is). */
 function deleteWhiteSpace(s: string): string {
-  return [...s].filter((c) => !isGoSpace(c)).join('');
+  const b = bin(s);
+  const kept = [...b].filter((c) => !isGoSpace(c));
+  return kept.length === b.length ? s : kept.join('');
 }
 
 /** goutils.Abbreviate(str, maxWidth) = AbbreviateFull(str, 0, maxWidth). */
 function abbreviateFull(str: string, offset: number, maxWidth: number): string {
+  return unbin(abbreviateBytes(bin(str), offset, maxWidth));
+}
+
+function abbreviateBytes(str: string, offset: number, maxWidth: number): string {
   if (str === '') return '';
-  if (maxWidth < 4) throw new GoError('minimum abbreviation width is 4');
-  const chars = [...str];
-  if (chars.length <= maxWidth) return str;
-  if (offset > chars.length) offset = chars.length;
-  if (chars.length - offset < maxWidth - 3) offset = chars.length - (maxWidth - 3);
+  if (maxWidth < 4) return ''; // goutils returns an error and "" (Sprig ignores the error)
+  if (str.length <= maxWidth) return str;
+  if (offset > str.length) offset = str.length;
+  if (str.length - offset < maxWidth - 3) offset = str.length - (maxWidth - 3);
   const abrevMarker = '...';
-  if (offset <= 4) return chars.slice(0, maxWidth - 3).join('') + abrevMarker;
-  if (maxWidth < 7) throw new GoError('minimum abbreviation width with offset is 7');
-  if (offset + maxWidth - 3 < chars.length) {
-    return abrevMarker + abbreviateFull(chars.slice(offset).join(''), 0, maxWidth - 3);
-  }
-  return abrevMarker + chars.slice(chars.length - (maxWidth - 3)).join('');
+  if (offset <= 4) return str.slice(0, maxWidth - 3) + abrevMarker;
+  if (maxWidth < 7) return '';
+  if (offset + maxWidth - 3 < str.length) return abrevMarker + abbreviateBytes(str.slice(offset), 0, maxWidth - 3);
+  return abrevMarker + str.slice(str.length - (maxWidth - 3));
 }
 
 /** goutils.WrapCustom(str, wrapLength, newLineStr, wrapLongWords). */
-function wrapCustom(str: string, wrapLength: number, newLineStr: string, wrapLongWords: boolean): string {
+function wrapCustom(s: string, wrapLength: number, nl: string, wrapLongWords: boolean): string {
+  return unbin(wrapCustomBytes(bin(s), wrapLength, bin(nl), wrapLongWords));
+}
+
+function wrapCustomBytes(str: string, wrapLength: number, newLineStr: string, wrapLongWords: boolean): string {
   if (str === '') return '';
   if (newLineStr === '') newLineStr = '\n';
   if (wrapLength < 1) wrapLength = 1;
@@ -318,69 +339,150 @@ function wrapCustom(str: string, wrapLength: number, newLineStr: string, wrapLon
   return wrapped;
 }
 
-// xstrings (huandu/xstrings v1.3.x) case conversions
-function camelcase(s: string): string {
-  // ToCamelCase: "some_words" → "SomeWords"; "_some_words" → "_SomeWords"
-  if (s === '') return '';
-  let out = '';
-  const chars = [...s];
-  let i = 0;
-  // keep leading underscores
-  while (i < chars.length && chars[i] === '_') out += chars[i++];
-  let upperNext = true;
-  for (; i < chars.length; i++) {
-    const c = chars[i];
-    if (c === '_') {
-      // consecutive underscores: keep extra ones
-      if (i + 1 < chars.length && chars[i + 1] === '_') {
-        out += '_';
-        continue;
-      }
-      if (i + 1 >= chars.length) {
-        out += '_';
-        continue;
-      }
-      upperNext = true;
-      continue;
-    }
-    if (upperNext) {
-      out += goUpper(c);
-      upperNext = false;
-    } else out += c;
-  }
-  return out;
+// xstrings (huandu/xstrings) case conversions, ported rune for rune.
+const isUpperR = (c: string) => /\p{Lu}/u.test(c);
+const isLetterR = (c: string) => /\p{L}/u.test(c);
+const isNumberR = (c: string) => /\p{N}/u.test(c);
+const isPunctR = (c: string) => /\p{P}/u.test(c);
+const isConnector = (c: string) => c === '-' || c === '_' || isGoSpace(c);
+function isAlphabet(c: string): boolean {
+  if (!isLetterR(c)) return false;
+  const r = c.codePointAt(0)!;
+  if (r < 0x3400) return true;
+  if (r >= 0x4e00 && r <= 0x9fcc) return false;
+  if (r >= 0x3400 && r <= 0x4d85) return false;
+  if (r >= 0x20000 && r <= 0x2b81d) return false;
+  return true;
 }
 
-function camelCaseToLowerCaseWithSep(str: string, sep: string): string {
-  // port of xstrings camelCaseToLowerCase (v1.3.x)
-  if (str === '') return '';
-  const chars = [...str];
-  const isUpper = (c: string) => c !== goLower(c) && c === goUpper(c);
-  const isLower = (c: string) => c !== goUpper(c) && c === goLower(c);
-  const isSepChar = (c: string) => c === '_' || c === '-' || isGoSpace(c);
+function camelcase(s: string): string {
+  const rs = [...s];
+  if (rs.length === 0) return '';
   let out = '';
-  let prev: 'none' | 'upper' | 'lower' | 'other' | 'sep' = 'none';
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i];
-    if (isSepChar(c)) {
-      if (out !== '' && prev !== 'sep') out += sep;
-      prev = 'sep';
+  let i = 0;
+  let r0 = '';
+  for (; i < rs.length; ) {
+    r0 = rs[i++];
+    if (!isConnector(r0)) {
+      r0 = goUpper(r0);
+      break;
+    }
+    out += r0;
+    r0 = '';
+  }
+  if (i >= rs.length) return out + r0;
+  let r1: string;
+  for (; i < rs.length; ) {
+    r1 = r0;
+    r0 = rs[i++];
+    if (isConnector(r0) && isConnector(r1)) {
+      out += r1;
       continue;
     }
-    if (isUpper(c)) {
-      const nextLower = i + 1 < chars.length && isLower(chars[i + 1]);
-      if (prev === 'lower' || prev === 'other' || (prev === 'upper' && nextLower)) out += sep;
-      out += goLower(c);
-      prev = 'upper';
-    } else if (isLower(c)) {
-      out += c;
-      prev = 'lower';
-    } else {
-      if (prev !== 'none' && prev !== 'sep' && prev !== 'other' && /\p{L}/u.test(c) === false && /\p{N}/u.test(c) && prev !== 'lower' && prev !== 'upper') out += sep;
-      out += c;
-      prev = 'other';
+    if (isConnector(r1)) r0 = goUpper(r0);
+    else {
+      r0 = goLower(r0);
+      out += r1;
     }
   }
+  return out + r0;
+}
+
+type WordType = 'invalid' | 'number' | 'upper' | 'alpha' | 'connector' | 'punct' | 'other';
+
+function nextWord(rs: string[], at: number): { wt: WordType; word: string[]; next: number } {
+  if (at >= rs.length) return { wt: 'invalid', word: [], next: at };
+  let i = at;
+  const r = rs[i++];
+  let wt: WordType;
+  if (isConnector(r)) {
+    wt = 'connector';
+    while (i < rs.length && isConnector(rs[i])) i++;
+  } else if (isPunctR(r)) {
+    wt = 'punct';
+    while (i < rs.length && isPunctR(rs[i])) i++;
+  } else if (isUpperR(r)) {
+    wt = 'upper';
+    if (i < rs.length) {
+      const r2 = rs[i];
+      if (isUpperR(r2)) {
+        i++;
+        while (i < rs.length && isUpperR(rs[i])) i++;
+        if (i < rs.length && isAlphabet(rs[i])) i--;
+      } else if (isAlphabet(r2)) {
+        i++;
+        while (i < rs.length && isAlphabet(rs[i]) && !isUpperR(rs[i])) i++;
+      }
+    }
+  } else if (isAlphabet(r)) {
+    wt = 'alpha';
+    while (i < rs.length && isAlphabet(rs[i]) && !isUpperR(rs[i])) i++;
+  } else if (isNumberR(r)) {
+    wt = 'number';
+    while (i < rs.length && isNumberR(rs[i])) i++;
+  } else {
+    wt = 'other';
+    while (i < rs.length && !(isConnector(rs[i]) || isAlphabet(rs[i]) || isNumberR(rs[i]) || isPunctR(rs[i]))) i++;
+  }
+  return { wt, word: rs.slice(at, i), next: i };
+}
+
+function camelCaseToLowerCaseWithSep(str: string, connector: string): string {
+  const rs = [...str];
+  if (rs.length === 0) return '';
+  let out = '';
+  const toLower = (wt: WordType, word: string[]) => {
+    if (wt !== 'upper' && wt !== 'connector') {
+      out += word.join('');
+      return;
+    }
+    for (const r of word) out += isConnector(r) ? connector : isUpperR(r) ? goLower(r) : r;
+  };
+  const st = nextWord(rs, 0);
+  const adv = () => Object.assign(st, nextWord(rs, st.next));
+  const wt = (): WordType => st.wt;
+  while (st.next < rs.length) {
+    if (wt() !== 'connector') toLower(wt(), st.word);
+    const prev = wt();
+    const last = st.word;
+    adv();
+    switch (prev) {
+      case 'number':
+        while (wt() === 'alpha' || wt() === 'number') {
+          toLower(wt(), st.word);
+          adv();
+        }
+        if (wt() !== 'invalid' && wt() !== 'punct' && wt() !== 'connector') out += connector;
+        break;
+      case 'connector':
+        toLower(prev, last);
+        break;
+      case 'punct':
+        break;
+      default: {
+        if (wt() !== 'number') {
+          if (wt() !== 'connector' && wt() !== 'punct') out += connector;
+          break;
+        }
+        if (st.next >= rs.length) break;
+        const last2 = st.word;
+        adv();
+        if (wt() !== 'alpha') {
+          toLower('number', last2);
+          if (wt() !== 'connector' && wt() !== 'punct') out += connector;
+          break;
+        }
+        out += connector;
+        toLower('number', last2);
+        while (wt() === 'alpha' || wt() === 'number') {
+          toLower(wt(), st.word);
+          adv();
+        }
+        if (wt() !== 'invalid' && wt() !== 'connector' && wt() !== 'punct') out += connector;
+      }
+    }
+  }
+  toLower(wt(), st.word);
   return out;
 }
 
@@ -770,7 +872,9 @@ export function sprigFuncs(): Map<string, GoFunc> {
     const s = sprintValue(v);
     const mm = /^[+-]?[0-7]+$/.exec(s);
     if (!mm) return int(0, 'int64');
-    return new GoInt(BigInt.asIntN(64, BigInt((s.startsWith('-') ? '-' : '') + '0o' + s.replace(/^[+-]/, ''))), 'int64');
+    const mag = BigInt('0o' + s.replace(/^[+-]/, ''));
+    if (mag > 2n ** 63n - (s.startsWith('-') ? 0n : 1n)) return int(0, 'int64'); // strconv range error → 0
+    return new GoInt(s.startsWith('-') ? -mag : mag, 'int64');
   }, 'int64');
   def('split', [S, S], (sep, orig) => {
     const res = new GoMap('string', 'string');
@@ -809,15 +913,14 @@ export function sprigFuncs(): Map<string, GoFunc> {
     if (hi - lo <= 0) throw new GoError('invalid argument to Intn');
     return int(lo + crypto.randomInt(hi - lo));
   }, 'int');
-  const decOp = (a: Value, b: Value[], f: (x: number, y: number) => number) => b.reduce((acc: number, x) => decimalRound(f(acc, toFloat64(x))), toFloat64(a));
-  def('add1f', [I], (i) => decOp(i, [int(1)], (x, y) => x + y), 'float64');
-  def('addf', [], (...i) => decOp(0, i, (x, y) => x + y), 'float64', I);
-  def('subf', [I], (a, ...v) => decOp(a, v, (x, y) => x - y), 'float64', I);
-  def('divf', [I], (a, ...v) => decOp(a, v, (x, y) => {
-    if (y === 0) throw new GoError('decimal division by 0');
-    return x / y;
-  }), 'float64', I);
-  def('mulf', [I], (a, ...v) => decOp(a, v, (x, y) => x * y), 'float64', I);
+  // shopspring/decimal: exact decimal arithmetic on the floats' shortest forms, division to 16 places
+  const decOp = (a: Value, b: Value[], f: (x: Dec, y: Dec) => Dec) =>
+    decToFloat(b.reduce((acc: Dec, x) => f(acc, decFromFloat(toFloat64(x))), decFromFloat(toFloat64(a))));
+  def('add1f', [I], (i) => decOp(i, [int(1)], decAdd), 'float64');
+  def('addf', [], (...i) => decOp(0, i, decAdd), 'float64', I);
+  def('subf', [I], (a, ...v) => decOp(a, v, (x, y) => decAdd(x, { c: -y.c, e: y.e })), 'float64', I);
+  def('divf', [I], (a, ...v) => decOp(a, v, decDiv), 'float64', I);
+  def('mulf', [I], (a, ...v) => decOp(a, v, (x, y) => ({ c: x.c * y.c, e: x.e + y.e })), 'float64', I);
   const maxI = (a: Value, ...i: Value[]) => i64(i.reduce((acc: bigint, b) => (toInt64(b) > acc ? toInt64(b) : acc), toInt64(a)));
   def('biggest', [I], maxI, 'int64', I);
   def('max', [I], maxI, 'int64', I);
@@ -1040,14 +1143,15 @@ export function sprigFuncs(): Map<string, GoFunc> {
     let dict = ps[ps.length - 1];
     const d = ps[ps.length - 2];
     const ks = ps.slice(0, -2);
-    if (!(dict instanceof GoMap) || dict.key !== 'string') throw new GoError(`interface conversion: interface {} is ${goTypeName(dict)}, not map[string]interface {}`);
+    const convName = (v: Value) => (v === null || v === undefined ? 'nil' : goTypeName(v));
+    if (!(dict instanceof GoMap) || dict.key !== 'string') throw new GoError(`interface conversion: interface {} is ${convName(dict)}, not map[string]interface {}`);
     for (let i = 0; i < ks.length; i++) {
-      if (typeof ks[i] !== 'string') throw new GoError(`interface conversion: interface {} is ${goTypeName(ks[i])}, not string`);
+      if (typeof ks[i] !== 'string') throw new GoError(`interface conversion: interface {} is ${convName(ks[i])}, not string`);
       const k = ks[i] as string;
       if (!dict.has(k)) return d;
       const step: Value = dict.get(k);
       if (i === ks.length - 1) return step;
-      if (!(step instanceof GoMap) || step.key !== 'string') throw new GoError(`interface conversion: interface {} is ${goTypeName(step)}, not map[string]interface {}`);
+      if (!(step instanceof GoMap) || step.key !== 'string') throw new GoError(`interface conversion: interface {} is ${convName(step)}, not map[string]interface {}`);
       dict = step;
     }
     return d;
@@ -1139,10 +1243,49 @@ function goMin(a: number, b: number): number {
   return Math.min(a, b);
 }
 
-/** shopspring/decimal gives exact decimal results for the float inputs; rounding to 15 significant digits approximates it. */
-function decimalRound(x: number): number {
-  if (!Number.isFinite(x) || x === 0) return x;
-  return Number(x.toPrecision(15));
+/** A decimal c × 10^e (shopspring/decimal's model). */
+interface Dec {
+  c: bigint;
+  e: number;
+}
+
+function decFromFloat(f: number): Dec {
+  if (!Number.isFinite(f)) throw new GoError(`Cannot create a Decimal from ${Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf'}`);
+  const [m, ex] = f.toExponential().split('e');
+  const neg = m.startsWith('-');
+  const digits = m.replace('-', '').replace('.', '');
+  const frac = (m.split('.')[1] ?? '').length;
+  const c = BigInt(digits) * (neg ? -1n : 1n);
+  return { c, e: Number(ex) - frac };
+}
+
+function decAdd(a: Dec, b: Dec): Dec {
+  const e = Math.min(a.e, b.e);
+  return { c: a.c * 10n ** BigInt(a.e - e) + b.c * 10n ** BigInt(b.e - e), e };
+}
+
+function decDiv(a: Dec, b: Dec): Dec {
+  if (b.c === 0n) throw new GoError('decimal division by 0');
+  const prec = 16;
+  const k = a.e - b.e + prec;
+  let num = a.c;
+  let den = b.c;
+  if (k >= 0) num *= 10n ** BigInt(k);
+  else den *= 10n ** BigInt(-k);
+  if (den < 0n) {
+    num = -num;
+    den = -den;
+  }
+  let q = num / den;
+  const r = num % den;
+  // round half away from zero
+  if (2n * (r < 0n ? -r : r) >= den) q += num < 0n ? -1n : 1n;
+  return { c: q, e: -prec };
+}
+
+function decToFloat(d: Dec): number {
+  const f = Number(`${d.c}e${d.e}`);
+  return Object.is(f, -0) ? 0 : f;
 }
 
 function deepCopy(v: Value): Value {
@@ -1253,25 +1396,55 @@ function pathExt(p: string): string {
   return '';
 }
 
+/** encoding/base64 StdEncoding.DecodeString; Sprig returns the error text on failure. */
 function b64decode(s: string): string {
-  // encoding/base64 StdEncoding (strict padding); on error Sprig returns the error text
-  const clean = s.replace(/[\r\n]/g, '');
-  if (clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) {
-    const bad = firstBadBase64(clean);
-    return `illegal base64 data at input byte ${bad}`;
-  }
-  return Buffer.from(clean, 'base64').toString('utf8');
-}
-
-function firstBadBase64(s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    if (!/[A-Za-z0-9+/=]/.test(s[i])) return i;
-    if (s[i] === '=') {
-      const rest = s.slice(i);
-      if (!/^={1,2}$/.test(rest) || s.length % 4 !== 0) return i;
+  const src = Buffer.from(s, 'utf8');
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const dec = (b: number) => alphabet.indexOf(String.fromCharCode(b));
+  const isNL = (b: number) => b === 10 || b === 13;
+  const out: number[] = [];
+  const corrupt = (at: number) => `illegal base64 data at input byte ${at}`;
+  let si = 0;
+  while (si < src.length) {
+    const dbuf = [0, 0, 0, 0];
+    let dlen = 4;
+    let done = false;
+    for (let j = 0; j < 4; j++) {
+      if (si === src.length) {
+        if (j === 0) return Buffer.from(out).toString('utf8');
+        return corrupt(si - j);
+      }
+      const inb = src[si++];
+      const o = inb < 128 ? dec(inb) : -1;
+      if (o >= 0) {
+        dbuf[j] = o;
+        continue;
+      }
+      if (isNL(inb)) {
+        j--;
+        continue;
+      }
+      if (inb !== 61) return corrupt(si - 1);
+      if (j === 0 || j === 1) return corrupt(si - 1);
+      if (j === 2) {
+        while (si < src.length && isNL(src[si])) si++;
+        if (si === src.length) return corrupt(src.length);
+        if (src[si] !== 61) return corrupt(si - 1);
+        si++;
+      }
+      while (si < src.length && isNL(src[si])) si++;
+      if (si < src.length) return corrupt(si);
+      dlen = j;
+      done = true;
+      break;
     }
+    const v = (dbuf[0] << 18) | (dbuf[1] << 12) | (dbuf[2] << 6) | dbuf[3];
+    const bytes = [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+    out.push(...bytes.slice(0, dlen - 1 < 0 ? 0 : dlen === 4 ? 3 : dlen - 1));
+    if (done) break;
+    while (si < src.length && isNL(src[si])) si++;
   }
-  return Math.floor(s.length / 4) * 4;
+  return Buffer.from(out).toString('utf8');
 }
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

@@ -116,6 +116,9 @@ function goParseFloat(s: string): number | null {
 
 type YNode = YAML.Scalar | YAML.YAMLMap | YAML.YAMLSeq | YAML.Alias | null;
 
+/** The source being decoded (for block scalar ends). */
+let decodeSrc: string | null = null;
+
 /** Collections being decoded right now: an alias to one of them is a self-containing anchor. */
 const decoding = new Set<unknown>();
 
@@ -146,6 +149,12 @@ function decodeCollection(node: unknown, doc: YAML.Document, depth: number): Val
       const r = resolvePlain(s);
       if (r.tag === 'timestamp' || r.tag === 'merge') return s;
       return r.v;
+    }
+    if ((node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') && s.endsWith('\n') && node.range && decodeSrc !== null) {
+      // A block scalar that ends the input without a line break has no final line break to keep
+      // (libyaml); the JS parser adds one.
+      const raw = decodeSrc.slice(node.range[0], node.range[1]);
+      if (!/[\r\n]$/.test(raw)) return s.slice(0, -1);
     }
     return s;
   }
@@ -202,6 +211,15 @@ function mergeInto(m: GoMap, v: unknown, doc: YAML.Document, depth: number, stri
 
 /** `fromYaml`: yaml.Unmarshal into map[string]interface {}. */
 export function fromYamlV2(src: string): GoMap {
+  decodeSrc = src;
+  try {
+    return fromYamlV2Inner(src);
+  } finally {
+    decodeSrc = null;
+  }
+}
+
+function fromYamlV2Inner(src: string): GoMap {
   const docs = YAML.parseAllDocuments(src, { schema: 'failsafe', uniqueKeys: false, strict: false, prettyErrors: false });
   const out = new GoMap('string', 'interface {}');
   if (!Array.isArray(docs)) throw new GoError('yaml: ' + String((docs as { errors?: unknown[] }).errors?.[0] ?? 'invalid document'));
@@ -226,7 +244,8 @@ export function fromYamlV2(src: string): GoMap {
   if (YAML.isScalar(r)) {
     const s = String(r.value ?? '');
     const tag = r.type === 'PLAIN' ? resolvePlain(s).tag : 'str';
-    const shown = s.length > 10 ? s.slice(0, 7) + '...' : s;
+    const b = Buffer.from(s, 'utf8'); // yaml.v2 shortens by bytes
+    const shown = b.length > 10 ? b.subarray(0, 7).toString('utf8') + '...' : s;
     throw new GoError(`yaml: unmarshal errors:\n  line ${line}: cannot unmarshal !!${tag} \`${shown}\` into map[string]interface {}`);
   }
   return out;

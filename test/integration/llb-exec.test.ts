@@ -7,6 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { image, marshal, mkdir, mkfile, scratch, type State } from '../../src/llb';
+import type { TarReadEntry } from '../../src/buildkit/tar';
 import { testEnv, type TestEnv } from './harness';
 import { entry, exportTar, solveError } from './llb-helpers';
 
@@ -27,7 +28,7 @@ async function outFiles(env: TestEnv, base: State, shell: string, opts: Paramete
   return exportTar(env, run.getMount('/out'));
 }
 
-const text = (files: Map<string, { data: Buffer }>, p: string) => entry(files as never, p).data.toString();
+const text = (files: Map<string, TarReadEntry>, p: string) => entry(files, p).data.toString();
 
 t('relative dir() calls accumulate (testRelativeWorkDir)', async ({ env }) => {
   const files = await outFiles(env, busybox(env).dir('test1').dir('test2'), 'pwd > /out/pwd');

@@ -56,9 +56,17 @@ export async function solveError(env: TestEnv, state: StateSpec, localDirs: Reco
   }
 }
 
+/** Removes every directory hostDir() made (call in suite.after). */
+export function removeHostDirs(): void {
+  for (const d of hostDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
 /** A host directory holding `files` (path → contents, or `{data, mode}`, or `{symlink}`, or `{dir}`). */
+const hostDirs: string[] = [];
+
 export function hostDir(files: Record<string, string | { data: string; mode?: number } | { symlink: string } | { dir: true; mode?: number }>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-llb-src-'));
+  hostDirs.push(root);
   for (const [p, spec] of Object.entries(files)) {
     const full = path.join(root, p);
     fs.mkdirSync(path.dirname(full), { recursive: true });

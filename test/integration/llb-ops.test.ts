@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copy, decodeDefinition, image, local, marshal, mkdir, mkfile, rm, scratch } from '../../src/llb';
 import { testEnv, type TestEnv } from './harness';
-import { entry, exportTar, hostDir, inspect, solveError, statPaths } from './llb-helpers';
+import { entry, exportTar, hostDir, inspect, removeHostDirs, solveError, statPaths } from './llb-helpers';
 
 const t = suite<{ env: TestEnv }>('llb-ops');
 
@@ -15,6 +15,7 @@ t.before(async (ctx) => {
   ctx.env = await testEnv();
 });
 t.after(async (ctx) => {
+  removeHostDirs();
   await ctx.env?.stop();
 });
 
@@ -136,6 +137,15 @@ t('owners by name resolve against the base image /etc/passwd and /etc/group', as
   assert.is(unknown.x, '0:0 644 regular file');
 });
 
+t('copy keeps source owners unless owner is given, which then applies to the whole tree', async ({ env }) => {
+  const img = image(env.images.amd64).file(mkdir('/var/www/sub', 0o755).mkfile('/var/www/sub/page', 0o644, 'p', { owner: '33:33' }));
+  const kept = await exportTar(env, scratch().file(copy(img, '/var/www', '/www')));
+  assert.equal([entry(kept, 'www').uid, entry(kept, 'www').gid], [33, 33], 'the dir keeps its owner');
+  assert.equal([entry(kept, 'www/sub').uid, entry(kept, 'www/sub/page').uid], [0, 33]);
+  const chowned = await exportTar(env, scratch().file(copy(img, '/var/www', '/www', { owner: '1000:1001' })));
+  for (const p of ['www', 'www/sub', 'www/sub/page']) assert.equal([entry(chowned, p).uid, entry(chowned, p).gid], [1000, 1001], p);
+});
+
 t('chained actions run in order within ONE FileOp and see each other', async ({ env }) => {
   const other = scratch().file(mkfile('/o', 0o644, 'other'));
   const st = image(env.images.amd64).file(
@@ -152,6 +162,30 @@ t('chained actions run in order within ONE FileOp and see each other', async ({ 
   assert.is(fileOps[1].op.file.actions.length, 6);
   const out = await inspect(env, st, 'ls -A w | sort | tr "\\n" " "; echo; cat w/two; echo; cat w/sub/three; echo; ls /in/bin/busybox');
   assert.is(out, 'sub two \nother\n3\n/in/bin/busybox\n');
+});
+
+t('copies from several outputs of ONE exec pick the right output index', async ({ env }) => {
+  const run = image(env.images.amd64).run({
+    shell: 'echo A > /m/a/file; echo B > /m/b/file; echo R > /rootfile',
+    mounts: [
+      { target: '/m/b', from: scratch() },
+      { target: '/m/a', from: scratch() },
+    ],
+  });
+  const st = scratch().file(
+    copy(run.getMount('/m/a'), '/file', '/from-a')
+      .copy(run.getMount('/m/b'), '/file', '/from-b')
+      .copy(run.root(), '/rootfile', '/from-root')
+      .copy(run.getMount('/m/a'), '/file', '/from-a-again'),
+  );
+  const def = decodeDefinition(marshal(st, { platform: 'linux/amd64' }).toBytes());
+  const fileOp = def.ops.find((o) => o.op.file)!.op;
+  assert.equal(fileOp.inputs.map((i: { index?: number }) => i.index ?? 0).sort(), [0, 1, 2], 'three distinct outputs, deduplicated');
+  const files = await exportTar(env, st);
+  assert.is(entry(files, 'from-a').data.toString(), 'A\n');
+  assert.is(entry(files, 'from-b').data.toString(), 'B\n');
+  assert.is(entry(files, 'from-root').data.toString(), 'R\n');
+  assert.is(entry(files, 'from-a-again').data.toString(), 'A\n');
 });
 
 t('copy: createDestPath creates missing parents, else the copy fails', async ({ env }) => {

@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import { Command } from 'commander';
-import { StapelkitError } from '../../errors';
 import type * as protobuf from 'protobufjs';
+import { StapelkitError } from '../../errors';
 import { digestOf } from '../../llb';
 import { messageType } from '../../proto';
 
@@ -73,6 +73,7 @@ export function dumpDefinition(bytes: Uint8Array): DumpedOp[] {
     if (e instanceof StapelkitError) throw e;
     throw notADefinition((e as Error).message, e);
   }
+  if (decoded.ops.length === 0) throw notADefinition('it holds no ops (Definition.def is empty)');
   const digests = new Set(decoded.ops.map((o) => o.digest));
   return decoded.ops.map(({ digest, op }, i) => {
     let kind: DumpKind | undefined = kindOf(op);

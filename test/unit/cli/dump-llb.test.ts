@@ -98,6 +98,7 @@ t('bad input: one clear LLB_DUMP_INPUT error', () => {
   throwsDumpError(Buffer.from('{"def": []}\n'), /wire type|tag|offset|out of range/);
   // Text that happens to decode as a message with only unknown fields: no ops.
   throwsDumpError(Buffer.from('hello'), /no ops|wire type|offset/);
+  throwsDumpError(encodeMessage(messageType('pb.Definition'), { metadata: { 'sha256:abc': { caps: { 'file.base': true } } } }), /holds no ops/);
   const img = opBytes({ source: { identifier: 'docker-image://docker.io/library/busybox:latest' } });
   // An input naming an op that is not in the Definition.
   const dangling = opBytes({ inputs: [{ digest: 'sha256:' + '0'.repeat(64) }] });

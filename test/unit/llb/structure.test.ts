@@ -85,8 +85,13 @@ test('file: relative paths resolve against the dirs of the base and the copy sou
 test('file: named owners point at the base input; ids are written even when 0', () => {
   const { op } = headOp(busybox().file(llb.copy(ctx, '/', '/app', { owner: 'www-data:0' }).mkdir('/m', 0o755, { owner: { user: 'app' } })));
   assert.equal(op.file.actions[0].copy.owner, { user: { byName: { name: 'www-data' } }, group: { byID: 0 } });
-  const { op: op2 } = headOp(llb.scratch().file(llb.copy(ctx, '/', '/', { owner: 'app' })));
-  assert.equal(op2.file.actions[0].copy.owner.user.byName, { name: 'app', input: -1 });
+  // On scratch Go would write input -1, which every daemon rejects ("invalid user index: -1"): refuse early.
+  throwsCode(() => llb.scratch().file(llb.copy(ctx, '/', '/', { owner: 'app' })), 'LLB_INVALID', /owner "app" is a name, but the base is scratch/);
+  throwsCode(() => llb.scratch().file(llb.mkfile('/f', 0o644, 'x', { owner: { user: 1, group: 'staff' } })), 'LLB_INVALID', /"staff"/);
+  throwsCode(() => llb.scratch().file(llb.mkdir('/d', 0o755, { owner: '1:wheel' })), 'LLB_INVALID', /"wheel"/);
+  const { op: op2 } = headOp(llb.scratch().file(llb.copy(ctx, '/', '/', { owner: '7:8' }).mkfile('/f', 0o644, '', { owner: { user: '9' } })));
+  assert.equal(op2.file.actions[0].copy.owner, { user: { byID: 7 }, group: { byID: 8 } });
+  assert.equal(op2.file.actions[1].mkfile.owner, { user: { byID: 9 } });
   // byID 0 is a oneof member: Go writes it (`10 00`), protobufjs decodes it back as present.
   const root = llb.marshal(busybox().file(llb.mkdir('/r', 0o755, { owner: 0 })), { platform: P });
   const rootOp = root.op(root.digest!)!;

@@ -11,11 +11,31 @@ import { decodeBytesMessage, encodeBytesMessage } from '../../../src/session/pac
 import { encodeMessage, decodeMessage, messageType } from '../../../src/proto';
 import { describeTree, makeContextTree, tmpDir } from './helpers';
 
+/**
+ * Which way the session is served in this run of the file: raw fast path on a socket (default),
+ * grpc-js only, or through a non-socket Duplex (the Control.Session shape, coalesced writes).
+ */
+const MODE = process.env.SKT_SESSION_TEST_MODE ?? 'raw';
+
+/** A plain Duplex around a socket, standing in for the Control.Session tunnel wrapper. */
+function wrapSocket(sock: net.Socket): Duplex {
+  const d = new Duplex({
+    read() { sock.resume(); },
+    write(chunk, _e, cb) { sock.write(chunk, cb); },
+    final(cb) { sock.end(); cb(); },
+    destroy(err, cb) { sock.destroy(); cb(err); },
+  });
+  sock.on('data', (b) => { if (!d.push(b)) sock.pause(); });
+  sock.on('end', () => d.push(null));
+  sock.on('close', () => d.destroy());
+  return d;
+}
+
 /** A Session served on a unix socket (each accepted connection = one tunnel) plus a grpc-js client. */
 async function served(opts: SessionOptions) {
-  const session = new Session(opts);
+  const session = new Session({ ...opts, rawStreams: MODE !== 'grpc' });
   const sock = path.join(tmpDir('sock'), 's.sock');
-  const srv = net.createServer((c) => { void session.serve(c); });
+  const srv = net.createServer((c) => { void session.serve(MODE === 'wrapped' ? wrapSocket(c) : c); });
   await new Promise<void>((r) => srv.listen(sock, r));
   const client = new grpc.Client(`unix://${sock}`, grpc.credentials.createInsecure());
   const close = async () => {
@@ -213,6 +233,20 @@ test('Auth.Credentials reads ~/.docker/config.json auths', async () => {
     assert.is((e as grpc.ServiceError).code, grpc.status.UNIMPLEMENTED);
   }
   if (prev === undefined) delete process.env.DOCKER_CONFIG; else process.env.DOCKER_CONFIG = prev;
+  await close();
+});
+
+test('FileSync over HTTP/2 moves a multi-megabyte file intact', async () => {
+  const src = tmpDir('bigsrc');
+  const big = Buffer.alloc(9 * 1024 * 1024 + 3);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i ^ 0x5a5a5a5a, i);
+  fs.writeFileSync(path.join(src, 'big'), big);
+  const { client, close } = await served({ ssh: [], syncedDirs: { context: { dir: src } } });
+  const md = new grpc.Metadata();
+  md.add('dir-name', 'context');
+  const dest = tmpDir('bigdest');
+  await receiveDiffCopy(bidi(client, '/moby.filesync.v1.FileSync/DiffCopy', md), dest);
+  assert.ok(fs.readFileSync(path.join(dest, 'big')).equals(big));
   await close();
 });
 

@@ -1,0 +1,70 @@
+/** Runs the real `stapelkit` CLI (`node bin/stapelkit …`) for integration tests (not a test file). */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * `node bin/stapelkit <args>` in the repository root. `env` replaces the environment entirely when
+ * given (so a test controls BUILDKIT_HOST / DOCKER_HOST / XDG_STATE_HOME); default: this process's.
+ */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'stapelkit'), ...args], {
+      cwd: ROOT,
+      env: { ...(opts.env ?? process.env), NO_COLOR: '1', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** A throw-away copy of examples/hello (tests add and change files in it). */
+export function copyExample(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-hello-'));
+  fs.cpSync(path.join(ROOT, 'examples', 'hello'), dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Step names of plain progress output (`#N name`) with their outcome: 'CACHED', 'DONE' or 'ERROR'.
+ * A name printed twice (two vertices) keeps the last outcome.
+ */
+export function stepOutcomes(plain: string): Map<string, string> {
+  const names = new Map<string, string>();
+  const out = new Map<string, string>();
+  for (const line of plain.split('\n')) {
+    const m = /^#(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, n, rest] = m;
+    if (!names.has(n)) {
+      names.set(n, rest);
+      continue;
+    }
+    const outcome = /^(CACHED|DONE|ERROR)\b/.exec(rest)?.[1];
+    if (outcome) out.set(names.get(n)!, outcome);
+  }
+  return out;
+}
+
+/** Node's stack frame lines ("    at f (file:1:2)"). */
+export const STACK_LINE = /^\s+at .+/m;

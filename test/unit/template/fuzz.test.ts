@@ -1,0 +1,29 @@
+/**
+ * Differential fuzzing with fixed seeds: random nested function calls and control structures must
+ * render exactly like the Go oracle (errors included).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ensureOracle, runOracleBatch, runOurs } from '../../template-oracle/corpus';
+import { fuzzCases, isRangeOverIntDifference } from '../../template-oracle/fuzz';
+
+const oracle = ensureOracle();
+
+for (const seed of [1, 2, 3]) {
+  test(`fuzz seed ${seed}: 200 random templates match the oracle`, () => {
+    assert.ok(oracle, 'Go oracle unavailable');
+    const cases = fuzzCases(seed, 200);
+    const go = runOracleBatch(oracle!, cases);
+    const problems: string[] = [];
+    for (const c of cases) {
+      const g = go.get(c)!;
+      if (!g.ok && isRangeOverIntDifference(g.error)) continue; // Go 1.22 range-over-int: intended
+      const o = runOurs(c);
+      const same = g.ok && o.ok ? g.text === o.text : !g.ok && !o.ok ? g.error === o.error : false;
+      if (!same) problems.push(`${c.template}\n  go:   ${JSON.stringify(g)}\n  ours: ${JSON.stringify(o)}`);
+    }
+    if (problems.length) assert.unreachable(`${problems.length} mismatches:\n` + problems.slice(0, 5).join('\n'));
+  });
+}
+
+test.run();
