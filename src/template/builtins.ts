@@ -2,7 +2,7 @@
  * text/template's builtin functions (Go 1.19 funcs.go): and or not len index print printf println
  * html js urlquery call eq ne lt le gt ge. (`slice` is replaced by Sprig's, as in werf.)
  */
-import { GoError, GoFunc, GoInt, GoList, GoMap, GoStruct, GoTime, Value, goKindName, goTypeName, int } from './value';
+import { GoError, GoFunc, GoInt, GoList, GoMap, Value, goKindName, goTypeName, int } from './value';
 import { isGoPrint, sprint, sprintf, sprintln, sprintValue } from './fmt';
 import { isTrue } from './exec';
 
@@ -251,4 +251,3 @@ export function builtinFuncs(): Map<string, GoFunc> {
   return m;
 }
 
-export { sprintValue, GoStruct, GoTime };

@@ -434,10 +434,7 @@ function formatValue(v: Value, verb: string, f: Flags, depth: number): string {
     return badVerb(verb, v, f);
   }
   if (typeof v === 'number') return fmtFloatVerb(v, verb, f);
-  if (v instanceof GoInt) {
-    if (verb === 'v' && f.sharp && false) return '';
-    return fmtInteger(v, verb, f);
-  }
+  if (v instanceof GoInt) return fmtInteger(v, verb, f);
   if (v instanceof GoTime) {
     if (verb === 'v' || verb === 's' || verb === 'q' || verb === 'x' || verb === 'X') return fmtString(timeString(v), verb, f);
     return badVerb(verb, v, f);
@@ -457,13 +454,19 @@ function formatValue(v: Value, verb: string, f: Flags, depth: number): string {
   return String(v);
 }
 
-/** `%#v` for the common kinds. */
+/** `%#v` for the common kinds (a nil operand prints as <nil>, a nil element as interface {}(nil)). */
+function goSyntaxTop(v: Value): string {
+  return v === null || v === undefined ? '<nil>' : goSyntax(v);
+}
+
 function goSyntax(v: Value): string {
   if (v === null || v === undefined) return 'interface {}(nil)';
   if (typeof v === 'string') return goQuote(v);
   if (typeof v === 'boolean') return String(v);
   if (typeof v === 'number') return formatFloat(v, 'g', -1);
-  if (v instanceof GoInt) return v.kind === 'int' ? v.v.toString() : `${v.kind}(${v.v})`;
+  if (v instanceof GoInt) {
+    return v.unsigned ? '0x' + v.v.toString(16) : v.v.toString();
+  }
   if (v instanceof GoList) return '[]' + v.elem + '{' + v.items.map(goSyntax).join(', ') + '}';
   if (v instanceof GoMap) return `map[${v.key}]${v.elem}{` + v.sorted().map((e) => goSyntax(e.k) + ':' + goSyntax(e.v)).join(', ') + '}';
   return sprintValue(v);
@@ -545,7 +548,7 @@ export function sprintf(format: string, args: Value[]): string {
     }
     const a = args[argNum++];
     if (verb === 'v' && f.sharp) {
-      out += goSyntax(a);
+      out += goSyntaxTop(a);
       continue;
     }
     out += formatValue(a, verb, f, 0);

@@ -631,7 +631,6 @@ export function parseTemplate(name: string, text: string, hasFunction: (name: st
 
 class Parser {
   private items: Item[];
-  private idx = 0;
   private token: Item[] = [];
   private peekCount = 0;
   private vars: string[] = ['$'];
@@ -836,8 +835,9 @@ class Parser {
   }
 
   private elseControl(): Node {
+    // "else if" and (Go 1.23) "else with": leave the keyword pending for the enclosing control
     const peek = this.peekNonSpace();
-    if (peek.typ === T.If) return this.mk<ElseNode>({ type: 'else', pos: peek.pos, line: peek.line });
+    if (peek.typ === T.If || peek.typ === T.With) return this.mk<ElseNode>({ type: 'else', pos: peek.pos, line: peek.line });
     const token = this.expect(T.RightDelim, 'else');
     return this.mk<ElseNode>({ type: 'else', pos: token.pos, line: token.line });
   }
@@ -855,6 +855,10 @@ class Parser {
           this.next();
           elseList = this.mk<ListNode>({ type: 'list', pos: next.pos, nodes: [] });
           elseList.nodes.push(this.branch('if', true));
+        } else if (context === 'with' && this.peek().typ === T.With) {
+          this.next();
+          elseList = this.mk<ListNode>({ type: 'list', pos: next.pos, nodes: [] });
+          elseList.nodes.push(this.branch('with', false));
         } else {
           [elseList, next] = this.itemList();
           if (next.type !== 'end') this.errorf(`expected end; found ${nodeString(next)}`);

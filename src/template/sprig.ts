@@ -12,7 +12,6 @@ import { compileGoRegexp, goRegexFindAll, goRegexReplaceAll, goRegexSplit, goQuo
 import { semverCompare, semverParse } from './semver';
 
 const I = 'interface {}';
-const RV = 'reflect.Value';
 
 // ---------------- helpers ----------------
 
@@ -146,11 +145,6 @@ function byteSlice(s: string, start: number, end: number): string {
   const b = Buffer.from(s, 'utf8');
   if (start < 0 || end > b.length || start > end) throw new GoError(`runtime error: slice bounds out of range [${start}:${end}]`);
   return b.subarray(start, end).toString('utf8');
-}
-
-function asMap(v: Value, what: string): GoMap {
-  if (v instanceof GoMap) return v;
-  throw new GoError(`${what}`);
 }
 
 // ---------------- goutils / xstrings ----------------
@@ -569,25 +563,156 @@ export function fromJSON(s: string): Value {
   return conv(parsed);
 }
 
-/** encoding/json's wording for the two common failures: truncated input and a bad first character. */
-function jsonSyntaxError(s: string): string {
-  const t = s.trim();
-  if (t === '') return 'unexpected end of JSON input';
-  if (!/^[\[{"tfn0-9-]/.test(t)) return `invalid character ${goQuote(t[0], "'")} looking for beginning of value`;
-  // truncated documents (unbalanced brackets or an open string) are "unexpected end"
-  let depth = 0;
-  let inStr = false;
-  for (let i = 0; i < t.length; i++) {
-    const c = t[i];
-    if (inStr) {
-      if (c === '\\') i++;
-      else if (c === '"') inStr = false;
-    } else if (c === '"') inStr = true;
-    else if (c === '[' || c === '{') depth++;
-    else if (c === ']' || c === '}') depth--;
+/** encoding/json's checkValid: the first syntax error, worded as Go's scanner words it. */
+function jsonSyntaxError(src: string): string {
+  const s = [...src];
+  let i = 0;
+  class Fail extends Error {}
+  const quoteChar = (c: string) => (c === "'" ? "'\\''" : c === '"' ? "'\"'" : "'" + goQuote(c).slice(1, -1) + "'");
+  const bad = (c: string, ctx: string): never => {
+    throw new Fail(`invalid character ${quoteChar(c)} ${ctx}`);
+  };
+  const eof = (): never => {
+    throw new Fail('unexpected end of JSON input');
+  };
+  const ws = () => {
+    while (i < s.length && ' \t\r\n'.includes(s[i])) i++;
+  };
+  const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+  const value = (): void => {
+    ws();
+    if (i >= s.length) eof();
+    const c = s[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (i >= s.length) eof();
+      if (s[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (i >= s.length) eof();
+        if (s[i] !== '"') bad(s[i], 'looking for beginning of object key string');
+        str();
+        ws();
+        if (i >= s.length) eof();
+        if (s[i] !== ':') bad(s[i], 'after object key');
+        i++;
+        value();
+        ws();
+        if (i >= s.length) eof();
+        if (s[i] === ',') {
+          i++;
+          continue;
+        }
+        if (s[i] === '}') {
+          i++;
+          return;
+        }
+        bad(s[i], 'after object key:value pair');
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (i >= s.length) eof();
+      if (s[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (i >= s.length) eof();
+        if (s[i] === ',') {
+          i++;
+          continue;
+        }
+        if (s[i] === ']') {
+          i++;
+          return;
+        }
+        bad(s[i], 'after array element');
+      }
+    }
+    if (c === '"') return str();
+    if (c === '-' || isDigit(c)) return num();
+    for (const lit of ['true', 'false', 'null']) {
+      if (c === lit[0]) {
+        i++;
+        for (let k = 1; k < lit.length; k++) {
+          if (i >= s.length) eof();
+          if (s[i] !== lit[k]) bad(s[i], `in literal ${lit} (expecting ${quoteChar(lit[k])})`);
+          i++;
+        }
+        return;
+      }
+    }
+    bad(c, 'looking for beginning of value');
+  };
+  const str = () => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= s.length) eof();
+      const c = s[i];
+      if (c === '"') {
+        i++;
+        return;
+      }
+      if (c === '\\') {
+        i++;
+        if (i >= s.length) eof();
+        const e = s[i];
+        if ('"\\/bfnrt'.includes(e)) {
+          i++;
+          continue;
+        }
+        if (e !== 'u') bad(e, 'in string escape code');
+        i++;
+        for (let k = 0; k < 4; k++) {
+          if (i >= s.length) eof();
+          if (!/[0-9a-fA-F]/.test(s[i])) bad(s[i], 'in \\u hexadecimal character escape');
+          i++;
+        }
+        continue;
+      }
+      if (c.codePointAt(0)! < 0x20) bad(c, 'in string literal');
+      i++;
+    }
+  };
+  const num = () => {
+    if (s[i] === '-') {
+      i++;
+      if (i >= s.length) eof();
+      if (!isDigit(s[i])) bad(s[i], 'in numeric literal');
+    }
+    if (s[i] === '0') i++;
+    else while (isDigit(s[i])) i++;
+    if (s[i] === '.') {
+      i++;
+      if (i >= s.length) eof();
+      if (!isDigit(s[i])) bad(s[i], 'after decimal point in numeric literal');
+      while (isDigit(s[i])) i++;
+    }
+    if (s[i] === 'e' || s[i] === 'E') {
+      i++;
+      if (s[i] === '+' || s[i] === '-') i++;
+      if (i >= s.length) eof();
+      if (!isDigit(s[i])) bad(s[i], 'in exponent of numeric literal');
+      while (isDigit(s[i])) i++;
+    }
+  };
+  try {
+    value();
+    ws();
+    if (i < s.length) bad(s[i], 'after top-level value');
+  } catch (e) {
+    if (e instanceof Fail) return e.message;
+    throw e;
   }
-  if (inStr || depth > 0) return 'unexpected end of JSON input';
-  return 'invalid character in JSON input';
+  return 'invalid JSON input';
 }
 
 // ---------------- maps (mergo) ----------------
@@ -1228,7 +1353,6 @@ export function sprigFuncs(): Map<string, GoFunc> {
   // url
   def('urlParse', [S], (s) => urlParse(str(s)), 'map[string]interface {}');
   def('urlJoin', [MSI], (d) => urlJoin(d as GoMap | null), S);
-  void RV;
   return m;
 }
 

@@ -78,13 +78,6 @@ export class GoTime {
   constructor(readonly ms: number, readonly nanos: number = 0, readonly zone: string = 'UTC') {}
 }
 
-export interface GoMethod {
-  params: string[];
-  variadic?: string;
-  ret: string;
-  fn: (...args: Value[]) => Value;
-}
-
 export class GoStruct {
   constructor(readonly typeName: string, readonly methods: Record<string, GoFunc>, readonly printed = '{}') {}
 }

@@ -10,7 +10,6 @@ import { sprintValue } from './fmt';
 import { fromYamlV2, toYamlV2 } from './yaml';
 import { timeString } from './gotime';
 import { GoTime } from './value';
-import { GoInt } from './value';
 
 export interface WerfFilesLike {
   get(path: string): string;
@@ -152,4 +151,3 @@ export function werfRootData(files: WerfFilesLike, envName: string, commit: { ha
   return new GoMap('string', 'interface {}').set('Files', filesStruct(files)).set('Env', envName).set('Commit', c);
 }
 
-export { GoInt };

@@ -83,7 +83,7 @@ export function resolvePlain(s: string): Resolved {
     if (s === '<<') return { tag: 'merge', v: s };
     if (hint === '.') {
       const f = goParseFloat(s);
-      if (f !== null) return { tag: 'float', v: f };
+      if (f !== null && Number.isFinite(f)) return { tag: 'float', v: f };
     } else if (hint === 'D' || hint === 'S') {
       if (isTimestamp(s)) return { tag: 'timestamp', v: s };
       const plain = s.replace(/_/g, '');
@@ -93,7 +93,7 @@ export function resolvePlain(s: string): Resolved {
       if (uv !== null) return { tag: 'int', v: new GoInt(uv, 'uint64') };
       if (yamlStyleFloat.test(plain)) {
         const f = goParseFloat(plain);
-        if (f !== null) return { tag: 'float', v: f };
+        if (f !== null && Number.isFinite(f)) return { tag: 'float', v: f }; // ParseFloat range errors stay strings
       }
       if (plain.startsWith('0b') || plain.startsWith('-0b')) {
         const neg = plain.startsWith('-');
@@ -127,6 +127,7 @@ function decodeNode(node: unknown, doc: YAML.Document, depth: number): Value {
   if (node === null || node === undefined) return null;
   if (YAML.isAlias(node)) {
     const target = node.resolve(doc as never);
+    if (target === undefined) throw new GoError(`yaml: unknown anchor '${node.source}' referenced`);
     if (decoding.has(target)) throw new GoError(`yaml: anchor '${node.source}' value contains itself`);
     return decodeNode(target, doc, depth + 1);
   }
@@ -144,7 +145,16 @@ function decodeNode(node: unknown, doc: YAML.Document, depth: number): Value {
 function decodeCollection(node: unknown, doc: YAML.Document, depth: number): Value {
   if (YAML.isScalar(node)) {
     const s = String(node.value ?? '');
-    if (node.tag === 'tag:yaml.org,2002:str' || node.tag === '!!str') return s;
+    const tag = node.tag?.replace(/^tag:yaml\.org,2002:/, '!!');
+    if (tag === '!!str') return s;
+    if (tag === '!!int' || tag === '!!float' || tag === '!!bool' || tag === '!!null') {
+      // an explicit standard tag resolves the text whatever its quoting (yaml.v2 resolve(tag, in))
+      const r = resolvePlain(s);
+      const want = tag.slice(2);
+      if (want === 'float' && r.tag === 'int') return Number((r.v as GoInt).v);
+      if (r.tag === want) return r.v;
+      throw new GoError(`yaml: unmarshal errors:\n  cannot decode !!${r.tag === 'str' ? 'str' : r.tag} \`${s}\` as a !!${want}`);
+    }
     if (node.type === 'PLAIN') {
       const r = resolvePlain(s);
       if (r.tag === 'timestamp' || r.tag === 'merge') return s;

@@ -30,14 +30,14 @@ export async function exportTar(env: TestEnv, state: StateSpec, localDirs: Recor
     // The FileSend stream may finish writing the file just after Solve returns.
     const end = Date.now() + 5000;
     while (session.stats.exports.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const entries = readTar(fs.readFileSync(file));
+    const out = new Map<string, TarReadEntry>();
+    for (const e of entries) out.set(e.path.replace(/^\.?\//, '').replace(/\/$/, ''), e);
+    return out;
   } finally {
     await session.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const entries = readTar(fs.readFileSync(file));
-  fs.rmSync(dir, { recursive: true, force: true });
-  const out = new Map<string, TarReadEntry>();
-  for (const e of entries) out.set(e.path.replace(/^\.?\//, '').replace(/\/$/, ''), e);
-  return out;
 }
 
 /** Solve `state` without exporting; resolves to the error message, or undefined when it succeeded. */

@@ -89,3 +89,34 @@ export function fuzzCases(seed: number, count: number): Case[] {
 export function isRangeOverIntDifference(goError: string): boolean {
   return /range can't iterate over -?\d+$/.test(goError);
 }
+
+// ---- value fuzzing: random nested lists/dicts of tricky strings through toYaml/toJson/fromYaml/%v/%q ----
+
+const trickyStrings = [
+  '""', '"a"', '" a"', '"a "', '"a: b"', '"- x"', '"#x"', '"x #y"', '"yes"', '"NO"', '"~"', '"null"', '"1"', '"1.5"', '"0x1F"',
+  '"1e3"', '"2001-01-01"', '"a\\nb"', '"a\\n"', '"\\n"', '"a\\n\\n"', '" a\\nb"', '"a \\nb"', '"tab\\t"', '"é"', '"😀"',
+  '"\\u0085"', '"{x}"', '"[x]"', '"x,y"', '"x: "', '"? x"', '"!x"', '"&a"', '"*a"', '"|"', '">"', '"%x"', '"@x"', '"`x"',
+  '"\'q\'"', '"\\"q\\""', '"back\\\\slash"', '"key with spaces"',
+  '"long long long long long long long long long long long long long long long long long long long long long long"',
+  '"1:20"', '"<<"', '"="', '"-"', '"---"', '"..."', '"  "', '"a  b"', '"0"', '"-0"', '".5"', '"+1"', '"0o7"', '"True"', '"on"', '"y"',
+];
+const scalars = ['1', '0', '-7', '2.5', '1e6', '1e21', '0.000001', 'true', 'false', 'nil', '(int64 5)', '(float64 3)'];
+
+function genValue(r: Rng, d: number): string {
+  const x = r.next();
+  if (d <= 0 || x < 0.4) return r.next() < 0.7 ? r.pick(trickyStrings) : r.pick(scalars);
+  const n = Math.floor(r.next() * 4);
+  if (x < 0.7) return `(list${Array.from({ length: n }, () => ' ' + genValue(r, d - 1)).join('')})`;
+  return `(dict${Array.from({ length: n }, () => ' ' + r.pick(trickyStrings) + ' ' + genValue(r, d - 1)).join('')})`;
+}
+
+export function valueFuzzCases(seed: number, count: number): Case[] {
+  const r = new Rng(seed);
+  const out: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    const v = genValue(r, 3);
+    const template = `{{ $v := ${v} }}{{ toYaml $v }}\n---\n{{ toJson $v }}\n---\n{{ $v }}\n---\n{{ toYaml (fromYaml (toYaml (dict "k" $v))) }}\n---\n{{ printf "%q" $v }}`;
+    out.push({ file: `value-fuzz(seed ${seed})`, name: `#${i}`, template, partials: {}, files: {}, env: {}, allowEnv: [], loose: false, envName: '', commitTz: 0 });
+  }
+  return out;
+}

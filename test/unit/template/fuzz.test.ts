@@ -5,23 +5,36 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureOracle, runOracleBatch, runOurs } from '../../template-oracle/corpus';
-import { fuzzCases, isRangeOverIntDifference } from '../../template-oracle/fuzz';
+import { fuzzCases, isRangeOverIntDifference, valueFuzzCases } from '../../template-oracle/fuzz';
+import { Case } from '../../template-oracle/corpus';
 
 const oracle = ensureOracle();
+
+function compare(cases: Case[]): string[] {
+  const go = runOracleBatch(oracle!, cases);
+  const problems: string[] = [];
+  for (const c of cases) {
+    const g = go.get(c)!;
+    if (!g.ok && isRangeOverIntDifference(g.error)) continue; // Go 1.22 range-over-int: intended
+    const o = runOurs(c);
+    const same = g.ok && o.ok ? g.text === o.text : !g.ok && !o.ok ? g.error === o.error : false;
+    if (!same) problems.push(`${c.template}\n  go:   ${JSON.stringify(g)}\n  ours: ${JSON.stringify(o)}`);
+  }
+  return problems;
+}
 
 for (const seed of [1, 2, 3]) {
   test(`fuzz seed ${seed}: 200 random templates match the oracle`, () => {
     assert.ok(oracle, 'Go oracle unavailable');
-    const cases = fuzzCases(seed, 200);
-    const go = runOracleBatch(oracle!, cases);
-    const problems: string[] = [];
-    for (const c of cases) {
-      const g = go.get(c)!;
-      if (!g.ok && isRangeOverIntDifference(g.error)) continue; // Go 1.22 range-over-int: intended
-      const o = runOurs(c);
-      const same = g.ok && o.ok ? g.text === o.text : !g.ok && !o.ok ? g.error === o.error : false;
-      if (!same) problems.push(`${c.template}\n  go:   ${JSON.stringify(g)}\n  ours: ${JSON.stringify(o)}`);
-    }
+    const problems = compare(fuzzCases(seed, 200));
+    if (problems.length) assert.unreachable(`${problems.length} mismatches:\n` + problems.slice(0, 5).join('\n'));
+  });
+}
+
+for (const seed of [1, 2]) {
+  test(`value fuzz seed ${seed}: toYaml/toJson/fromYaml/printf of 150 random values match the oracle`, () => {
+    assert.ok(oracle, 'Go oracle unavailable');
+    const problems = compare(valueFuzzCases(seed, 150));
     if (problems.length) assert.unreachable(`${problems.length} mismatches:\n` + problems.slice(0, 5).join('\n'));
   });
 }
