@@ -76,7 +76,8 @@ export function renderWerfConfig(opts: RenderWerfOptions & { extraData?: GoMap }
   try {
     set.execute(ROOT_TEMPLATE, data as Value, w, ROOT_TEMPLATE);
   } catch (e) {
-    throw toStapelkitError(e, fileOf);
+    const isKnown = (n: string) => n === ROOT_TEMPLATE || opts.templates.some((t) => t.name === n);
+    throw toStapelkitError(e, fileOf, isKnown);
   }
   const text = w.text();
   return { text, lineMap: buildLineMap(text, w, fileOf) };
@@ -90,10 +91,12 @@ function buildLineMap(text: string, w: Writer, fileOf: (n: string) => string): {
   return out.slice(0, nLines);
 }
 
-function toStapelkitError(e: unknown, fileOf: (n: string) => string): unknown {
+function toStapelkitError(e: unknown, fileOf: (n: string) => string, isKnownTemplate: (n: string) => boolean): unknown {
   if (e instanceof ExecError) {
-    // Point at the innermost failing template (inside include/tpl), the message keeps the whole chain.
-    const at = e.inner ?? e;
+    // Point at the innermost failing template file (inside include); a `tpl` string has no file, so
+    // its errors point at the tpl call. The message keeps the whole chain.
+    const known = (x: ExecError | undefined) => x !== undefined && x.tree !== null && isKnownTemplate(x.tree.parseName);
+    const at = known(e.inner) ? e.inner! : e;
     const tree: Tree | null = at.tree;
     let pos: { file: string; line?: number; column?: number } | undefined;
     if (tree && at.pos !== null) {

@@ -189,4 +189,10 @@ test('parse error in a partial points at the partial', () => {
   assert.is(e.message, 'template: p.tmpl:2: missing value for if');
 });
 
+test('errors inside a tpl string point at the tpl call', () => {
+  const e = renderError('a\nb: {{ tpl "{{ index 1 1 }}" . }}');
+  assert.equal(e.pos, { file: 'werf.yaml', line: 2, column: 7 });
+  assert.match(e.message, /error calling tpl: template: tpl-\d+:1:3: executing "tpl-\d+" at <index 1 1>/);
+});
+
 test.run();
