@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { CliGitReader } from '../git/cli';
-import { GitReader, normalizeGitPath } from '../git/reader';
+import { GitReader, normalizeGitPath, tzOffsetMinutes } from '../git/reader';
 import { Allow, NOTHING, ProjectFiles, fileStateError, makeWerfFiles } from './files';
 import { GITERMINISM_FILE, checkModelGiterminism, defaultGiterminism, envAllowed, giterminismError, parseGiterminism, pathAllowed } from './giterminism';
 import { Model, Warning } from './model';
@@ -121,7 +121,7 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
     main: { name: configFile, text: configText.toString('utf8') },
     templates,
     files: werfFiles,
-    commit: { hash: commit.hash, date: commit.date },
+    commit: { hash: commit.hash, date: commit.date, tzOffsetMinutes: tzOffsetMinutes(commit.tzOffset) },
     envName: env,
     lookupEnv: (name) => environ[name],
     allowEnv: (name) => loose || envAllowed(name, g.goTemplateRendering.allowEnvVariables),

@@ -12,7 +12,7 @@ export interface RenderWerfOptions {
   /** `.werf/**\/*.tmpl`, named by path relative to `.werf`. */
   templates: { name: string; text: string; file?: string }[];
   files: WerfFiles;
-  commit: { hash: string; date: Date };
+  commit: { hash: string; date: Date; tzOffsetMinutes?: number };
   envName: string;
   lookupEnv(name: string): string | undefined;
   allowEnv(name: string): boolean;

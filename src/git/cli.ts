@@ -97,12 +97,13 @@ export class CliGitReader implements GitReader {
 
   head(): CommitInfo {
     if (!this.headInfo) {
-      const res = spawnSync('git', ['log', '-1', '--format=%H%x00%ct%x00%ci', 'HEAD'], { cwd: this.repoRoot, env: gitEnv() });
+      // werf's .Commit.Date is the AUTHOR time in the author's own offset (go-git's Author.When).
+      const res = spawnSync('git', ['log', '-1', '--format=%H%x00%at%x00%ai', 'HEAD'], { cwd: this.repoRoot, env: gitEnv() });
       if (res.status !== 0) {
         throw new StapelkitError('GIT_NO_COMMIT', `the project git repository "${this.repoRoot}" has no commits: werf reads the configuration from the HEAD commit, commit it first`);
       }
-      const [hash, ct, ci] = res.stdout.toString().trim().split('\0');
-      this.headInfo = { hash, date: new Date(Number(ct) * 1000), tzOffset: ci.slice(-5) };
+      const [hash, at, ai] = res.stdout.toString().trim().split('\0');
+      this.headInfo = { hash, date: new Date(Number(at) * 1000), tzOffset: ai.slice(-5) };
     }
     return this.headInfo;
   }

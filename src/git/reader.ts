@@ -8,8 +8,16 @@
 export interface CommitInfo {
   hash: string;
   date: Date;
-  /** The committer time-zone offset as `+hhmm`/`-hhmm` (git's `%ci` suffix), for human formatting. */
+  /** The author time-zone offset as `+hhmm`/`-hhmm` (git's `%ai` suffix), for human formatting. */
   tzOffset: string;
+}
+
+/** `+0300` → 180, `-0130` → -90. */
+export function tzOffsetMinutes(offset: string): number {
+  const m = /^([+-])(\d\d)(\d\d)$/.exec(offset);
+  if (!m) return 0;
+  const minutes = Number(m[2]) * 60 + Number(m[3]);
+  return m[1] === '-' ? -minutes : minutes;
 }
 
 export interface TreeEntry {
