@@ -11,6 +11,9 @@
  *
  *   node --import tsx bench/context-sync.ts [--files 20000] [--mb 500] [--runs 3] [--chunk 32768] [--keep]
  *
+ * Our side runs twice per round: over dockerd's `/session` upgrade (the docker CLI's own tunnel) and
+ * over the `Control.Session` gRPC tunnel of src/buildkit's client.
+ *
  * The daemon comes from the test harness: the one in STAPELKIT_TEST_ADDR, or a private dockerd started
  * (and stopped) here. The docker CLI is /usr/bin/docker (Debian's 20.10 CLI has the built-in BuildKit
  * client; newer CLIs need the buildx plugin) unless STAPELKIT_BENCH_DOCKER is set.
@@ -22,6 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv } from '../test/integration/harness';
 import { Session } from '../src/session';
+import { attachDockerSession } from '../src/session/dockerd';
 import { copy, local, marshal, scratch } from '../src/llb';
 
 function arg(name: string, def: number): number {
@@ -97,18 +101,26 @@ async function dockerBuild(ctx: string, dockerfile: string, tag: string, env: No
   return { totalS, transferS };
 }
 
-async function oursBuild(client: Awaited<ReturnType<Awaited<ReturnType<typeof testEnv>>['client']>>, ctx: string, tag: string): Promise<{ totalS: number; transferS: number; bytes: number }> {
+type Client = Awaited<ReturnType<Awaited<ReturnType<typeof testEnv>>['client']>>;
+
+/**
+ * Our side: a Session with the context as `local://context`, tunnelled either over dockerd's
+ * `/session` upgrade (what the docker CLI does) or over the `Control.Session` gRPC call.
+ */
+async function oursBuild(client: Client, dockerSocket: string, tunnel: 'session' | 'control', ctx: string, tag: string): Promise<{ totalS: number; transferS: number; sync: Session['stats']['syncs'][number] }> {
   const session = new Session({ syncedDirs: { context: { dir: ctx } }, ssh: [], auth: false, sharedKey: crypto.randomBytes(8).toString('hex'), chunkSize: CHUNK });
+  const attached = tunnel === 'session' ? await attachDockerSession(session, { socketPath: dockerSocket }) : undefined;
   const src = local('context', { sessionId: session.id, sharedKeyHint: 'context' });
   const def = marshal(scratch().file(copy(src, '/', '/')));
   const t0 = process.hrtime.bigint();
-  await client.solve({ definition: def, session, exporter: { type: 'moby', attrs: { name: tag } } });
+  await client.solve({ definition: def, session: attached ? session.id : session, exporter: { type: 'moby', attrs: { name: tag } } });
   const totalS = Number(process.hrtime.bigint() - t0) / 1e9;
   for (let i = 0; i < 100 && session.stats.syncs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await attached?.close();
   await session.close();
   const sync = session.stats.syncs[0];
   if (!sync || sync.error) throw new Error(`FileSync did not complete: ${JSON.stringify(session.stats.syncs)}`);
-  return { totalS, transferS: sync.ms / 1000, bytes: sync.bytes };
+  return { totalS, transferS: sync.ms / 1000, sync };
 }
 
 async function main(): Promise<void> {
@@ -126,27 +138,34 @@ async function main(): Promise<void> {
     const client = await env.client();
     const dockerEnv = { ...process.env, DOCKER_HOST: `unix://${env.dockerSocket}`, DOCKER_BUILDKIT: '1' };
     const rows: { run: number; who: string; totalS: number; transferS: number }[] = [];
+    const WHO = ['docker build', 'stapelkit /session', 'stapelkit Control.Session'];
     for (let run = 1; run <= RUNS; run++) {
       pruneCache(dockerEnv);
       const d = await dockerBuild(ctx, dockerfile, `skt-bench-docker:${run}`, dockerEnv);
-      rows.push({ run, who: 'docker build', ...d });
-      pruneCache(dockerEnv);
-      const o = await oursBuild(client, ctx, `skt-bench-ours:${run}`);
-      rows.push({ run, who: 'stapelkit', totalS: o.totalS, transferS: o.transferS });
-      console.log(`run ${run}: docker transfer ${d.transferS.toFixed(2)} s, total ${d.totalS.toFixed(2)} s | stapelkit transfer ${o.transferS.toFixed(2)} s, total ${o.totalS.toFixed(2)} s`);
+      rows.push({ run, who: WHO[0], ...d });
+      let line = `run ${run}: docker transfer ${d.transferS.toFixed(2)} s, total ${d.totalS.toFixed(2)} s`;
+      for (const [i, tunnel] of (['session', 'control'] as const).entries()) {
+        pruneCache(dockerEnv);
+        const o = await oursBuild(client, env.dockerSocket, tunnel, ctx, `skt-bench-ours-${tunnel}:${run}`);
+        rows.push({ run, who: WHO[i + 1], totalS: o.totalS, transferS: o.transferS });
+        line += ` | ${WHO[i + 1]} transfer ${o.transferS.toFixed(2)} s (walk ${((o.sync.walkMs ?? 0) / 1000).toFixed(1)} s, waiting on the daemon ${((o.sync.drainMs ?? 0) / 1000).toFixed(1)} s), total ${o.totalS.toFixed(2)} s`;
+      }
+      console.log(line);
     }
     pruneCache(dockerEnv);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const pick = (who: string, k: 'totalS' | 'transferS') => median(rows.filter((r) => r.who === who).map((r) => r[k]));
     const mib = tree.bytes / 1048576;
-    const dT = pick('docker build', 'transferS');
-    const oT = pick('stapelkit', 'transferS');
-    const dA = pick('docker build', 'totalS');
-    const oA = pick('stapelkit', 'totalS');
+    const dT = pick(WHO[0], 'transferS');
+    const dA = pick(WHO[0], 'totalS');
     console.log('');
-    console.log(`median of ${RUNS} runs, ${tree.files} files / ${mib.toFixed(0)} MiB, chunk ${CHUNK} B:`);
-    console.log(`  context transfer: docker ${dT.toFixed(2)} s (${(mib / dT).toFixed(0)} MiB/s), stapelkit ${oT.toFixed(2)} s (${(mib / oT).toFixed(0)} MiB/s) → throughput ratio stapelkit/docker = ${(dT / oT).toFixed(2)}×`);
-    console.log(`  whole build:      docker ${dA.toFixed(2)} s, stapelkit ${oA.toFixed(2)} s → ratio ${(dA / oA).toFixed(2)}×`);
+    console.log(`median of ${RUNS} runs, ${tree.files} files / ${mib.toFixed(0)} MiB, DATA chunk ${CHUNK} B (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}):`);
+    console.log(`  docker build                 transfer ${dT.toFixed(2)} s (${(mib / dT).toFixed(0)} MiB/s), whole build ${dA.toFixed(2)} s`);
+    for (const who of WHO.slice(1)) {
+      const oT = pick(who, 'transferS');
+      const oA = pick(who, 'totalS');
+      console.log(`  ${who.padEnd(28)} transfer ${oT.toFixed(2)} s (${(mib / oT).toFixed(0)} MiB/s), whole build ${oA.toFixed(2)} s → throughput vs docker: transfer ${(dT / oT).toFixed(2)}×, whole build ${(dA / oA).toFixed(2)}×`);
+    }
   } finally {
     await env.stop();
     if (!KEEP) fs.rmSync(work, { recursive: true, force: true });

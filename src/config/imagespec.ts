@@ -4,13 +4,11 @@
  * `keepEssentialWerfLabels` are OR-ed, global labels are written over image labels, `removeLabels`
  * is the union (image first); everything else comes from the image.
  */
-import { Image, ImageSpec, Model } from './model';
+import { Image, ImageSpec, Model, Pos } from './model';
 
-export function effectiveImageSpec(model: Pick<Model, 'meta'>, image: Image): ImageSpec | undefined {
-  const global = model.meta.build.imageSpec;
-  const own = image.imageSpec;
-  if (!image.final || !global) return own;
-  const base: ImageSpec = own ?? {
+/** An imageSpec with nothing set: what an image without `imageSpec:` means. */
+export function emptyImageSpec(pos: Pos): ImageSpec {
+  return {
     clearHistory: false,
     config: {
       env: {},
@@ -27,8 +25,15 @@ export function effectiveImageSpec(model: Pick<Model, 'meta'>, image: Image): Im
       clearUser: false,
       clearWorkingDir: false,
     },
-    pos: global.pos,
+    pos,
   };
+}
+
+export function effectiveImageSpec(model: Pick<Model, 'meta'>, image: Image): ImageSpec | undefined {
+  const global = model.meta.build.imageSpec;
+  const own = image.imageSpec;
+  if (!image.final || !global) return own;
+  const base: ImageSpec = own ?? emptyImageSpec(global.pos);
   const merged: ImageSpec = JSON.parse(JSON.stringify(base)) as ImageSpec;
   if (global.author !== undefined) merged.author = global.author;
   merged.clearHistory = base.clearHistory || global.clearHistory;

@@ -26,6 +26,7 @@ import {
   UserStage,
   Warning,
 } from './model';
+import { emptyImageSpec } from './imagespec';
 import { RawDoc } from './split';
 import {
   At,
@@ -731,25 +732,8 @@ const GLOBAL_IMAGE_SPEC_CONFIG_KEYS = ['labels', 'removeLabels', 'keepEssentialW
 
 export function parseImageSpec(at: At, global: boolean): ImageSpec {
   const f = fields(at, ['author', 'clearHistory', 'config']);
-  const spec: ImageSpec = {
-    clearHistory: optBool(f.get('clearHistory'), false),
-    config: {
-      env: {},
-      expose: [],
-      volumes: [],
-      labels: {},
-      removeLabels: [],
-      removeVolumes: [],
-      removeEnv: [],
-      keepEssentialWerfLabels: false,
-      clearWerfLabels: false,
-      clearCmd: false,
-      clearEntrypoint: false,
-      clearUser: false,
-      clearWorkingDir: false,
-    },
-    pos: at.pos,
-  };
+  const spec: ImageSpec = emptyImageSpec(at.pos);
+  spec.clearHistory = optBool(f.get('clearHistory'), false);
   const author = optStr(f.get('author'));
   if (author !== undefined) spec.author = author;
   const ce = f.get('config');
