@@ -226,6 +226,7 @@ export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResu
     const result: ReceiveResult = { entries: 0, files: 0, bytes: 0, skipped: [] };
     const dirSet = new Set<string>(); // dirs created from this stream (safe parents)
     const fileSet = new Set<string>(); // regular files (valid hardlink targets)
+    const seen = new Set<string>();
     const dirs: { target: string; stat: Stat }[] = [];
     const pending = new Map<number, PendingFile>();
     let nextId = 0;
@@ -277,6 +278,9 @@ export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResu
       const slash = rel.lastIndexOf('/');
       const parent = slash < 0 ? '' : rel.slice(0, slash);
       if (parent && !dirSet.has(parent)) throw new DiffCopyError(`changes out of order: ${rel} before its parent directory`);
+      // A repeated path could turn a directory we created into a symlink and redirect later writes.
+      if (seen.has(rel)) throw new DiffCopyError(`duplicate path ${rel} in transfer`);
+      seen.add(rel);
       const target = path.join(root, rel);
       result.entries++;
       if (isDir(stat.mode)) {

@@ -29,8 +29,6 @@ export interface SyncedDir {
   dir: string;
   /** Client-side excludes (.dockerignore); they win over daemon-sent excludes unless it sends override-excludes=true. */
   excludes?: string[];
-  /** Reserved: symlinks are always sent as symlinks, as fsutil does; followpaths come from the daemon. */
-  followSymlinks?: boolean;
 }
 
 export type ExportTarget =

@@ -3,16 +3,8 @@ import { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { renderProject, splitDocuments } from '../../config';
 import { StapelkitError } from '../../errors';
+import { ProjectFlags, addProjectOptions, projectLoadOptions } from './project-options';
 
-interface Opts {
-  dir: string;
-  config?: string;
-  env?: string;
-  dev?: boolean;
-  looseGiterminism?: boolean;
-  configTemplatesDir?: string;
-  giterminismConfig?: string;
-}
 
 /** The image names a rendered document declares (`image:`/`artifact:` string or list). */
 function docImageNames(text: string): string[] {
@@ -27,38 +19,24 @@ function docImageNames(text: string): string[] {
 }
 
 export function register(program: Command): void {
-  program
-    .command('render')
-    .description('print the rendered werf.yaml (all documents, or only those of the named images)')
-    .argument('[images...]', 'image names')
-    .option('--dir <dir>', 'project directory', process.cwd())
-    .option('--config <path>', 'werf.yaml path relative to the project directory')
-    .option('--env <name>', 'environment name for .Env (default: $WERF_ENV)')
-    .option('--dev', 'use tracked files of the work tree instead of the HEAD commit')
-    .option('--loose-giterminism', 'do not enforce giterminism (discouraged)')
-    .option('--config-templates-dir <dir>', 'templates directory relative to the project directory', '.werf')
-    .option('--giterminism-config <path>', 'werf-giterminism.yaml path relative to the project directory')
-    .action((images: string[], o: Opts) => {
-      const r = renderProject({
-        dir: o.dir,
-        config: o.config,
-        env: o.env,
-        dev: o.dev,
-        looseGiterminism: o.looseGiterminism,
-        templatesDir: o.configTemplatesDir,
-        giterminismConfig: o.giterminismConfig,
-      });
-      let text = r.rendered.text;
-      if (images.length > 0) {
-        const docs = splitDocuments(text).map((d) => ({ text: d.text, names: docImageNames(d.text) }));
-        for (const name of images) {
-          if (!docs.some((d) => d.names.includes(name))) throw new StapelkitError('CONFIG_INVALID', `image "${name}" not found!`);
-        }
-        text = docs
-          .filter((d) => d.names.some((n) => images.includes(n)))
-          .map((d) => d.text.replace(/\n+$/, '\n'))
-          .join('---\n');
+  addProjectOptions(
+    program
+      .command('render')
+      .description('print the rendered werf.yaml (all documents, or only those of the named images)')
+      .argument('[images...]', 'image names'),
+  ).action((images: string[], o: ProjectFlags) => {
+    const r = renderProject(projectLoadOptions(o));
+    let text = r.rendered.text;
+    if (images.length > 0) {
+      const docs = splitDocuments(text).map((d) => ({ text: d.text, names: docImageNames(d.text) }));
+      for (const name of images) {
+        if (!docs.some((d) => d.names.includes(name))) throw new StapelkitError('CONFIG_INVALID', `image "${name}" not found!`);
       }
-      process.stdout.write(text.endsWith('\n') || text === '' ? text : text + '\n');
-    });
+      text = docs
+        .filter((d) => d.names.some((n) => images.includes(n)))
+        .map((d) => d.text.replace(/\n+$/, '\n'))
+        .join('---\n');
+    }
+    process.stdout.write(text.endsWith('\n') || text === '' ? text : text + '\n');
+  });
 }

@@ -75,4 +75,24 @@ test('a walk error reaches the receiver as an error', async () => {
   assert.match(String((r[1] as PromiseRejectedResult).reason.message), /error from sender: .*nonexistent/);
 });
 
+test('receiver rejects paths escaping the target, out-of-order and duplicate entries', async () => {
+  const { encodeStatPacket } = await import('../../../src/session/packet');
+  const { ModeDir, ModeSymlink } = await import('../../../src/session/gomode');
+  const stat = (p: string, mode: number, linkname = '') => ({ path: p, mode, uid: 0, gid: 0, size: 0n, modTime: 0n, linkname, devmajor: 0n, devminor: 0n });
+  const cases: [string, ReturnType<typeof stat>[]][] = [
+    ['escape', [stat('../evil', 0o644)]],
+    ['absolute', [stat('/etc/evil', 0o644)]],
+    ['out of order', [stat('a/b', 0o644)]],
+    ['duplicate', [stat('a', (ModeDir | 0o755) >>> 0), stat('a', (ModeSymlink | 0o777) >>> 0, '/etc'), stat('a/passwd', 0o644)]],
+  ];
+  for (const [what, stats] of cases) {
+    const dest = tmpDir('evil');
+    const [a, b] = messagePair();
+    const r = receiveDiffCopy(b, dest);
+    for (const s of stats) a.write(encodeStatPacket(s));
+    await r.then(() => assert.unreachable(what), (e) => assert.match(String(e.message), /invalid path|out of order|duplicate/, what));
+    assert.not.ok(fs.existsSync('/etc/passwd-should-not-exist'));
+  }
+});
+
 test.run();
