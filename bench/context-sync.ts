@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         pruneCache(dockerEnv);
         const o = await oursBuild(client, env.dockerSocket, tunnel, ctx, `skt-bench-ours-${tunnel}:${run}`);
         rows.push({ run, who: WHO[i + 1], totalS: o.totalS, transferS: o.transferS });
-        line += ` | ${WHO[i + 1]} transfer ${o.transferS.toFixed(2)} s (walk ${((o.sync.walkMs ?? 0) / 1000).toFixed(1)} s, waiting on the daemon ${((o.sync.drainMs ?? 0) / 1000).toFixed(1)} s), total ${o.totalS.toFixed(2)} s`;
+        line += ` | ${WHO[i + 1]} transfer ${o.transferS.toFixed(2)} s (walk ${((o.sync.walkMs ?? 0) / 1000).toFixed(1)} s, summed drain waits ${((o.sync.drainMs ?? 0) / 1000).toFixed(1)} s), total ${o.totalS.toFixed(2)} s`;
       }
       console.log(line);
     }

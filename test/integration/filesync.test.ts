@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv, type TestEnv } from './harness';
 import { Session } from '../../src/session';
+import { attachDockerSession } from '../../src/session/dockerd';
 import { image, local, scratch, copy, marshal } from '../../src/llb';
 import { readTarEntries, waitFor } from './session-helpers';
 
@@ -102,6 +103,25 @@ t('tar export through FileSend carries files, modes and symlinks', async ({ env 
   assert.is(byName.get('app/sub/data.txt')!.data.toString(), 'nested data\n');
   assert.not.ok(byName.has('app/secret.env'));
   assert.not.ok(byName.has('node_modules'));
+});
+
+t('the same session served over dockerd /session (docker CLI tunnel) instead of Control.Session', async ({ env }) => {
+  const client = await env.client();
+  const ctxDir = makeContext();
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-out-'));
+  const session = new Session({ syncedDirs: { context: { dir: ctxDir } }, exportTarget: { kind: 'local', dir: outDir }, ssh: [] });
+  const attached = await attachDockerSession(session, { socketPath: env.dockerSocket });
+  const src = local('context', { sessionId: session.id, excludePatterns: ['node_modules', '**/*.env'] });
+  const def = marshal(scratch().file(copy(src, '/app', '/app')));
+  await client.solve({ definition: def, session: session.id, exporter: { type: 'local' } });
+  await waitFor(() => session.lastExport !== undefined);
+  await attached.close();
+  await session.close();
+  assert.is(fs.readFileSync(path.join(outDir, 'app/sub/data.txt'), 'utf8'), 'nested data\n');
+  assert.is(fs.statSync(path.join(outDir, 'app/run.sh')).mode & 0o777, 0o755);
+  assert.is(fs.readlinkSync(path.join(outDir, 'app/link')), 'sub/data.txt');
+  assert.not.ok(fs.existsSync(path.join(outDir, 'app/secret.env')));
+  assert.equal(session.stats.syncs.map((s) => [s.dirName, s.error]), [['context', undefined]]);
 });
 
 t.run();

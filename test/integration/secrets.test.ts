@@ -65,6 +65,24 @@ t('secrets from env, file and value are readable in RUN and absent from definiti
   assert.is(files.get('optional')?.data.toString().trim(), 'absent');
   for (const v of Object.values(values)) assert.is(tar.indexOf(v), -1, 'secret must not be in the exported filesystem');
   assert.not.ok([...files.keys()].some((n) => n.startsWith('run/secrets/') && files.get(n)!.data.length > 0));
+
+  // The same build into the docker image store, then `docker save` through the API: every layer
+  // (uncompressed tar inside the saved archive) and the image config must be free of the secrets.
+  const tagName = `stapelkit-test/secrets:${tag}`;
+  const session2 = new Session({
+    ssh: [],
+    secrets: [{ id: 'from-env', value: values.env }, { id: 'from-file', file: secretFile }, { id: 'from-value', value: values.value }],
+  });
+  await client.solve({ definition: def, session: session2, exporter: { type: 'moby', attrs: { name: tagName } } });
+  await session2.close();
+  const saved = (await env.docker.call(`/images/${encodeURIComponent(tagName)}/get`)).body;
+  const outer = readTarEntries(saved);
+  const layers = outer.filter((e) => e.name.endsWith('layer.tar'));
+  assert.ok(layers.length >= 2, `expected base and RUN layers, got ${outer.map((e) => e.name).join(', ')}`);
+  const inLayers = new Map(layers.flatMap((l) => readTarEntries(l.data)).map((e) => [e.name, e]));
+  assert.is(inLayers.get('hash-env')?.data.toString().trim(), sha256(values.env), 'the RUN layer was inspected');
+  for (const v of Object.values(values)) assert.is(saved.indexOf(v), -1, 'secret must not be in any saved layer or config');
+  await env.docker.removeImage(tagName).catch(() => undefined);
 });
 
 t('a required secret the session does not have fails the build', async ({ env }) => {

@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { sendDiffCopy, receiveDiffCopy } from '../../../src/session/diffcopy';
 import { messagePair } from '../../../src/session/stream';
 import { describeTree, makeContextTree, tmpDir } from './helpers';
+import { encodeStatPacket } from '../../../src/session/packet';
+import { ModeDir, ModeSymlink } from '../../../src/session/gomode';
 
 async function loopback(src: string, dest: string, opts: Parameters<typeof sendDiffCopy>[2] = {}) {
   const [a, b] = messagePair();
@@ -76,8 +78,6 @@ test('a walk error reaches the receiver as an error', async () => {
 });
 
 test('receiver rejects paths escaping the target, out-of-order and duplicate entries', async () => {
-  const { encodeStatPacket } = await import('../../../src/session/packet');
-  const { ModeDir, ModeSymlink } = await import('../../../src/session/gomode');
   const stat = (p: string, mode: number, linkname = '') => ({ path: p, mode, uid: 0, gid: 0, size: 0n, modTime: 0n, linkname, devmajor: 0n, devminor: 0n });
   const cases: [string, ReturnType<typeof stat>[]][] = [
     ['escape', [stat('../evil', 0o644)]],
