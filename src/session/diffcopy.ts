@@ -56,6 +56,7 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
   return new Promise<SendResult>((resolve, reject) => {
     const paths: string[] = []; // entry id → absolute path
     const sizes: number[] = [];
+    const regular: boolean[] = [];
     const queue: number[] = [];
     let qHead = 0;
     let pumping = false;
@@ -112,10 +113,14 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
 
     const sendFile = async (id: number) => {
       let fd = -1;
-      try {
-        fd = fs.openSync(paths[id], 'r');
-      } catch {
-        fd = -1; // fsutil still answers with an empty DATA when the file cannot be opened
+      // Only regular files are served, never through a symlink (a daemon asking for a symlink's id
+      // must not get the contents of whatever it points to outside the context).
+      if (regular[id]) {
+        try {
+          fd = fs.openSync(paths[id], fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        } catch {
+          fd = -1; // fsutil still answers with an empty DATA when the file cannot be opened
+        }
       }
       if (fd >= 0) {
         try {
@@ -164,6 +169,7 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
           if (finished) return;
           paths.push(entry.absPath);
           sizes.push(Number(entry.stat.size));
+          regular.push(entry.isFile);
           opts.onStat?.(entry.stat);
           result.entries++;
           if (!conn.write(encodeStatPacket(entry.stat))) await drain();

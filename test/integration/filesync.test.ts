@@ -45,13 +45,16 @@ t('context files arrive through FileSync; exec env/cwd/user; local export via Fi
   const src = local('context', { sessionId: session.id, excludePatterns: ['node_modules', '**/*.env'], sharedKeyHint: 'filesync-test' });
   // FileOp copy of the whole context into a fresh layer, mounted at /ctx
   const ctxCopy = scratch().file(copy(src, '/', '/'));
-  const run = image(env.images.amd64).run({
+  // First step as an unprivileged user in its own working dir; the second (root) collects results.
+  const asUser = image(env.images.amd64).run({ shell: 'id -u > /tmp/uid && id -un >> /tmp/uid && pwd > /tmp/user-cwd', user: 'www-data', cwd: '/var/www' });
+  const run = asUser.root().run({
     shell: [
       'set -e',
       'mkdir -p /out/ctx',
       'cp -a /ctx/. /out/ctx/',
+      'cp /tmp/uid /tmp/user-cwd /out/',
       'pwd > /out/cwd',
-      'id -u > /out/uid',
+      'id -u > /out/root-uid',
       'echo "$GREETING" > /out/env',
       '/ctx/app/run.sh arg > /out/ran',
       'cat /ctx/app/link > /out/via-link',
@@ -59,7 +62,7 @@ t('context files arrive through FileSync; exec env/cwd/user; local export via Fi
     ].join('\n'),
     env: { GREETING: 'hello from env' },
     cwd: '/tmp',
-    user: '0',
+    user: 'root',
     mounts: [{ target: '/ctx', from: ctxCopy, readonly: true }, { target: '/out', from: scratch() }],
   });
   const def = marshal(run.getMount('/out'));
@@ -69,7 +72,9 @@ t('context files arrive through FileSync; exec env/cwd/user; local export via Fi
 
   const rd = (p: string) => fs.readFileSync(path.join(outDir, p), 'utf8');
   assert.is(rd('cwd'), '/tmp\n');
-  assert.is(rd('uid'), '0\n');
+  assert.is(rd('uid'), '33\nwww-data\n');
+  assert.is(rd('user-cwd'), '/var/www\n');
+  assert.is(rd('root-uid'), '0\n');
   assert.is(rd('env'), 'hello from env\n');
   assert.is(rd('ran'), 'ran with arg\n');
   assert.is(rd('via-link'), 'nested data\n');

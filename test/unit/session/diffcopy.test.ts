@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { sendDiffCopy, receiveDiffCopy } from '../../../src/session/diffcopy';
 import { messagePair } from '../../../src/session/stream';
 import { describeTree, makeContextTree, tmpDir } from './helpers';
-import { encodeStatPacket } from '../../../src/session/packet';
+import { decodePacket, encodeSimplePacket, encodeStatPacket, PACKET_REQ, PACKET_DATA, PACKET_STAT, PACKET_FIN } from '../../../src/session/packet';
 import { ModeDir, ModeSymlink } from '../../../src/session/gomode';
 
 async function loopback(src: string, dest: string, opts: Parameters<typeof sendDiffCopy>[2] = {}) {
@@ -75,6 +75,33 @@ test('a walk error reaches the receiver as an error', async () => {
   assert.is(r[0].status, 'rejected');
   assert.is(r[1].status, 'rejected');
   assert.match(String((r[1] as PromiseRejectedResult).reason.message), /error from sender: .*nonexistent/);
+});
+
+test('sender serves only regular files: a REQ for a symlink gets an empty DATA', async () => {
+  const src = tmpDir('symreq');
+  fs.symlinkSync('/etc/hostname', path.join(src, 'link'));
+  fs.writeFileSync(path.join(src, 'real'), 'real content');
+  const [a, b] = messagePair();
+  const sent = sendDiffCopy(a, src);
+  const got = new Map<number, Buffer[]>();
+  await new Promise<void>((resolve) => {
+    let statsDone = false;
+    let pending = 2;
+    b.on('data', (m: Buffer) => {
+      const p = decodePacket(m);
+      if (p.type === PACKET_STAT && !p.stat && !statsDone) {
+        statsDone = true;
+        b.write(encodeSimplePacket(PACKET_REQ, 0)); // 'link'
+        b.write(encodeSimplePacket(PACKET_REQ, 1)); // 'real'
+      } else if (p.type === PACKET_DATA) {
+        if (p.data?.length) (got.get(p.id) ?? got.set(p.id, []).get(p.id)!).push(Buffer.from(p.data));
+        else if (--pending === 0) { b.write(encodeSimplePacket(PACKET_FIN)); }
+      } else if (p.type === PACKET_FIN) resolve();
+    });
+  });
+  await sent;
+  assert.is(got.has(0), false, 'no data for the symlink');
+  assert.is(Buffer.concat(got.get(1)!).toString(), 'real content');
 });
 
 test('receiver rejects paths escaping the target, out-of-order and duplicate entries', async () => {
