@@ -25,7 +25,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv } from '../test/integration/harness';
 import { Session } from '../src/session';
-import { attachDockerSession } from '../src/session/dockerd';
 import { copy, local, marshal, scratch } from '../src/llb';
 
 function arg(name: string, def: number): number {
@@ -107,16 +106,16 @@ type Client = Awaited<ReturnType<Awaited<ReturnType<typeof testEnv>>['client']>>
  * Our side: a Session with the context as `local://context`, tunnelled either over dockerd's
  * `/session` upgrade (what the docker CLI does) or over the `Control.Session` gRPC call.
  */
-async function oursBuild(client: Client, dockerSocket: string, tunnel: 'session' | 'control', ctx: string, tag: string): Promise<{ totalS: number; transferS: number; sync: Session['stats']['syncs'][number] }> {
+async function oursBuild(client: Client, tunnel: 'session' | 'control', ctx: string, tag: string): Promise<{ totalS: number; transferS: number; sync: Session['stats']['syncs'][number] }> {
   const session = new Session({ syncedDirs: { context: { dir: ctx } }, ssh: [], auth: false, sharedKey: crypto.randomBytes(8).toString('hex'), chunkSize: CHUNK });
-  const attached = tunnel === 'session' ? await attachDockerSession(session, { socketPath: dockerSocket }) : undefined;
+  const attached = await client.attachSession(session, { tunnel: tunnel === 'session' ? 'upgrade' : 'control' });
   const src = local('context', { sessionId: session.id, sharedKeyHint: 'context' });
   const def = marshal(scratch().file(copy(src, '/', '/')));
   const t0 = process.hrtime.bigint();
-  await client.solve({ definition: def, session: attached ? session.id : session, exporter: { type: 'moby', attrs: { name: tag } } });
+  await client.solve({ definition: def, session: session.id, exporter: { type: 'moby', attrs: { name: tag } } });
   const totalS = Number(process.hrtime.bigint() - t0) / 1e9;
   for (let i = 0; i < 100 && session.stats.syncs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-  await attached?.close();
+  await attached.close();
   await session.close();
   const sync = session.stats.syncs[0];
   if (!sync || sync.error) throw new Error(`FileSync did not complete: ${JSON.stringify(session.stats.syncs)}`);
@@ -146,7 +145,7 @@ async function main(): Promise<void> {
       let line = `run ${run}: docker transfer ${d.transferS.toFixed(2)} s, total ${d.totalS.toFixed(2)} s`;
       for (const [i, tunnel] of (['session', 'control'] as const).entries()) {
         pruneCache(dockerEnv);
-        const o = await oursBuild(client, env.dockerSocket, tunnel, ctx, `skt-bench-ours-${tunnel}:${run}`);
+        const o = await oursBuild(client, tunnel, ctx, `skt-bench-ours-${tunnel}:${run}`);
         rows.push({ run, who: WHO[i + 1], totalS: o.totalS, transferS: o.transferS });
         line += ` | ${WHO[i + 1]} transfer ${o.transferS.toFixed(2)} s (walk ${((o.sync.walkMs ?? 0) / 1000).toFixed(1)} s, summed drain waits ${((o.sync.drainMs ?? 0) / 1000).toFixed(1)} s), total ${o.totalS.toFixed(2)} s`;
       }

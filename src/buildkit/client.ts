@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { StapelkitError, type SourcePos } from '../errors';
 import { encodeMessage, messageType, serviceDefinition } from '../proto';
 import { buildErrorFrom, decodeGrpcError } from './build-error';
+import { dialHijack, type DockerdAddress } from './hijack';
 import { ProgressCollector, teeProgress, toStatusUpdate, type ProgressSink } from './progress';
 import { openTransport, resolveAddress, type DaemonAddress, type ResolvedAddress, type TlsFiles, type Transport } from './transport';
 
@@ -336,12 +337,43 @@ export class BuildkitClient {
   }
 
   /**
-   * Opens the `Control.Session` tunnel for `session` (its metadata as gRPC metadata) and lets
-   * session.serve() speak HTTP/2 (server role) over it.
+   * Opens a tunnel for `session` and lets session.serve() speak HTTP/2 (server role) over it.
+   * On dockerd the tunnel is the `/session` upgrade (as the docker CLI): the hijacked socket is the
+   * HTTP/2 connection itself, which is much faster for large contexts than wrapping every chunk in a
+   * `Control.Session` BytesMessage. buildkitd (or `tunnel: 'control'`) uses `Control.Session`.
    */
-  async attachSession(session: SessionLike): Promise<AttachedSession> {
+  async attachSession(session: SessionLike, opts: { tunnel?: 'auto' | 'control' | 'upgrade' } = {}): Promise<AttachedSession> {
     const existing = this.attached.get(session.id);
     if (existing) return existing;
+    const tunnel = opts.tunnel ?? 'auto';
+    const address = this.address;
+    if (tunnel === 'upgrade' && address.kind !== 'dockerd') {
+      throw new StapelkitError('SESSION_TUNNEL', `the /session upgrade exists only on dockerd, not on ${address.text}`);
+    }
+    const handle = address.kind === 'dockerd' && tunnel !== 'control' ? await this.sessionOverUpgrade(session, address) : this.sessionOverControl(session);
+    this.attached.set(session.id, handle);
+    handle.done.finally(() => this.attached.delete(session.id));
+    return handle;
+  }
+
+  private async sessionOverUpgrade(session: SessionLike, address: DockerdAddress): Promise<AttachedSession> {
+    const sock = await dialHijack(address, '/session', session.metadata());
+    const served = session.serve(sock).catch(() => undefined);
+    return {
+      id: session.id,
+      done: served.then(() => undefined),
+      close: async () => {
+        this.attached.delete(session.id);
+        // Half-close first so in-flight callbacks finish, then cut the socket if that takes too long.
+        sock.end();
+        await Promise.race([served, new Promise((r) => setTimeout(r, 2000).unref())]);
+        sock.destroy();
+        await served;
+      },
+    };
+  }
+
+  private sessionOverControl(session: SessionLike): AttachedSession {
     const md = new grpc.Metadata();
     for (const [k, values] of Object.entries(session.metadata())) for (const v of values) md.add(k, v);
     const call = this.control.Session(md) as grpc.ClientDuplexStream<any, any>;
@@ -404,8 +436,6 @@ export class BuildkitClient {
         await served;
       },
     };
-    this.attached.set(session.id, handle);
-    served.finally(() => this.attached.delete(session.id));
     return handle;
   }
 

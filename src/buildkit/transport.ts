@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { StapelkitError } from '../errors';
+import { DockerdAddress, dialHijack } from './hijack';
 import { DockerApi } from './docker-api';
 import { ensureEmbeddedDockerd } from './dockerd';
 
@@ -194,60 +195,35 @@ function readTlsFiles(tls: TlsFiles): { ca?: Buffer; cert?: Buffer; key?: Buffer
   return out;
 }
 
-function connectRaw(address: DaemonAddress & { kind: 'dockerd' }): net.Socket {
-  return address.net === 'unix' ? net.connect(address.path) : net.connect({ host: address.host, port: address.port });
-}
-
 /**
  * A private unix socket whose every connection is upgraded to h2c at dockerd's `POST /grpc` and
- * then piped through. Returns its path and a closer.
+ * then piped through (grpc-js cannot dial over an already-open socket). Returns its path and a closer.
  */
-export async function startGrpcUpgradeBridge(address: DaemonAddress & { kind: 'dockerd' }): Promise<{ socketPath: string; close(): Promise<void> }> {
+export async function startGrpcUpgradeBridge(address: DockerdAddress): Promise<{ socketPath: string; close(): Promise<void> }> {
   const socketPath = path.join(os.tmpdir(), `stapelkit-grpc-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
   const open = new Set<net.Socket>();
   const server = net.createServer((local) => {
     local.pause();
-    const remote = connectRaw(address);
-    open.add(local).add(remote);
-    const kill = () => {
-      local.destroy();
-      remote.destroy();
-    };
-    local.on('close', () => {
-      open.delete(local);
-      remote.destroy();
-    });
-    remote.on('close', () => {
-      open.delete(remote);
-      local.destroy();
-    });
-    local.on('error', kill);
-    remote.on('error', kill);
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (head.length > 65536) kill();
-        return;
-      }
-      remote.off('data', onData);
-      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString();
-      if (!/^HTTP\/1\.[01] 101 /.test(statusLine)) {
-        kill();
-        return;
-      }
-      // Bytes after the 101 response already belong to HTTP/2: hand them over first.
-      const extra = head.subarray(end + 4);
-      if (extra.length) local.write(extra);
-      remote.pipe(local);
-      local.pipe(remote);
-      local.resume();
-    };
-    remote.on('data', onData);
-    remote.once('connect', () => {
-      remote.write('POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-    });
+    open.add(local);
+    local.on('error', () => local.destroy());
+    local.on('close', () => open.delete(local));
+    dialHijack(address, '/grpc').then(
+      (remote) => {
+        if (local.destroyed) return void remote.destroy();
+        open.add(remote);
+        remote.on('error', () => local.destroy());
+        remote.on('close', () => {
+          open.delete(remote);
+          local.destroy();
+        });
+        local.on('close', () => remote.destroy());
+        remote.pipe(local);
+        local.pipe(remote);
+        remote.resume();
+        local.resume();
+      },
+      () => local.destroy(),
+    );
   });
   fs.rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {

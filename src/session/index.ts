@@ -24,7 +24,6 @@ import { RawGrpcCall, rawHeaderKeys, rawHeaderValues } from './rawcall';
 
 export { secretsFromSources, type SecretSource, type SecretsProvider } from './secrets';
 export type { ReceiveResult } from './diffcopy';
-export { attachDockerSession, type DockerSessionTarget, type AttachedDockerSession } from './dockerd';
 
 export interface SyncedDir {
   dir: string;

@@ -9,7 +9,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv, type TestEnv } from './harness';
 import { Session } from '../../src/session';
-import { attachDockerSession } from '../../src/session/dockerd';
 import { image, local, scratch, copy, marshal } from '../../src/llb';
 import { readTarEntries, waitFor } from './session-helpers';
 
@@ -110,12 +109,12 @@ t('tar export through FileSend carries files, modes and symlinks', async ({ env 
   assert.not.ok(byName.has('node_modules'));
 });
 
-t('the same session served over dockerd /session (docker CLI tunnel) instead of Control.Session', async ({ env }) => {
+t('the same session served over the Control.Session tunnel instead of dockerd\'s /session upgrade', async ({ env }) => {
   const client = await env.client();
   const ctxDir = makeContext();
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-out-'));
   const session = new Session({ syncedDirs: { context: { dir: ctxDir } }, exportTarget: { kind: 'local', dir: outDir }, ssh: [] });
-  const attached = await attachDockerSession(session, { socketPath: env.dockerSocket });
+  const attached = await client.attachSession(session, { tunnel: 'control' });
   const src = local('context', { sessionId: session.id, excludePatterns: ['node_modules', '**/*.env'] });
   const def = marshal(scratch().file(copy(src, '/app', '/app')));
   await client.solve({ definition: def, session: session.id, exporter: { type: 'local' } });
