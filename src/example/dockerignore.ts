@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
-import { goClean, PatternMatcher } from '../session/patterns';
+import { PatternMatcher } from '../session/patterns';
+import { cleanPath } from '../util/gopath';
 
 /** Patterns of a .dockerignore text; `file` only names the file in error messages. */
 export function parseDockerignore(text: string, file = '.dockerignore'): string[] {
@@ -21,7 +22,7 @@ export function parseDockerignore(text: string, file = '.dockerignore'): string[
     const invert = pattern.startsWith('!');
     if (invert) pattern = pattern.slice(1).trim();
     if (pattern !== '') {
-      pattern = goClean(pattern);
+      pattern = cleanPath(pattern);
       if (pattern.length > 1 && pattern.startsWith('/')) pattern = pattern.slice(1);
     }
     if (invert) pattern = `!${pattern}`;

@@ -1,29 +1,7 @@
-/**
- * Go's `path.Clean` / `path.Join` (slash paths). Node's path.posix.normalize keeps trailing slashes
- * and differs on empty input, and op bytes must match Go's exactly.
- */
-export function cleanPath(p: string): string {
-  if (p === '') return '.';
-  const rooted = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const joined = out.join('/');
-  if (rooted) return '/' + joined;
-  return joined === '' ? '.' : joined;
-}
+/** Path helpers of client/llb on top of Go's path package. */
+import { cleanPath, joinPath } from '../util/gopath';
 
-export function joinPath(...elems: string[]): string {
-  const nonEmpty = elems.filter((e) => e !== '');
-  return nonEmpty.length === 0 ? '' : cleanPath(nonEmpty.join('/'));
-}
+export { cleanPath, joinPath };
 
 export function isAbsPath(p: string): boolean {
   return p.startsWith('/');

@@ -14,7 +14,7 @@ import {
 import { walk, type WalkOptions } from './walker';
 import { waitDrain } from './stream';
 import { chmodBitsFromGo, isDir, isRegular, isSymlink } from './gomode';
-import { goClean } from './patterns';
+import { cleanPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
 
 function ignoreLateError(): void { /* nothing left to report to */ }
@@ -278,7 +278,7 @@ export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResu
     const handleStat = (stat: Stat) => {
       const id = nextId++;
       const rel = stat.path;
-      if (!rel || rel.startsWith('/') || goClean(rel) !== rel || rel === '..' || rel.startsWith('../')) {
+      if (!rel || rel.startsWith('/') || cleanPath(rel) !== rel || rel === '..' || rel.startsWith('../')) {
         throw new DiffCopyError(`invalid path ${JSON.stringify(rel)} in transfer`);
       }
       const slash = rel.lastIndexOf('/');

@@ -1,6 +1,5 @@
 /**
  * Path pattern semantics the daemon expects from a FileSync sender, ported from Go:
- *  - goClean: path.Clean / filepath.Clean (Unix).
  *  - goMatch: filepath.Match (Go ≥ 1.16 behaviour: syntax errors are reported even after a mismatch).
  *  - PatternMatcher: Docker's pkg/fileutils.PatternMatcher (moby v20.10, used by fsutil@V08 for
  *    .dockerignore-style exclude patterns): patterns become anchored regexps, `**` spans directories,
@@ -8,31 +7,12 @@
  *  - matchPrefix: fsutil walker's include-pattern test, which also accepts parents of possible matches.
  */
 import { StapelkitError } from '../errors';
+import { cleanPath } from '../util/gopath';
 
 export class BadPatternError extends StapelkitError {
   constructor(pattern: string, detail = 'syntax error in pattern') {
     super('E_SESSION_PATTERN', `invalid path pattern ${JSON.stringify(pattern)}: ${detail}`);
   }
-}
-
-/** Go's path.Clean for '/'-separated paths. */
-export function goClean(p: string): string {
-  if (p === '') return '.';
-  const rooted = p[0] === '/';
-  const parts = p.split('/');
-  const out: string[] = [];
-  for (const part of parts) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const joined = out.join('/');
-  if (rooted) return '/' + joined;
-  return joined === '' ? '.' : joined;
 }
 
 // ---------------- filepath.Match ----------------
@@ -215,7 +195,7 @@ export class PatternMatcher {
     for (const raw of patterns) {
       let p = raw.trim();
       if (p === '') continue;
-      p = goClean(p);
+      p = cleanPath(p);
       let exclusion = false;
       if (p[0] === '!') {
         if (p.length === 1) throw new BadPatternError(raw, 'illegal exclusion pattern: "!"');
@@ -233,7 +213,7 @@ export class PatternMatcher {
   matches(file: string): boolean {
     let matched = false;
     const lastSlash = file.lastIndexOf('/');
-    const parentPath = lastSlash < 0 ? '.' : goClean(file.slice(0, lastSlash) || '/');
+    const parentPath = lastSlash < 0 ? '.' : cleanPath(file.slice(0, lastSlash) || '/');
     const parentDirs = parentPath.split('/');
     for (const pat of this.patterns) {
       // A later positive pattern cannot change an already-excluded result, and vice versa.

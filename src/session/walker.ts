@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { goModeFromUnix, ModeSocket } from './gomode';
 import type { Stat } from './packet';
-import { PatternMatcher, goClean, goMatch, matchPrefix, containsWildcards } from './patterns';
+import { cleanPath } from '../util/gopath';
+import { PatternMatcher, goMatch, matchPrefix, containsWildcards } from './patterns';
 import { StapelkitError } from '../errors';
 
 export interface WalkOptions {
@@ -93,17 +94,17 @@ export function followLinks(root: string, paths: string[]): string[] | null {
       throw new WalkError(`lstat ${realPath}: ${(e as Error).message}`, e);
     }
     if (!st.isSymbolicLink()) return null;
-    const link = goClean(fs.readlinkSync(realPath));
+    const link = cleanPath(fs.readlinkSync(realPath));
     if (link.startsWith('/')) return [link];
-    return [goClean('/' + path.posix.join(path.posix.dirname(p), link))];
+    return [cleanPath('/' + path.posix.join(path.posix.dirname(p), link))];
   };
   const append = (p0: string): void => {
-    let p = goClean(path.posix.join('.', p0));
+    let p = cleanPath(path.posix.join('.', p0));
     let current = '.';
     for (;;) {
       const slash = p.indexOf('/');
       const first = slash < 0 ? p : p.slice(0, slash);
-      current = goClean(path.posix.join(current, first));
+      current = cleanPath(path.posix.join(current, first));
       const targets = readSymlink(current, true);
       p = slash < 0 ? '' : p.slice(slash + 1);
       if ((p === '' || targets !== null) && resolved.has(current)) return;
@@ -137,7 +138,7 @@ export function* walk(dir: string, opts: WalkOptions = {}): Generator<WalkEntry>
   if (!fs.statSync(root).isDirectory()) throw new WalkError(`walk ${root}: not a directory`);
 
   const pm = opts.excludePatterns && opts.excludePatterns.length ? new PatternMatcher(opts.excludePatterns) : null;
-  let includePatterns: string[] | null = opts.includePatterns && opts.includePatterns.length ? opts.includePatterns.map(goClean) : null;
+  let includePatterns: string[] | null = opts.includePatterns && opts.includePatterns.length ? opts.includePatterns.map(cleanPath) : null;
   if (opts.followPaths && opts.followPaths.length) {
     const targets = followLinks(root, opts.followPaths);
     if (targets !== null) includePatterns = dedupePaths([...(includePatterns ?? []), ...targets]);

@@ -10,6 +10,7 @@ import { goQuote, sprintf, sprintValue } from './fmt';
 import { formatLayout, parseLayout, validZone, zeroTime } from './gotime';
 import { compileGoRegexp, goRegexFindAll, goRegexReplaceAll, goRegexSplit, goQuoteMeta, GoRegexp } from './regexp';
 import { semverCompare, semverParse } from './semver';
+import { cleanPath } from '../util/gopath';
 
 const I = 'interface {}';
 
@@ -1130,11 +1131,11 @@ export function sprigFuncs(): Map<string, GoFunc> {
   // paths
   def('base', [S], (p) => pathBase(str(p)), S);
   def('dir', [S], (p) => pathDir(str(p)), S);
-  def('clean', [S], (p) => pathClean(str(p)), S);
+  def('clean', [S], (p) => cleanPath(str(p)), S);
   def('ext', [S], (p) => pathExt(str(p)), S);
   def('isAbs', [S], (p) => str(p).startsWith('/'), 'bool');
   def('osBase', [S], (p) => pathBase(str(p)), S);
-  def('osClean', [S], (p) => pathClean(str(p)), S);
+  def('osClean', [S], (p) => cleanPath(str(p)), S);
   def('osDir', [S], (p) => pathDir(str(p)), S);
   def('osExt', [S], (p) => pathExt(str(p)), S);
   def('osIsAbs', [S], (p) => str(p).startsWith('/'), 'bool');
@@ -1484,24 +1485,6 @@ function goReplaceAll(s: string, old: string, nw: string): string {
   return s.split(old).join(nw);
 }
 
-function pathClean(p: string): string {
-  if (p === '') return '.';
-  const rooted = p.startsWith('/');
-  const parts = p.split('/');
-  const out: string[] = [];
-  for (const part of parts) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const s = (rooted ? '/' : '') + out.join('/');
-  return s === '' ? '.' : s;
-}
-
 function pathBase(p: string): string {
   if (p === '') return '.';
   while (p.length > 0 && p.endsWith('/')) p = p.slice(0, -1);
@@ -1512,7 +1495,7 @@ function pathBase(p: string): string {
 
 function pathDir(p: string): string {
   const i = p.lastIndexOf('/');
-  return pathClean(p.slice(0, i + 1));
+  return cleanPath(p.slice(0, i + 1));
 }
 
 function pathExt(p: string): string {

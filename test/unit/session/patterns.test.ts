@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PatternMatcher, goClean, goMatch, matchPrefix, BadPatternError } from '../../../src/session/patterns';
+import { PatternMatcher, goMatch, matchPrefix, BadPatternError } from '../../../src/session/patterns';
+import { cleanPath } from '../../../src/util/gopath';
 
 // Cases follow Go's path/filepath match_test.go (Unix).
 const goMatchCases: [string, string, boolean | 'bad'][] = [
@@ -86,9 +87,9 @@ test('matchPrefix accepts parents of deeper include patterns', () => {
   assert.equal(matchPrefix('s*', 'src/x'), { matched: false, partial: false });
 });
 
-test('goClean follows path.Clean', () => {
+test('cleanPath follows path.Clean', () => {
   const cases: [string, string][] = [['', '.'], ['a/', 'a'], ['./a', 'a'], ['a//b', 'a/b'], ['a/./b/..', 'a'], ['../a', '../a'], ['/..', '/'], ['a/../..', '..'], ['/a/b/', '/a/b']];
-  for (const [i, o] of cases) assert.is(goClean(i), o, i);
+  for (const [i, o] of cases) assert.is(cleanPath(i), o, i);
 });
 
 test.run();

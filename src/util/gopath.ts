@@ -1,0 +1,30 @@
+/**
+ * Go's `path` package for '/'-separated paths. Node's path.posix.normalize keeps trailing slashes
+ * and differs on empty input; LLB op bytes, fsutil pattern matching and Sprig's path functions all
+ * need Go's exact results.
+ */
+
+/** Go's path.Clean. */
+export function cleanPath(p: string): string {
+  if (p === '') return '.';
+  const rooted = p.startsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
+      else if (!rooted) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  const joined = out.join('/');
+  if (rooted) return '/' + joined;
+  return joined === '' ? '.' : joined;
+}
+
+/** Go's path.Join: empty elements are ignored; the result is cleaned; all empty → "". */
+export function joinPath(...elems: string[]): string {
+  const nonEmpty = elems.filter((e) => e !== '');
+  return nonEmpty.length === 0 ? '' : cleanPath(nonEmpty.join('/'));
+}
