@@ -139,7 +139,8 @@ function outside(p: string): boolean {
   return p === '..' || p.startsWith('../');
 }
 
-function* walkDisk(abs: string, rel: string): Generator<string> {
+/** Files below `abs` (skipping .git), as `rel`-prefixed POSIX paths. */
+export function* walkDisk(abs: string, rel: string): Generator<string> {
   let ents: fs.Dirent[];
   try {
     ents = fs.readdirSync(abs, { withFileTypes: true });

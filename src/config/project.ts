@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { CliGitReader } from '../git/cli';
 import { GitReader, normalizeGitPath, tzOffsetMinutes } from '../git/reader';
-import { Allow, NOTHING, ProjectFiles, fileStateError, makeWerfFiles } from './files';
+import { Allow, NOTHING, ProjectFiles, fileStateError, makeWerfFiles, walkDisk } from './files';
 import { GITERMINISM_FILE, checkModelGiterminism, defaultGiterminism, envAllowed, giterminismError, parseGiterminism, pathAllowed } from './giterminism';
 import { Model, Warning } from './model';
 import { ParsedSection, makeDocSource, parseSection } from './parse';
@@ -103,7 +103,8 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const templatePaths = new Set(files.listFiles(allowTemplates, templatesDir).filter((p) => p.endsWith('.tmpl')));
   if (!loose) {
     // An untracked template is an error like werf's (it would silently change rendering).
-    for (const p of walkTemplates(path.join(projectDir, templatesDir), templatesDir)) {
+    for (const p of walkDisk(path.join(projectDir, templatesDir), templatesDir)) {
+      if (!p.endsWith('.tmpl')) continue;
       // Ignored files are invisible to git and to werf; anything else untracked is refused below.
       if (!templatePaths.has(p) && !allowTemplates(p) && files.state(p) !== 'ignored') templatePaths.add(p);
     }
@@ -132,19 +133,6 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   return { projectDir, repoRoot: git.repoRoot, configFile, rendered, giterminism, commit, env, mapLine };
 }
 
-function* walkTemplates(abs: string, rel: string): Generator<string> {
-  let ents: fs.Dirent[];
-  try {
-    ents = fs.readdirSync(abs, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of ents) {
-    const r = `${rel}/${e.name}`;
-    if (e.isDirectory()) yield* walkTemplates(path.join(abs, e.name), r);
-    else if (e.name.endsWith('.tmpl')) yield r;
-  }
-}
 
 /** Parse rendered text into a model (no I/O). */
 export function parseRendered(
