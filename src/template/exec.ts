@@ -7,10 +7,11 @@
  */
 import {
   ChainNode, CommandNode, FieldNode, IdentifierNode, ListNode, Node, NumberNode, PipeNode, RangeNode, TemplateNode, Tree,
-  VariableNode, nodeString, parseTemplate,
+  VariableNode, isEmptyTree, nodeString, parseTemplate,
 } from './parse';
 import { GoError, GoFunc, GoInt, GoList, GoMap, GoStruct, GoTime, Value, goTypeName, int } from './value';
 import { sprintValue } from './fmt';
+import { formatLayout, timeString } from './gotime';
 
 /** A value as text/template holds it: `iface` = its static type is interface {} (came from a map/slice of interface {}). */
 export interface RV {
@@ -35,19 +36,29 @@ export class ExecError extends Error {
   }
 }
 
+/** Where an output line's first character came from: a position in a template tree. */
+export interface LineOrigin {
+  tree: Tree;
+  pos: number;
+}
+
 /** Output sink that also records, per output line, the template file/line that produced its first character. */
 export class Writer {
   chunks: string[] = [];
-  lineMap: { tree: Tree; pos: number }[] = [];
+  lineMap: LineOrigin[] = [];
   private atLineStart = true;
   constructor(readonly track: boolean) {}
-  write(s: string, tree: Tree | null, pos: number, literal: boolean) {
+  /**
+   * `origin`, for a printed value, may name a better source for a line starting at offset i of `s`
+   * (a line an include produced); otherwise a value's lines map to the action at `pos`.
+   */
+  write(s: string, tree: Tree | null, pos: number, literal: boolean, origin?: (i: number) => LineOrigin | undefined) {
     if (s.length === 0) return;
     this.chunks.push(s);
     if (!this.track || !tree) return;
     let i = 0;
     for (;;) {
-      if (this.atLineStart && i < s.length) this.lineMap.push({ tree, pos: literal ? pos + i : pos });
+      if (this.atLineStart && i < s.length) this.lineMap.push(literal ? { tree, pos: pos + i } : (origin?.(i) ?? { tree, pos }));
       const nl = s.indexOf('\n', i);
       if (nl < 0) {
         this.atLineStart = false;
@@ -63,6 +74,94 @@ export class Writer {
   }
 }
 
+/** The text an include/tpl call returned and its writer's line map (one entry per line, in order). */
+interface Produced {
+  text: string;
+  map: LineOrigin[];
+  lines?: string[]; // text split in lines, made when first needed
+}
+
+/**
+ * Remembers what include/tpl calls produced so that, when an action prints that text (as is or
+ * re-indented by indent/nindent), the output line map points into the partial instead of at the call.
+ */
+export class OriginLog {
+  private produced: Produced[] = [];
+  private byText = new Map<string, Produced>();
+  /** `keep(tree)`: whether lines from this tree are worth pointing at (a file the user can open). */
+  constructor(private readonly keep: (tree: Tree) => boolean) {}
+
+  record(text: string, map: LineOrigin[]): void {
+    const p: Produced = { text, map };
+    this.produced.push(p);
+    this.byText.set(text, p);
+  }
+
+  mark(): number {
+    return this.produced.length;
+  }
+
+  private origin(p: Produced, line: number): LineOrigin | undefined {
+    const o = p.map[line];
+    return o && this.keep(o.tree) ? o : undefined;
+  }
+
+  /**
+   * Origins for the lines of printed text `s`, by offset of the line start: from the call outputs
+   * recorded since `mark` (made by the action's own pipeline) or, failing that, one whose text is
+   * exactly `s` (e.g. held in a variable). undefined: no call output to look at.
+   */
+  matcher(s: string, mark: number): ((i: number) => LineOrigin | undefined) | undefined {
+    let cands = this.produced.slice(mark);
+    if (cands.length === 0) {
+      const exact = this.byText.get(s);
+      if (!exact) return undefined;
+      cands = [exact];
+    }
+    if (cands.length === 1 && cands[0].text === s) {
+      // printed as produced: line k of s is line k of the call's output
+      let line = 0;
+      let from = 0;
+      return (i) => {
+        for (let nl = s.indexOf('\n', from); nl >= 0 && nl < i; nl = s.indexOf('\n', from)) {
+          line++;
+          from = nl + 1;
+        }
+        return this.origin(cands[0], line);
+      };
+    }
+    // Otherwise match lines in order: an output line matches a produced line that it equals after
+    // indentation. Blank lines only match at the cursor, so they cannot skip ahead.
+    const cursor = cands.map(() => 0);
+    let cur = 0;
+    return (i) => {
+      const nl = s.indexOf('\n', i);
+      const end = nl < 0 ? s.length : nl;
+      const blank = isIndented(s, i, end, '');
+      for (let k = cur; k < cands.length; k++) {
+        const lines = (cands[k].lines ??= cands[k].text.split('\n'));
+        for (let j = cursor[k]; j < lines.length; j++) {
+          if (isIndented(s, i, end, lines[j])) {
+            cur = k;
+            cursor[k] = j + 1;
+            return this.origin(cands[k], j);
+          }
+          if (blank) return undefined;
+        }
+      }
+      return undefined;
+    };
+  }
+}
+
+/** Whether s[start:end] is `body` after some spaces/tabs (indent/nindent's doing). */
+function isIndented(s: string, start: number, end: number, body: string): boolean {
+  const bodyStart = end - body.length;
+  if (bodyStart < start || !s.startsWith(body, bodyStart)) return false;
+  for (let k = start; k < bodyStart; k++) if (s[k] !== ' ' && s[k] !== '\t') return false;
+  return true;
+}
+
 class BreakSignal {}
 class ContinueSignal {}
 const BREAK = new BreakSignal();
@@ -75,6 +174,8 @@ export class TemplateSet {
   execDepth = 0;
   /** How deep include/tpl/template calls may nest before Stapelkit stops (Go would overflow its stack). */
   maxDepth = 200;
+  /** Set while rendering with a tracked writer: include/tpl output origins for the line map. */
+  origins: OriginLog | null = null;
 
   hasFunction = (name: string): boolean => this.funcs.has(name);
 
@@ -83,7 +184,7 @@ export class TemplateSet {
     const trees = parseTemplate(name, text, this.hasFunction);
     for (const [n, tree] of trees) {
       const old = this.trees.get(n);
-      if (old && isEmpty(tree.root)) continue;
+      if (old && isEmptyTree(tree.root)) continue;
       this.trees.set(n, tree);
     }
     if (!this.trees.has(name) && !trees.has(name)) {
@@ -111,10 +212,6 @@ export class TemplateSet {
   }
 }
 
-function isEmpty(n: ListNode): boolean {
-  return n.nodes.every((x) => (x.type === 'text' ? x.text.trim().length === 0 : false));
-}
-
 function goQuoteStr(s: string): string {
   return JSON.stringify(s);
 }
@@ -138,16 +235,21 @@ class State {
     this.node = n;
   }
 
-  errorf(msg: string): never {
+  /** s.errorf's error: located at the current node, naming the executing template. */
+  execError(msg: string): ExecError {
     const name = this.tmpl.name;
-    if (!this.node) throw new ExecError(`template: ${name}: ${msg}`, this.tmpl, null);
+    if (!this.node) return new ExecError(`template: ${name}: ${msg}`, this.tmpl, null);
     const tree = this.node.tree;
     const loc = tree.location(this.node.pos);
-    throw new ExecError(
+    return new ExecError(
       `template: ${tree.parseName}:${loc.line}:${loc.col}: executing ${goQuoteStr(name)} at <${nodeString(this.node)}>: ${msg}`,
       tree,
       this.node.pos,
     );
+  }
+
+  errorf(msg: string): never {
+    throw this.execError(msg);
   }
 
   mark() {
@@ -180,8 +282,9 @@ class State {
     this.at(node);
     switch (node.type) {
       case 'action': {
+        const mark = this.set.origins?.mark() ?? 0;
         const val = this.evalPipeline(dot, node.pipe);
-        if (node.pipe.decl.length === 0) this.printValue(node, val);
+        if (node.pipe.decl.length === 0) this.printValue(node, val, mark);
         return;
       }
       case 'break':
@@ -383,11 +486,12 @@ class State {
     const typ = receiver.iface ? 'interface {}' : goTypeName(r);
     if (r === null) this.errorf(`nil pointer evaluating ${typ}.${fieldName}`);
     if (r instanceof GoStruct) {
-      const m = r.methods[fieldName];
+      // own methods only: not Object.prototype's (`.Files.constructor` is no method)
+      const m = Object.prototype.hasOwnProperty.call(r.methods, fieldName) ? r.methods[fieldName] : undefined;
       if (m) return this.evalCall(dot, m, false, node, fieldName, args, final);
     }
     if (r instanceof GoTime) {
-      const m = timeMethods(r)[fieldName];
+      const m = timeMethod(r, fieldName);
       if (m) return this.evalCall(dot, m, false, node, fieldName, args, final);
     }
     const hasArgs = args.length > 1 || final !== MISSING;
@@ -442,15 +546,10 @@ class State {
     } catch (e) {
       if (e instanceof ExecError || e instanceof GoError) {
         this.at(node);
-        try {
-          this.errorf(`error calling ${name}: ${e.message}`);
-        } catch (outer) {
-          if (outer instanceof ExecError) {
-            outer.code = e.code;
-            if (e instanceof ExecError) outer.inner = e.inner ?? e;
-          }
-          throw outer;
-        }
+        const outer = this.execError(`error calling ${name}: ${e.message}`);
+        outer.code = e.code;
+        if (e instanceof ExecError) outer.inner = e.inner ?? e;
+        throw outer;
       }
       if (e instanceof RangeError && /call stack/.test(e.message)) {
         this.at(node);
@@ -527,7 +626,7 @@ class State {
       // eslint-disable-next-line no-fallthrough
       case 'interface {}':
       case 'reflect.Value':
-        return this.evalEmptyInterface(dot, n);
+        return this.evalEmptyInterface(n);
       case 'string':
         if (n.type === 'string') return { v: n.text };
         this.errorf(`expected string; found ${nodeString(n)}`);
@@ -535,7 +634,7 @@ class State {
     this.errorf(`can't handle ${nodeString(n)} for arg of type ${typ}`);
   }
 
-  evalEmptyInterface(dot: RV, n: Node): RV {
+  evalEmptyInterface(n: Node): RV {
     this.at(n);
     switch (n.type) {
       case 'bool':
@@ -548,13 +647,15 @@ class State {
     this.errorf(`can't handle assignment of ${nodeString(n)} to empty interface argument`);
   }
 
-  printValue(n: Node, v: RV) {
+  /** Print an action's value; `mark` = the origin log's mark before the action's pipeline ran. */
+  printValue(n: Node, v: RV, mark: number) {
     this.at(n);
     let s: string;
     if (v.v === undefined) s = '<no value>';
     else if (v.v instanceof GoFunc) this.errorf(`can't print ${nodeString(n)} of type ${goTypeName(v.v)}`);
     else s = sprintValue(v.v);
-    this.wr.write(s, n.tree, n.pos, false);
+    const origin = this.wr.track && this.set.origins ? this.set.origins.matcher(s, mark) : undefined;
+    this.wr.write(s, n.tree, n.pos, false, origin);
   }
 }
 
@@ -596,15 +697,21 @@ export function isTrue(v: Value): [boolean, boolean] {
   return [false, false];
 }
 
-import { formatLayout, timeString } from './gotime';
-
-function timeMethods(t: GoTime): Record<string, GoFunc> {
-  return {
-    Unix: new GoFunc('Unix', [], () => int(Math.floor(t.ms / 1000), 'int64'), { ret: 'int64' }),
-    UnixNano: new GoFunc('UnixNano', [], () => new GoInt(BigInt(Math.floor(t.ms)) * 1000000n + BigInt(t.nanos), 'int64'), { ret: 'int64' }),
-    Format: new GoFunc('Format', ['string'], (layout) => formatLayout(t, layout as string), { ret: 'string' }),
-    String: new GoFunc('String', [], () => timeString(t), { ret: 'string' }),
-    UTC: new GoFunc('UTC', [], () => new GoTime(t.ms, t.nanos, 'UTC'), { ret: 'time.Time' }),
-    Year: new GoFunc('Year', [], () => int(Number(formatLayout(t, '2006'))), { ret: 'int' }),
-  };
+/** The time.Time methods templates may call (those werf's data leads to); undefined for others. */
+function timeMethod(t: GoTime, name: string): GoFunc | undefined {
+  switch (name) {
+    case 'Unix':
+      return new GoFunc('Unix', [], () => int(Math.floor(t.ms / 1000), 'int64'), { ret: 'int64' });
+    case 'UnixNano':
+      return new GoFunc('UnixNano', [], () => new GoInt(BigInt(Math.floor(t.ms)) * 1000000n + BigInt(t.nanos), 'int64'), { ret: 'int64' });
+    case 'Format':
+      return new GoFunc('Format', ['string'], (layout) => formatLayout(t, layout as string), { ret: 'string' });
+    case 'String':
+      return new GoFunc('String', [], () => timeString(t), { ret: 'string' });
+    case 'UTC':
+      return new GoFunc('UTC', [], () => new GoTime(t.ms, t.nanos, 'UTC'), { ret: 'time.Time' });
+    case 'Year':
+      return new GoFunc('Year', [], () => int(Number(formatLayout(t, '2006'))), { ret: 'int' });
+  }
+  return undefined;
 }

@@ -5,20 +5,15 @@
  */
 import { StapelkitError } from '../errors';
 import { builtinFuncs } from './builtins';
-import { ExecError, TemplateSet, Writer } from './exec';
+import { ExecError, OriginLog, TemplateSet, Writer } from './exec';
 import { ParseError, Tree } from './parse';
 import { sprigFuncs } from './sprig';
 import { GoError, GoMap, Value } from './value';
-import { installWerfFuncs, werfRootData } from './werf';
+import { WerfFiles, WerfFuncOptions, installWerfFuncs, werfRootData } from './werf';
 
-export interface WerfFiles {
-  get(path: string): string;
-  glob(pattern: string): Record<string, string>;
-  exists(path: string): boolean;
-  isDir(path: string): boolean;
-}
+export type { WerfFiles } from './werf';
 
-export interface RenderWerfOptions {
+export interface RenderWerfOptions extends WerfFuncOptions {
   main: { name: string; text: string }; // name as shown in errors, e.g. 'werf.yaml'
   /** .werf/**\/*.tmpl; name = path relative to .werf; file (optional) = repo path shown in errors, default `.werf/<name>`. */
   templates: { name: string; text: string; file?: string }[];
@@ -26,9 +21,6 @@ export interface RenderWerfOptions {
   /** HEAD commit: hash, author date and the author's UTC offset in minutes (git's %ai/%aI zone; default 0). */
   commit: { hash: string; date: Date; tzOffsetMinutes?: number };
   envName: string; // .Env
-  lookupEnv(name: string): string | undefined; // OS environment
-  allowEnv(name: string): boolean; // giterminism gate for `env`
-  looseEnv?: boolean;
 }
 
 export interface RenderResult {
@@ -41,7 +33,7 @@ export interface RenderResult {
 export const ROOT_TEMPLATE = 'werfConfig';
 
 /** Build the template set with text/template builtins, Sprig (minus expandenv) and werf's functions. */
-export function newWerfTemplateSet(o: Pick<RenderWerfOptions, 'lookupEnv' | 'allowEnv' | 'looseEnv'>): TemplateSet {
+export function newWerfTemplateSet(o: WerfFuncOptions): TemplateSet {
   const set = new TemplateSet();
   for (const [k, v] of builtinFuncs()) set.funcs.set(k, v);
   for (const [k, v] of sprigFuncs()) set.funcs.set(k, v);
@@ -49,34 +41,23 @@ export function newWerfTemplateSet(o: Pick<RenderWerfOptions, 'lookupEnv' | 'all
   return set;
 }
 
-function fileOfTemplate(opts: RenderWerfOptions, parseName: string): string {
-  if (parseName === ROOT_TEMPLATE) return opts.main.name;
-  const t = opts.templates.find((x) => x.name === parseName);
-  if (t) return t.file ?? `.werf/${t.name}`;
-  return parseName;
-}
-
 /** Render werf.yaml: partials first (sorted by name), then werf.yaml as `werfConfig`, executed with .Files/.Env/.Commit. */
 export function renderWerfConfig(opts: RenderWerfOptions & { extraData?: GoMap }): RenderResult {
   const set = newWerfTemplateSet(opts);
   const templates = [...opts.templates].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const fileOf = (parseName: string) => fileOfTemplate(opts, parseName);
+  // template name → the file shown to users; a name not in here came from a `tpl` string
+  const files = new Map([[ROOT_TEMPLATE, opts.main.name], ...opts.templates.map((t): [string, string] => [t.name, t.file ?? `.werf/${t.name}`])]);
+  const fileOf = (parseName: string) => files.get(parseName) ?? parseName;
+  const isKnown = (parseName: string) => files.has(parseName);
+  const w = new Writer(true);
+  set.origins = new OriginLog((tree) => isKnown(tree.parseName));
   try {
     for (const t of templates) set.parse(t.name, t.text);
     set.parse(ROOT_TEMPLATE, opts.main.text);
-  } catch (e) {
-    if (e instanceof ParseError) {
-      throw new StapelkitError('TEMPLATE_PARSE', e.message, { pos: { file: fileOf(e.parseName), line: e.line }, cause: e });
-    }
-    throw e;
-  }
-  const data = werfRootData(opts.files, opts.envName, opts.commit);
-  if (opts.extraData) for (const e of opts.extraData.m.values()) data.set(e.k, e.v);
-  const w = new Writer(true);
-  try {
+    const data = werfRootData(opts.files, opts.envName, opts.commit);
+    if (opts.extraData) for (const e of opts.extraData.m.values()) data.set(e.k, e.v);
     set.execute(ROOT_TEMPLATE, data as Value, w, ROOT_TEMPLATE);
   } catch (e) {
-    const isKnown = (n: string) => n === ROOT_TEMPLATE || opts.templates.some((t) => t.name === n);
     throw toStapelkitError(e, fileOf, isKnown);
   }
   const text = w.text();

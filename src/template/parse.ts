@@ -4,6 +4,8 @@
  * define/template/block, break/continue. Node positions are JS string indices into the source;
  * line/column are computed on demand the way Go does (column = byte offset within the line).
  */
+import { goQuote, isGoPrint } from './fmt';
+import { parseGoInt, parseGoUint, underscoreOK } from './strconv';
 
 export enum T {
   Error,
@@ -278,10 +280,10 @@ class Lexer {
       if (this.next() !== '=') return this.errorf('expected :=');
       this.emit(T.Declare);
     } else if (r === '|') this.emit(T.Pipe);
-    else if (r === '"') return () => this.lexQuote();
+    else if (r === '"') return () => this.lexQuoted('"', T.String, 'quoted string');
     else if (r === '`') return () => this.lexRawQuote();
     else if (r === '$') return () => this.lexVariable();
-    else if (r === "'") return () => this.lexChar();
+    else if (r === "'") return () => this.lexQuoted("'", T.CharConstant, 'character constant');
     else if (r === '.' && this.pos < this.input.length && !(this.input[this.pos] >= '0' && this.input[this.pos] <= '9')) {
       return () => this.lexFieldOrVariable(T.Field);
     } else if (r === '.' || r === '+' || r === '-' || (r >= '0' && r <= '9')) {
@@ -363,18 +365,19 @@ class Lexer {
     return () => this.lexInsideAction();
   }
 
-  private lexChar() {
+  /** A '…' or "…" literal: backslash escapes anything but a newline; no newline inside. */
+  private lexQuoted(close: string, typ: T, what: string) {
     for (;;) {
       const c = this.next();
       if (c === '\\') {
         const r = this.next();
         if (r !== undefined && r !== '\n') continue;
-        return this.errorf('unterminated character constant');
+        return this.errorf(`unterminated ${what}`);
       }
-      if (c === undefined || c === '\n') return this.errorf('unterminated character constant');
-      if (c === "'") break;
+      if (c === undefined || c === '\n') return this.errorf(`unterminated ${what}`);
+      if (c === close) break;
     }
-    this.emit(T.CharConstant);
+    this.emit(typ);
     return () => this.lexInsideAction();
   }
 
@@ -392,19 +395,21 @@ class Lexer {
 
   private scanNumber(): boolean {
     this.accept('+-');
-    let digits = '0123456789_';
+    const decimal = '0123456789_';
+    const hex = '0123456789abcdefABCDEF_';
+    let digits = decimal;
     if (this.accept('0')) {
-      if (this.accept('xX')) digits = '0123456789abcdefABCDEF_';
+      if (this.accept('xX')) digits = hex;
       else if (this.accept('oO')) digits = '01234567_';
       else if (this.accept('bB')) digits = '01_';
     }
     this.acceptRun(digits);
     if (this.accept('.')) this.acceptRun(digits);
-    if (digits.length === 11 && this.accept('eE')) {
+    if (digits === decimal && this.accept('eE')) {
       this.accept('+-');
       this.acceptRun('0123456789_');
     }
-    if (digits.length === 23 && this.accept('pP')) {
+    if (digits === hex && this.accept('pP')) {
       this.accept('+-');
       this.acceptRun('0123456789_');
     }
@@ -414,21 +419,6 @@ class Lexer {
       return false;
     }
     return true;
-  }
-
-  private lexQuote() {
-    for (;;) {
-      const c = this.next();
-      if (c === '\\') {
-        const r = this.next();
-        if (r !== undefined && r !== '\n') continue;
-        return this.errorf('unterminated quoted string');
-      }
-      if (c === undefined || c === '\n') return this.errorf('unterminated quoted string');
-      if (c === '"') break;
-    }
-    this.emit(T.String);
-    return () => this.lexInsideAction();
   }
 
   private lexRawQuote() {
@@ -574,9 +564,7 @@ export class Tree {
     const before = this.text.slice(0, pos);
     const nl = before.lastIndexOf('\n');
     const lineText = nl < 0 ? before : before.slice(nl + 1);
-    let line = 1;
-    for (let i = 0; i < before.length; i++) if (before.charCodeAt(i) === 10) line++;
-    return { line, col: Buffer.byteLength(lineText, 'utf8') };
+    return { line: this.lineOf(pos), col: Buffer.byteLength(lineText, 'utf8') };
   }
   /** 1-based line of a position (for source maps). */
   lineOf(pos: number): number {
@@ -606,7 +594,8 @@ export class ParseError extends Error {
   }
 }
 
-function isEmptyTree(n: Node): boolean {
+/** parse.IsEmptyTree: only whitespace text (a template that does not replace an existing one). */
+export function isEmptyTree(n: Node): boolean {
   switch (n.type) {
     case 'list':
       return n.nodes.every(isEmptyTree);
@@ -616,7 +605,6 @@ function isEmptyTree(n: Node): boolean {
       return false;
   }
 }
-export { isEmptyTree };
 
 /**
  * Parse `text` as template `name`; returns every tree it defines (the main one plus `define`/`block`
@@ -1068,12 +1056,12 @@ class Parser {
       // Complex constants have no use in a werf config; Stapelkit rejects them at parse time.
       this.errorf(`complex number constants are not supported by Stapelkit: ${goQuote(text)}`);
     }
-    const u = parseGoInt(text, false);
+    const u = parseGoUint(text);
     if (u !== null) {
       n.isUint = true;
       n.uint64 = u;
     }
-    const i = parseGoInt(text, true);
+    const i = parseGoInt(text);
     if (i !== null) {
       n.isInt = true;
       n.int64 = i;
@@ -1109,48 +1097,8 @@ class Parser {
   }
 }
 
-/** strconv.ParseInt/ParseUint(text, 0, 64); null on failure. */
-export function parseGoInt(text: string, signed: boolean): bigint | null {
-  let s = text;
-  let neg = false;
-  if (s[0] === '+' || s[0] === '-') {
-    if (!signed) return null;
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  let base = 10;
-  let body = s;
-  if (/^0[xX]/.test(s)) {
-    base = 16;
-    body = s.slice(2);
-  } else if (/^0[bB]/.test(s)) {
-    base = 2;
-    body = s.slice(2);
-  } else if (/^0[oO]/.test(s)) {
-    base = 8;
-    body = s.slice(2);
-  } else if (/^0./.test(s)) {
-    base = 8;
-    body = s.slice(1);
-  }
-  // underscores only allowed with base prefix (base 0 rule): between digits
-  if (body.includes('_')) {
-    if (!/^(_?[0-9a-zA-Z])+$/.test(body) && !(base !== 10 && /^_?([0-9a-zA-Z]_?)*[0-9a-zA-Z]$/.test(body))) return null;
-    body = body.replace(/_/g, '');
-  }
-  if (body === '') return null;
-  const digits = '0123456789abcdef'.slice(0, base);
-  for (const c of body.toLowerCase()) if (!digits.includes(c)) return null;
-  let v = 0n;
-  for (const c of body.toLowerCase()) v = v * BigInt(base) + BigInt(digits.indexOf(c));
-  if (neg) v = -v;
-  if (signed) {
-    if (v > 2n ** 63n - 1n || v < -(2n ** 63n)) return null;
-  } else if (v > 2n ** 64n - 1n) return null;
-  return v;
-}
-
 function parseGoFloat(text: string): number | null {
+  if (text.includes('_') && !underscoreOK(text)) return null;
   const s = text.replace(/_/g, '');
   if (/^[+-]?0[xX]/.test(s)) {
     const m = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/.exec(s);
@@ -1221,4 +1169,3 @@ export function unquoteGo(lit: string, fail: (msg: string) => never): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-import { goQuote, isGoPrint } from './fmt';

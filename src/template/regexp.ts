@@ -8,7 +8,7 @@
 import { GoError } from './value';
 
 export interface GoRegexp {
-  re: RegExp; // global + unicode
+  re: RegExp; // flags d (indices), g, u
   names: (string | null)[]; // subexpression names, index 0 = whole match
   test(s: string): boolean;
 }
@@ -200,7 +200,7 @@ function translate(pattern: string): { source: string; flags: string; names: (st
             let name = chars.slice(i + 2, endIdx).join('');
             const neg = name.startsWith('^');
             if (neg) name = name.slice(1);
-            if (!(name in posix)) err(`invalid character class range: \`[:${name}:]\``);
+            if (!Object.prototype.hasOwnProperty.call(posix, name)) err(`invalid character class range: \`[:${name}:]\``);
             if (neg) err('Stapelkit does not support negated POSIX classes');
             cls += posix[name];
             i = endIdx + 2;
@@ -326,13 +326,22 @@ function canBackquote(s: string): boolean {
   return !/[`\x00-\x08\x0a-\x1f\x7f\ufeff]/.test(s);
 }
 
+/**
+ * Patterns already translated: a regex function inside a range would otherwise translate and
+ * compile its pattern on every call. Every user sets lastIndex before matching, so sharing is safe.
+ */
+const compiled = new Map<string, GoRegexp>();
+const COMPILED_MAX = 256;
+
 /** regexp.Compile / MustCompile with Go's error texts for the common syntax errors. */
 export function compileGoRegexp(pattern: string, mustStyle: boolean): GoRegexp {
-  let t: { source: string; flags: string; names: (string | null)[] };
+  const cached = compiled.get(pattern);
+  if (cached) return cached;
   try {
-    t = translate(pattern);
-    const re = new RegExp(t.source, 'gu' + t.flags);
-    return {
+    const t = translate(pattern);
+    // `d`: match indices give the group offsets Go's Find*Index/Expand need
+    const re = new RegExp(t.source, 'dgu' + t.flags);
+    const r: GoRegexp = {
       re,
       names: t.names,
       test(s: string) {
@@ -340,6 +349,9 @@ export function compileGoRegexp(pattern: string, mustStyle: boolean): GoRegexp {
         return re.test(s);
       },
     };
+    if (compiled.size >= COMPILED_MAX) compiled.clear();
+    compiled.set(pattern, r);
+    return r;
   } catch (e) {
     const msg = 'error parsing regexp: ' + (e instanceof RegexSyntaxError ? e.message : `invalid regexp: \`${pattern}\``);
     if (mustStyle) {
@@ -356,23 +368,12 @@ function execAt(r: GoRegexp, s: string, pos: number): number[] | null {
   const m = r.re.exec(s);
   if (!m) return null;
   const out = [m.index, m.index + m[0].length];
-  // group offsets: use the `d` flag free approach — find group text positions via indices when available
-  const withIdx = m as RegExpExecArray & { indices?: [number, number][] };
-  if (withIdx.indices) {
-    for (let g = 1; g < withIdx.indices.length; g++) {
-      const p = withIdx.indices[g];
-      out.push(p ? p[0] : -1, p ? p[1] : -1);
-    }
-  } else {
-    for (let g = 1; g < m.length; g++) out.push(m[g] === undefined ? -1 : -2, m[g] === undefined ? -1 : -2);
+  const indices = (m as RegExpExecArray & { indices: ([number, number] | undefined)[] }).indices;
+  for (let g = 1; g < indices.length; g++) {
+    const p = indices[g];
+    out.push(p ? p[0] : -1, p ? p[1] : -1);
   }
   return out;
-}
-
-function withIndices(r: GoRegexp): GoRegexp {
-  if (r.re.flags.includes('d')) return r;
-  const re = new RegExp(r.re.source, r.re.flags + 'd');
-  return { ...r, re };
 }
 
 function runeWidthAt(s: string, i: number): number {
@@ -382,8 +383,7 @@ function runeWidthAt(s: string, i: number): number {
 }
 
 /** FindAllStringSubmatchIndex with Go's iteration (n < 0: all). */
-export function goRegexFindAll(r0: GoRegexp, s: string, n: number): number[][] {
-  const r = withIndices(r0);
+export function goRegexFindAll(r: GoRegexp, s: string, n: number): number[][] {
   const out: number[][] = [];
   if (n < 0) n = s.length + 1;
   let pos = 0;
@@ -451,8 +451,7 @@ function expand(template: string, src: string, match: number[], names: (string |
 }
 
 /** ReplaceAllString / ReplaceAllLiteralString with Go's iteration. */
-export function goRegexReplaceAll(r0: GoRegexp, src: string, repl: string, literal: boolean): string {
-  const r = withIndices(r0);
+export function goRegexReplaceAll(r: GoRegexp, src: string, repl: string, literal: boolean): string {
   let out = '';
   let lastMatchEnd = 0;
   let searchPos = 0;

@@ -10,6 +10,7 @@ import { goQuote, sprintf, sprintValue } from './fmt';
 import { formatLayout, parseLayout, validZone, zeroTime } from './gotime';
 import { compileGoRegexp, goRegexFindAll, goRegexReplaceAll, goRegexSplit, goQuoteMeta, GoRegexp } from './regexp';
 import { semverCompare, semverParse } from './semver';
+import { parseGoInt, underscoreOK } from './strconv';
 import { cleanPath } from '../util/gopath';
 
 const I = 'interface {}';
@@ -57,25 +58,6 @@ function trimZeroDecimal(s: string): string {
   return s;
 }
 
-function parseIntBase0(s: string): bigint | null {
-  const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(s);
-  if (!m) return null;
-  let body = m[2];
-  if (body.includes('_')) {
-    if (!/^0[xXbBoO]/.test(body) && !/^0/.test(body)) return null;
-    body = body.replace(/_/g, '');
-  }
-  let v: bigint;
-  if (/^0[xX]/.test(body)) v = BigInt(body);
-  else if (/^0[bB]/.test(body)) v = BigInt(body);
-  else if (/^0[oO]/.test(body)) v = BigInt('0o' + body.slice(2));
-  else if (/^0[0-7]+$/.test(body)) v = BigInt('0o' + body.slice(1));
-  else v = BigInt(body);
-  if (m[1] === '-') v = -v;
-  if (v > 2n ** 63n - 1n || v < -(2n ** 63n)) return null;
-  return v;
-}
-
 const wrap64 = (v: bigint) => BigInt.asIntN(64, v);
 
 /** cast.ToInt64. */
@@ -84,7 +66,7 @@ export function toInt64(v: Value): bigint {
   if (v instanceof GoInt) return wrap64(v.v);
   if (typeof v === 'number') return Number.isFinite(v) ? wrap64(BigInt(Math.trunc(v))) : -(2n ** 63n);
   if (typeof v === 'boolean') return v ? 1n : 0n;
-  if (typeof v === 'string') return parseIntBase0(trimZeroDecimal(v)) ?? 0n;
+  if (typeof v === 'string') return parseGoInt(trimZeroDecimal(v)) ?? 0n;
   return 0n;
 }
 
@@ -95,6 +77,7 @@ export function toFloat64(v: Value): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string') {
+    if (v.includes('_') && !underscoreOK(v)) return 0;
     const s = v.replace(/_/g, '');
     if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) || /^[+-]?0[xX][0-9a-fA-F.]+[pP][+-]?\d+$/.test(s)) {
       const f = Number(s);
@@ -580,19 +563,36 @@ function jsonSyntaxError(src: string): string {
     while (i < s.length && ' \t\r\n'.includes(s[i])) i++;
   };
   const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+  // An object or array after its opening bracket: comma-separated members up to `close`.
+  const members = (close: string, afterMember: string, member: () => void): void => {
+    i++;
+    ws();
+    if (i >= s.length) eof();
+    if (s[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      member();
+      ws();
+      if (i >= s.length) eof();
+      if (s[i] === ',') {
+        i++;
+        continue;
+      }
+      if (s[i] === close) {
+        i++;
+        return;
+      }
+      bad(s[i], afterMember);
+    }
+  };
   const value = (): void => {
     ws();
     if (i >= s.length) eof();
     const c = s[i];
     if (c === '{') {
-      i++;
-      ws();
-      if (i >= s.length) eof();
-      if (s[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
+      return members('}', 'after object key:value pair', () => {
         ws();
         if (i >= s.length) eof();
         if (s[i] !== '"') bad(s[i], 'looking for beginning of object key string');
@@ -602,42 +602,9 @@ function jsonSyntaxError(src: string): string {
         if (s[i] !== ':') bad(s[i], 'after object key');
         i++;
         value();
-        ws();
-        if (i >= s.length) eof();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
-        if (s[i] === '}') {
-          i++;
-          return;
-        }
-        bad(s[i], 'after object key:value pair');
-      }
+      });
     }
-    if (c === '[') {
-      i++;
-      ws();
-      if (i >= s.length) eof();
-      if (s[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (i >= s.length) eof();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
-        if (s[i] === ']') {
-          i++;
-          return;
-        }
-        bad(s[i], 'after array element');
-      }
-    }
+    if (c === '[') return members(']', 'after array element', value);
     if (c === '"') return str();
     if (c === '-' || isDigit(c)) return num();
     for (const lit of ['true', 'false', 'null']) {
@@ -762,7 +729,6 @@ function inZone(t: GoTime, zone: string): GoTime {
 
 function parseGoDuration(s: string): bigint | null {
   // returns nanoseconds
-  const orig = s;
   if (s === '0') return 0n;
   let neg = false;
   if (s[0] === '-' || s[0] === '+') {
@@ -779,43 +745,25 @@ function parseGoDuration(s: string): bigint | null {
     total += Number(m[1]) * units[m[2]];
     s = s.slice(m[0].length);
   }
-  void orig;
   return BigInt(Math.round(neg ? -total : total));
 }
 
+/** time.Duration.String(). */
 function durationString(ns: bigint): string {
-  // time.Duration.String()
   if (ns === 0n) return '0s';
-  const neg = ns < 0n;
-  let u = neg ? -ns : ns;
-  let out: string;
-  if (u < 1000000000n) {
-    let prec: number;
-    let unit: string;
-    if (u < 1000n) return (neg ? '-' : '') + u.toString() + 'ns';
-    else if (u < 1000000n) {
-      prec = 3;
-      unit = 'µs';
-    } else {
-      prec = 6;
-      unit = 'ms';
-    }
-    out = fracString(u, prec) + unit;
-  } else {
-    const secs = u / 1000000000n;
-    const frac = u % 1000000000n;
-    let s = (secs % 60n).toString();
-    const fracStr = frac === 0n ? '' : '.' + frac.toString().padStart(9, '0').replace(/0+$/, '');
-    s += fracStr + 's';
-    u = secs / 60n;
-    if (u > 0n) {
-      s = (u % 60n).toString() + 'm' + s;
-      u = u / 60n;
-      if (u > 0n) s = u.toString() + 'h' + s;
-    }
-    out = s;
+  const sign = ns < 0n ? '-' : '';
+  const u = ns < 0n ? -ns : ns;
+  if (u < 1000n) return sign + u.toString() + 'ns';
+  if (u < 1000000n) return sign + fracString(u, 3) + 'µs';
+  if (u < 1000000000n) return sign + fracString(u, 6) + 'ms';
+  const minute = 60000000000n;
+  let out = fracString(u % minute, 9) + 's';
+  const mins = u / minute;
+  if (mins > 0n) {
+    out = (mins % 60n).toString() + 'm' + out;
+    if (mins >= 60n) out = (mins / 60n).toString() + 'h' + out;
   }
-  return (neg ? '-' : '') + out;
+  return sign + out;
 }
 
 function fracString(u: bigint, prec: number): string {
@@ -839,8 +787,9 @@ export function sprigFuncs(): Map<string, GoFunc> {
   // dates
   def('now', [], () => nowTime(), 'time.Time');
   def('date', [S, I], (f, d) => formatLayout(inZone(toGoTime(d), 'Local'), str(f)), S);
-  def('dateInZone', [S, I, S], (f, d, z) => formatLayout(inZone(toGoTime(d), str(z)), str(f)), S);
-  def('date_in_zone', [S, I, S], (f, d, z) => formatLayout(inZone(toGoTime(d), str(z)), str(f)), S);
+  const dateInZone = (f: Value, d: Value, z: Value) => formatLayout(inZone(toGoTime(d), str(z)), str(f));
+  def('dateInZone', [S, I, S], dateInZone, S);
+  def('date_in_zone', [S, I, S], dateInZone, S);
   def('htmlDate', [I], (d) => formatLayout(inZone(toGoTime(d), 'Local'), '2006-01-02'), S);
   def('htmlDateInZone', [I, S], (d, z) => formatLayout(inZone(toGoTime(d), str(z)), '2006-01-02'), S);
   def('unixEpoch', ['time.Time'], (t) => String(Math.floor((t as GoTime).ms / 1000)), S);

@@ -108,22 +108,20 @@ export function list(items: Value[], elem = 'interface {}'): GoList {
   return new GoList(items, elem);
 }
 
-export function isIntLike(v: Value): v is GoInt {
-  return v instanceof GoInt;
+/** Strings, bools, float64 and integers: their Go type is also their kind. */
+function scalarTypeName(v: Value): string | undefined {
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return 'float64';
+  if (v instanceof GoInt) return v.kind;
+  return undefined;
 }
 
 /** Go's `%T`. */
 export function goTypeName(v: Value): string {
   if (v === undefined || v === null) return '<nil>';
-  switch (typeof v) {
-    case 'string':
-      return 'string';
-    case 'boolean':
-      return 'bool';
-    case 'number':
-      return 'float64';
-  }
-  if (v instanceof GoInt) return v.kind;
+  const scalar = scalarTypeName(v);
+  if (scalar) return scalar;
   if (v instanceof GoList) return '[]' + v.elem;
   if (v instanceof GoMap) return `map[${v.key}]${v.elem}`;
   if (v instanceof GoTime) return 'time.Time';
@@ -135,15 +133,8 @@ export function goTypeName(v: Value): string {
 /** reflect.Kind name (Sprig's kindOf). */
 export function goKindName(v: Value): string {
   if (v === undefined || v === null) return 'invalid';
-  switch (typeof v) {
-    case 'string':
-      return 'string';
-    case 'boolean':
-      return 'bool';
-    case 'number':
-      return 'float64';
-  }
-  if (v instanceof GoInt) return v.kind;
+  const scalar = scalarTypeName(v);
+  if (scalar) return scalar;
   if (v instanceof GoList) return 'slice';
   if (v instanceof GoMap) return 'map';
   if (v instanceof GoTime || v instanceof GoStruct) return 'struct';

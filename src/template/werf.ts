@@ -11,7 +11,7 @@ import { fromYamlV2, toYamlV2 } from './yaml';
 import { timeString } from './gotime';
 import { GoTime } from './value';
 
-export interface WerfFilesLike {
+export interface WerfFiles {
   get(path: string): string;
   glob(pattern: string): Record<string, string>;
   exists(path: string): boolean;
@@ -19,8 +19,8 @@ export interface WerfFilesLike {
 }
 
 export interface WerfFuncOptions {
-  lookupEnv(name: string): string | undefined;
-  allowEnv(name: string): boolean;
+  lookupEnv(name: string): string | undefined; // OS environment
+  allowEnv(name: string): boolean; // giterminism gate for `env`
   looseEnv?: boolean;
 }
 
@@ -36,9 +36,11 @@ export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
   const f = set.funcs;
   f.delete('expandenv');
   const exec = (name: string, data: Value): string => {
-    const w = new Writer(false);
+    const w = new Writer(set.origins !== null);
     set.execute(name, data, w, 'werfConfig');
-    return w.text();
+    const text = w.text();
+    set.origins?.record(text, w.lineMap);
+    return text;
   };
   f.set(
     'fromYaml',
@@ -104,7 +106,7 @@ export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
 }
 
 /** The `.Files` object: methods that panic (→ template error) when the file reader fails. */
-export function filesStruct(files: WerfFilesLike): GoStruct {
+export function filesStruct(files: WerfFiles): GoStruct {
   // A failing file reader panics inside the template in werf; keep the reader's error code (e.g. a
   // giterminism refusal from the config layer) so the caller can report it as such.
   const wrap = <T>(fn: () => T): T => {
@@ -141,7 +143,7 @@ export function filesStruct(files: WerfFilesLike): GoStruct {
  * commit's author time from go-git, which carries the author's UTC offset as an unnamed fixed zone,
  * so Human reads e.g. "2024-03-05 15:07:09 +0100 +0100" ("+0000 +0000" for UTC).
  */
-export function werfRootData(files: WerfFilesLike, envName: string, commit: { hash: string; date: Date; tzOffsetMinutes?: number }): GoMap {
+export function werfRootData(files: WerfFiles, envName: string, commit: { hash: string; date: Date; tzOffsetMinutes?: number }): GoMap {
   const ms = commit.date.getTime();
   const zone = `fixed:${commit.tzOffsetMinutes ?? 0}`;
   const date = new GoMap('string', 'string')

@@ -12,53 +12,18 @@ import * as YAML from 'yaml';
 import { GoError, GoInt, GoList, GoMap, GoStruct, GoTime, Value, int } from './value';
 import { formatFloat } from './fmt';
 import { formatLayout } from './gotime';
+import { parseGoInt, parseGoUint } from './strconv';
 
 // ---------------- decode ----------------
 
-const boolMap: Record<string, boolean> = {};
-for (const s of ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']) boolMap[s] = true;
-for (const s of ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']) boolMap[s] = false;
+// a Map, not an object: "toString" is no YAML bool
+const boolMap = new Map<string, boolean>();
+for (const s of ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']) boolMap.set(s, true);
+for (const s of ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']) boolMap.set(s, false);
 const nullSet = new Set(['', '~', 'null', 'Null', 'NULL']);
 const yamlStyleFloat = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 
 type Resolved = { tag: 'str' | 'bool' | 'null' | 'int' | 'float' | 'timestamp' | 'merge'; v: Value };
-
-function goParseInt(text: string, base0: boolean, signed: boolean): bigint | null {
-  let s = text;
-  let neg = false;
-  if (s[0] === '+' || s[0] === '-') {
-    if (!signed && s[0] === '-') return null;
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  let base = 10;
-  if (base0) {
-    if (/^0[xX]/.test(s)) {
-      base = 16;
-      s = s.slice(2);
-    } else if (/^0[bB]/.test(s)) {
-      base = 2;
-      s = s.slice(2);
-    } else if (/^0[oO]/.test(s)) {
-      base = 8;
-      s = s.slice(2);
-    } else if (/^0./.test(s)) {
-      base = 8;
-      s = s.slice(1);
-    }
-  }
-  if (s === '') return null;
-  const digits = '0123456789abcdef'.slice(0, base);
-  let v = 0n;
-  for (const c of s.toLowerCase()) {
-    const d = digits.indexOf(c);
-    if (d < 0) return null;
-    v = v * BigInt(base) + BigInt(d);
-  }
-  if (neg) v = -v;
-  if (signed ? v > 2n ** 63n - 1n || v < -(2n ** 63n) : v > 2n ** 64n - 1n) return null;
-  return v;
-}
 
 function isTimestamp(s: string): boolean {
   // yaml.v2 parseTimestamp: must start with digits then '-', and parse with one of the allowed formats
@@ -75,7 +40,8 @@ export function resolvePlain(s: string): Resolved {
   const c = s.length === 0 ? '' : s[0];
   const hint = s.length === 0 ? 'N' : /[+-]/.test(c) ? 'S' : /[0-9]/.test(c) ? 'D' : /[yYnNtTfFoO~]/.test(c) ? 'M' : c === '.' ? '.' : '';
   if (hint) {
-    if (s in boolMap) return { tag: 'bool', v: boolMap[s] };
+    const b = boolMap.get(s);
+    if (b !== undefined) return { tag: 'bool', v: b };
     if (nullSet.has(s)) return { tag: 'null', v: null };
     if (s === '.nan' || s === '.NaN' || s === '.NAN') return { tag: 'float', v: NaN };
     if (['.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF'].includes(s)) return { tag: 'float', v: Infinity };
@@ -87,9 +53,9 @@ export function resolvePlain(s: string): Resolved {
     } else if (hint === 'D' || hint === 'S') {
       if (isTimestamp(s)) return { tag: 'timestamp', v: s };
       const plain = s.replace(/_/g, '');
-      const iv = goParseInt(plain, true, true);
+      const iv = parseGoInt(plain);
       if (iv !== null) return { tag: 'int', v: new GoInt(iv, 'int') };
-      const uv = goParseInt(plain, true, false);
+      const uv = parseGoUint(plain);
       if (uv !== null) return { tag: 'int', v: new GoInt(uv, 'uint64') };
       if (yamlStyleFloat.test(plain)) {
         const f = goParseFloat(plain);
@@ -447,6 +413,11 @@ function isBreak(c: string): boolean {
 
 const BEST_WIDTH = 80;
 const BEST_INDENT = 2;
+/** libyaml's short escapes in double-quoted scalars, by code point. */
+const DOUBLE_QUOTED_ESCAPES: Record<number, string> = {
+  0: '0', 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r', 0x1b: 'e', 0x22: '"', 0x5c: '\\',
+  0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P',
+};
 
 class Emitter {
   out = '';
@@ -477,6 +448,37 @@ class Emitter {
     this.indention = this.indention && isIndention;
   }
 
+  /**
+   * The text of a plain or single-quoted scalar (libyaml's write_plain / write_single_quoted): a
+   * long line may fold at a single space; a line break is written doubled. `quoted` scalars never
+   * fold at their first or last character and double their single quotes.
+   */
+  private writeFolding(chars: string[], indent: number, allowBreaks: boolean, quoted: boolean) {
+    let spaces = false;
+    let breaks = false;
+    for (let i = 0; i < chars.length; i++) {
+      const c = chars[i];
+      if (c === ' ') {
+        const inside = !quoted || (i > 0 && i < chars.length - 1);
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && inside && chars[i + 1] !== ' ') this.writeIndent(indent);
+        else this.put(c);
+        spaces = true;
+      } else if (isBreak(c)) {
+        if (!breaks && c === '\n') this.putBreak();
+        this.putBreak();
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent(indent);
+        if (quoted && c === "'") this.put("'");
+        this.put(c);
+        this.indention = false;
+        spaces = false;
+        breaks = false;
+      }
+    }
+  }
+
   scalar(value: string, style: 'plain' | 'double' | 'literal', indent: number, simpleKey: boolean, flow: boolean) {
     const a = analyzeScalar(value);
     let st: 'plain' | 'single' | 'double' | 'literal' = style;
@@ -489,62 +491,19 @@ class Emitter {
     const allowBreaks = !simpleKey;
     const chars = [...value];
     switch (st) {
-      case 'plain': {
+      case 'plain':
         if (!this.whitespace) this.put(' ');
-        let spaces = false;
-        let breaks = false;
-        for (let i = 0; i < chars.length; i++) {
-          const c = chars[i];
-          if (c === ' ') {
-            if (allowBreaks && !spaces && this.column > BEST_WIDTH && chars[i + 1] !== ' ') this.writeIndent(indent);
-            else this.put(c);
-            spaces = true;
-          } else if (isBreak(c)) {
-            if (!breaks && c === '\n') this.putBreak();
-            this.putBreak();
-            this.indention = true;
-            breaks = true;
-          } else {
-            if (breaks) this.writeIndent(indent);
-            this.put(c);
-            this.indention = false;
-            spaces = false;
-            breaks = false;
-          }
-        }
+        this.writeFolding(chars, indent, allowBreaks, false);
         this.whitespace = false;
         this.indention = false;
         return;
-      }
-      case 'single': {
+      case 'single':
         this.writeIndicator("'", true, false, false);
-        let spaces = false;
-        let breaks = false;
-        for (let i = 0; i < chars.length; i++) {
-          const c = chars[i];
-          if (c === ' ') {
-            if (allowBreaks && !spaces && this.column > BEST_WIDTH && i > 0 && i < chars.length - 1 && chars[i + 1] !== ' ') this.writeIndent(indent);
-            else this.put(c);
-            spaces = true;
-          } else if (isBreak(c)) {
-            if (!breaks && c === '\n') this.putBreak();
-            this.putBreak();
-            this.indention = true;
-            breaks = true;
-          } else {
-            if (breaks) this.writeIndent(indent);
-            if (c === "'") this.put("'");
-            this.put(c);
-            this.indention = false;
-            spaces = false;
-            breaks = false;
-          }
-        }
+        this.writeFolding(chars, indent, allowBreaks, true);
         this.writeIndicator("'", false, false, false);
         this.whitespace = false;
         this.indention = false;
         return;
-      }
       case 'double': {
         this.writeIndicator('"', true, false, false);
         let spaces = false;
@@ -552,12 +511,8 @@ class Emitter {
           const c = chars[i];
           const cp = c.codePointAt(0)!;
           if (!yamlPrintable(cp) || cp === 0xfeff || isBreak(c) || c === '"' || c === '\\') {
-            const esc: Record<number, string> = {
-              0: '0', 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r', 0x1b: 'e', 0x22: '"', 0x5c: '\\',
-              0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P',
-            };
             let s = '\\';
-            if (cp in esc) s += esc[cp];
+            if (cp in DOUBLE_QUOTED_ESCAPES) s += DOUBLE_QUOTED_ESCAPES[cp];
             else if (cp <= 0xff) s += 'x' + cp.toString(16).toUpperCase().padStart(2, '0');
             else if (cp <= 0xffff) s += 'u' + cp.toString(16).toUpperCase().padStart(4, '0');
             else s += 'U' + cp.toString(16).toUpperCase().padStart(8, '0');

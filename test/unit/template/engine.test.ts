@@ -114,6 +114,58 @@ test('lineMap follows {{template}} into partial files', () => {
   assert.equal(r.lineMap[4], { file: 'werf.yaml', line: 3 });
 });
 
+const imagePartial = {
+  name: 'image.tmpl',
+  text: '{{- define "image" -}}\nimage: {{ .name }}\nfrom: alpine\nshell:\n  install:\n  - echo hi\n{{- end }}\n',
+};
+const at = (r: { lineMap: { file: string; line: number }[] }) => r.lineMap.map((l) => `${l.file}:${l.line}`);
+
+test('lineMap follows include into the partial file and line', () => {
+  const main = 'project: p\nconfigVersion: 1\n---\n{{ include "image" (dict "name" "app") }}\n---\nimage: b\n';
+  const r = renderWerfConfig(opts(main, { templates: [imagePartial] }));
+  assert.is(r.text, 'project: p\nconfigVersion: 1\n---\nimage: app\nfrom: alpine\nshell:\n  install:\n  - echo hi\n---\nimage: b\n');
+  assert.equal(at(r).slice(0, 10), [
+    'werf.yaml:1', 'werf.yaml:2', 'werf.yaml:3',
+    '.werf/image.tmpl:2', '.werf/image.tmpl:3', '.werf/image.tmpl:4', '.werf/image.tmpl:5', '.werf/image.tmpl:6',
+    'werf.yaml:5', 'werf.yaml:6',
+  ]);
+  assert.is(r.lineMap.length, r.text.split('\n').length);
+});
+
+test('lineMap follows include through nindent, variables, nested includes and {{template}}; tpl text stays at the call', () => {
+  const partials = [
+    imagePartial,
+    { name: 'outer.tmpl', text: '{{ define "outer" }}\nimages:{{ include "image" . | nindent 2 }}\n{{- template "tail" }}{{ end }}' },
+    { name: 'tail.tmpl', text: '{{ define "tail" }}\ntail: 1{{ end }}' },
+  ];
+  const main = 'a:{{ include "image" (dict "name" "x") | nindent 2 }}\n{{ $v := include "image" (dict "name" "y") }}{{ $v }}\n{{ include "outer" (dict "name" "z") }}\n{{ tpl "t: 1\\nu: 2" . }}\n';
+  const r = renderWerfConfig(opts(main, { templates: partials }));
+  const lines = r.text.split('\n');
+  assert.equal(lines.slice(0, 6), ['a:', '  image: x', '  from: alpine', '  shell:', '    install:', '    - echo hi']);
+  const m = at(r);
+  assert.equal(m.slice(0, 6), ['werf.yaml:1', '.werf/image.tmpl:2', '.werf/image.tmpl:3', '.werf/image.tmpl:4', '.werf/image.tmpl:5', '.werf/image.tmpl:6']);
+  // a variable holding the include output, printed later
+  assert.is(lines[6], 'image: y');
+  assert.equal(m.slice(6, 11), ['.werf/image.tmpl:2', '.werf/image.tmpl:3', '.werf/image.tmpl:4', '.werf/image.tmpl:5', '.werf/image.tmpl:6']);
+  // include inside an include, and {{template}} inside an include
+  assert.equal(lines.slice(11, 19), ['', 'images:', '  image: z', '  from: alpine', '  shell:', '    install:', '    - echo hi', 'tail: 1']);
+  assert.equal(m.slice(12, 19), [
+    '.werf/outer.tmpl:2', '.werf/image.tmpl:2', '.werf/image.tmpl:3', '.werf/image.tmpl:4', '.werf/image.tmpl:5', '.werf/image.tmpl:6',
+    '.werf/tail.tmpl:2',
+  ]);
+  // a tpl string has no file of its own: its lines stay at the tpl call
+  assert.equal(lines.slice(19, 21), ['t: 1', 'u: 2']);
+  assert.equal(m.slice(19, 21), ['werf.yaml:4', 'werf.yaml:4']);
+});
+
+test('lineMap: a line begun by werf.yaml text or a blank nindent line stays at the include call', () => {
+  const main = 'x: 1\nk: {{ include "image" (dict "name" "a") }}\n{{ include "image" (dict "name" "b") | nindent 4 }}\n';
+  const r = renderWerfConfig(opts(main, { templates: [imagePartial] }));
+  const lines = r.text.split('\n');
+  assert.equal([lines[1], lines[6], lines[7]], ['k: image: a', '', '    image: b']);
+  assert.equal(at(r).slice(1, 8), ['werf.yaml:2', '.werf/image.tmpl:3', '.werf/image.tmpl:4', '.werf/image.tmpl:5', '.werf/image.tmpl:6', 'werf.yaml:3', '.werf/image.tmpl:2']);
+});
+
 test('root data: .Env, .Commit, .Files', () => {
   assert.is(render('{{ .Env }} {{ .Commit.Hash }} {{ .Commit.Date.Unix }} {{ .Commit.Date.Human }}'), 'dev deadbeef 1709647629 2024-03-05 14:07:09 +0000 +0000');
   const east = renderWerfConfig(opts('{{ .Commit.Date.Human }}', { commit: { hash: 'x', date: new Date('2024-03-05T14:07:09Z'), tzOffsetMinutes: 90 } }));
