@@ -24,6 +24,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv } from '../test/integration/harness';
+import { waitFor } from '../test/integration/session-helpers';
+import type { BuildkitClient } from '../src/buildkit/client';
 import { Session } from '../src/session';
 import { copy, local, marshal, scratch } from '../src/llb';
 
@@ -42,7 +44,7 @@ const DOCKER = process.env.STAPELKIT_BENCH_DOCKER || '/usr/bin/docker';
  * 1% of the files are large (together 80% of the bytes), the rest small (0–~10 KB), spread over
  * directories of 100 files, two levels deep. Content is pseudo-random (incompressible).
  */
-export function generateTree(root: string, files: number, totalBytes: number): { files: number; bytes: number } {
+function generateTree(root: string, files: number, totalBytes: number): { files: number; bytes: number } {
   const pool = crypto.randomBytes(16 << 20);
   const large = Math.max(1, Math.floor(files / 100));
   const small = files - large;
@@ -100,13 +102,11 @@ async function dockerBuild(ctx: string, dockerfile: string, tag: string, env: No
   return { totalS, transferS };
 }
 
-type Client = Awaited<ReturnType<Awaited<ReturnType<typeof testEnv>>['client']>>;
-
 /**
  * Our side: a Session with the context as `local://context`, tunnelled either over dockerd's
  * `/session` upgrade (what the docker CLI does) or over the `Control.Session` gRPC call.
  */
-async function oursBuild(client: Client, tunnel: 'session' | 'control', ctx: string, tag: string): Promise<{ totalS: number; transferS: number; sync: Session['stats']['syncs'][number] }> {
+async function oursBuild(client: BuildkitClient, tunnel: 'session' | 'control', ctx: string, tag: string): Promise<{ totalS: number; transferS: number; sync: Session['stats']['syncs'][number] }> {
   const session = new Session({ syncedDirs: { context: { dir: ctx } }, ssh: [], auth: false, sharedKey: crypto.randomBytes(8).toString('hex'), chunkSize: CHUNK });
   const attached = await client.attachSession(session, { tunnel: tunnel === 'session' ? 'upgrade' : 'control' });
   const src = local('context', { sessionId: session.id, sharedKeyHint: 'context' });
@@ -114,7 +114,7 @@ async function oursBuild(client: Client, tunnel: 'session' | 'control', ctx: str
   const t0 = process.hrtime.bigint();
   await client.solve({ definition: def, session: session.id, exporter: { type: 'moby', attrs: { name: tag } } });
   const totalS = Number(process.hrtime.bigint() - t0) / 1e9;
-  for (let i = 0; i < 100 && session.stats.syncs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => session.stats.syncs.length > 0, 2000); // the FileSync call may end just after Solve
   await attached.close();
   await session.close();
   const sync = session.stats.syncs[0];

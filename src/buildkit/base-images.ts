@@ -83,7 +83,7 @@ function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Proc
  * with apt-get download using a temporary extra architecture (APT::Architectures only for these two
  * apt-get calls; dpkg's own architecture list is left unchanged).
  */
-export async function arm64Busybox(cacheDir: string): Promise<Buffer> {
+async function arm64Busybox(cacheDir: string): Promise<Buffer> {
   fs.mkdirSync(cacheDir, { recursive: true });
   const find = () => fs.readdirSync(cacheDir).find((f) => /^busybox-static_.*_arm64\.deb$/.test(f));
   let deb = find();

@@ -108,11 +108,14 @@ export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: Progr
   return new BuildError(text, vertexDigest, rec?.name, command, exitCode, tail, msg, { cause: err, pos });
 }
 
+/** A SourcePos from a BuildKit source range start (1-based line/character; 0 means unknown). */
+export function posFromRangeStart(file: string, start?: { line?: number; character?: number }): SourcePos {
+  return { file, ...(start?.line ? { line: start.line } : {}), ...(start?.character ? { column: start.character } : {}) };
+}
+
 /** errdefs.Source `{info: {filename}, ranges: [{start: {line, character}}]}` as a SourcePos (1-based line). */
 export function sourcePos(source: unknown): SourcePos | undefined {
   const s = source as { info?: { filename?: string }; ranges?: { start?: { line?: number; character?: number } }[] } | undefined;
   const file = s?.info?.filename;
-  if (!file) return undefined;
-  const start = s?.ranges?.[0]?.start;
-  return { file, ...(start?.line ? { line: start.line } : {}), ...(start?.character ? { column: start.character } : {}) };
+  return file ? posFromRangeStart(file, s?.ranges?.[0]?.start) : undefined;
 }

@@ -8,9 +8,9 @@ import { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { StapelkitError, type SourcePos } from '../errors';
 import { encodeMessage, messageType, serviceDefinition } from '../proto';
-import { buildErrorFrom, decodeGrpcError } from './build-error';
+import { buildErrorFrom, decodeGrpcError, posFromRangeStart } from './build-error';
 import { dialHijack, type DockerdAddress } from './hijack';
-import { ProgressCollector, teeProgress, toStatusUpdate, type ProgressSink } from './progress';
+import { ProgressCollector, protoDate, teeProgress, toStatusUpdate, type ProgressSink } from './progress';
 import { openTransport, resolveAddress, type DaemonAddress, type ResolvedAddress, type TlsFiles, type Transport } from './transport';
 
 /** 16 MiB, as BuildKit's Go client. */
@@ -151,11 +151,6 @@ function toWorker(w: any): WorkerInfo {
   return { id: w.ID ?? '', labels: w.Labels ?? {}, platforms: (w.platforms ?? []).map(platformString) };
 }
 
-function tsDate(t: any): Date | undefined {
-  if (!t || (!t.seconds && !t.nanos)) return undefined;
-  return new Date(Number(t.seconds ?? 0) * 1000 + Math.floor(Number(t.nanos ?? 0) / 1e6));
-}
-
 function toUsage(r: any): UsageRecord {
   return {
     id: r.ID ?? '',
@@ -166,8 +161,8 @@ function toUsage(r: any): UsageRecord {
     recordType: r.RecordType ?? '',
     shared: !!r.Shared,
     usageCount: Number(r.UsageCount ?? 0),
-    createdAt: tsDate(r.CreatedAt),
-    lastUsedAt: tsDate(r.LastUsedAt),
+    createdAt: protoDate(r.CreatedAt),
+    lastUsedAt: protoDate(r.LastUsedAt),
   };
 }
 
@@ -230,15 +225,15 @@ export function definitionSourceMap(def: Uint8Array): Map<string, SourcePos> {
     const loc = locs.locations?.[0];
     const file = d.Source?.infos?.[loc?.sourceIndex ?? 0]?.filename;
     if (!loc || !file) continue;
-    const start = loc.ranges?.[0]?.start;
-    out.set(digest, { file, ...(start?.line ? { line: start.line } : {}), ...(start?.character ? { column: start.character } : {}) });
+    out.set(digest, posFromRangeStart(file, loc.ranges?.[0]?.start));
   }
   return out;
 }
 
 /** The caps listed in a Definition's metadata (`metadata[digest].caps`). */
 export function definitionCaps(def: Uint8Array): string[] {
-  const d = messageType('pb.Definition').toObject(messageType('pb.Definition').decode(def), { defaults: false, objects: true }) as { metadata?: Record<string, { caps?: Record<string, boolean> }> };
+  const t = messageType('pb.Definition');
+  const d = t.toObject(t.decode(def), { defaults: false, objects: true }) as { metadata?: Record<string, { caps?: Record<string, boolean> }> };
   const caps = new Set<string>();
   for (const m of Object.values(d.metadata ?? {})) for (const [k, v] of Object.entries(m.caps ?? {})) if (v) caps.add(k);
   return [...caps].sort();
@@ -249,6 +244,18 @@ function sortedMap(m?: Record<string, string>): Record<string, string> | undefin
   const out: Record<string, string> = {};
   for (const k of Object.keys(m).sort()) out[k] = m[k];
   return out;
+}
+
+/** Waits for `p` (settled either way), but at most `ms`; the timer does not keep the process alive. */
+function waitAtMost(p: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]);
+}
+
+/** Call metadata naming the build a gateway (LLBBridge) call belongs to. */
+function buildIdMetadata(ref: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set('buildkit-controlapi-buildid', ref);
+  return md;
 }
 
 function grpcFailure(what: string, err: unknown): StapelkitError {
@@ -288,6 +295,11 @@ export class BuildkitClient {
   /** 'dockerd' (BuildKit embedded in dockerd 20.10) or 'buildkitd'. */
   get daemonKind(): DaemonAddress['kind'] {
     return this.transport.address.kind;
+  }
+
+  /** How messages name the daemon. */
+  private get daemonLabel(): string {
+    return this.daemonKind === 'dockerd' ? 'BuildKit in dockerd' : 'BuildKit daemon';
   }
 
   /** Exporter types this daemon has. */
@@ -356,21 +368,29 @@ export class BuildkitClient {
     return handle;
   }
 
-  private async sessionOverUpgrade(session: SessionLike, address: DockerdAddress): Promise<AttachedSession> {
-    const sock = await dialHijack(address, '/session', session.metadata());
-    const served = session.serve(sock).catch(() => undefined);
+  /**
+   * Serves `session` over `tunnel`. Like Go's client, close() half-closes (`halfClose`, CloseSend)
+   * and lets the daemon end the session so in-flight callbacks finish, and cuts the tunnel only if
+   * that takes longer than 2 s.
+   */
+  private serveOver(session: SessionLike, tunnel: Duplex, halfClose: () => void): AttachedSession {
+    const served = session.serve(tunnel).catch(() => undefined);
     return {
       id: session.id,
-      done: served.then(() => undefined),
+      done: served,
       close: async () => {
         this.attached.delete(session.id);
-        // Half-close first so in-flight callbacks finish, then cut the socket if that takes too long.
-        sock.end();
-        await Promise.race([served, new Promise((r) => setTimeout(r, 2000).unref())]);
-        sock.destroy();
+        halfClose();
+        await waitAtMost(served, 2000);
+        tunnel.destroy();
         await served;
       },
     };
+  }
+
+  private async sessionOverUpgrade(session: SessionLike, address: DockerdAddress): Promise<AttachedSession> {
+    const sock = await dialHijack(address, '/session', session.metadata());
+    return this.serveOver(session, sock, () => sock.end());
   }
 
   private sessionOverControl(session: SessionLike): AttachedSession {
@@ -379,6 +399,7 @@ export class BuildkitClient {
     const call = this.control.Session(md) as grpc.ClientDuplexStream<any, any>;
     let ended = false; // the call is finished (either side)
     let sendClosed = false; // we half-closed (CloseSend)
+    // Set at once (not after pending writes, as end() would), so later writes are dropped.
     const closeSend = () => {
       if (!ended && !sendClosed) {
         sendClosed = true;
@@ -418,25 +439,8 @@ export class BuildkitClient {
       if (e.code !== grpc.status.CANCELLED) duplex.destroy(e);
       else duplex.push(null);
     });
-    const served = session.serve(duplex).catch(() => undefined);
-    const handle: AttachedSession = {
-      id: session.id,
-      done: served.then(() => undefined),
-      close: async () => {
-        this.attached.delete(session.id);
-        // Like Go's client: CloseSend, let the daemon end the session (in-flight callbacks finish),
-        // and only cut the call if that takes too long.
-        closeSend();
-        await Promise.race([served, new Promise((r) => setTimeout(r, 2000).unref())]);
-        if (!ended) {
-          ended = true;
-          call.cancel();
-        }
-        duplex.destroy();
-        await served;
-      },
-    };
-    return handle;
+    // Destroying the duplex cancels the call (see destroy above).
+    return this.serveOver(session, duplex, closeSend);
   }
 
   /** Opens the Status stream of build `ref` and feeds `sink`; resolves when the stream ends. */
@@ -462,7 +466,7 @@ export class BuildkitClient {
     const have = this.exporters();
     if (!have.includes(ex.type)) {
       const alt = ex.type === 'image' && have.includes('moby') ? 'use the "moby" exporter (it tags into the docker image store)' : `available: ${have.join(', ')}`;
-      throw new StapelkitError('EXPORTER_MISSING', `the ${this.daemonKind === 'dockerd' ? 'BuildKit in dockerd' : 'BuildKit daemon'} at ${this.address.text} has no "${ex.type}" exporter`, { hint: alt });
+      throw new StapelkitError('EXPORTER_MISSING', `the ${this.daemonLabel} at ${this.address.text} has no "${ex.type}" exporter`, { hint: alt });
     }
     if (SESSION_EXPORTERS.has(ex.type) && !opts.session) {
       throw new StapelkitError('EXPORTER_NEEDS_SESSION', `the "${ex.type}" exporter sends its output through the session (FileSend): pass a session to solve()`);
@@ -517,7 +521,10 @@ export class BuildkitClient {
     const fattrs = sortedMap(opts.frontendAttrs);
     if (fattrs) req.FrontendAttrs = fattrs;
     const cache: Record<string, unknown> = {};
-    const entry = (c: CacheEntry) => ({ Type: c.type, ...(sortedMap(c.attrs) ? { Attrs: sortedMap(c.attrs) } : {}) });
+    const entry = (c: CacheEntry) => {
+      const attrs = sortedMap(c.attrs);
+      return { Type: c.type, ...(attrs ? { Attrs: attrs } : {}) };
+    };
     if (opts.cacheExports?.length) cache.Exports = opts.cacheExports.map(entry);
     if (opts.cacheImports?.length) cache.Imports = opts.cacheImports.map(entry);
     if (Object.keys(cache).length) req.Cache = cache;
@@ -542,12 +549,12 @@ export class BuildkitClient {
         await this.gatewayReturn(ref, def!, metadata, outer);
       }
       const res = await outer;
-      await Promise.race([status.ended, new Promise((r) => setTimeout(r, 5000).unref())]);
+      await waitAtMost(status.ended, 5000);
       sink.done?.();
       return { ref, exporterResponse: res.ExporterResponse ?? {}, progress: collector };
     } catch (e) {
       // Let the stream deliver the failing vertex's last logs before explaining the error.
-      await Promise.race([status.ended, new Promise((r) => setTimeout(r, 3000).unref())]);
+      await waitAtMost(status.ended, 3000);
       const err = opts.signal?.aborted ? new StapelkitError('CANCELLED', 'build cancelled') : (e as grpc.ServiceError).code === 14 ? grpcFailure('Solve', e) : buildErrorFrom(e as grpc.ServiceError, collector, def ? definitionSourceMap(def) : undefined);
       sink.done?.(err);
       throw err;
@@ -564,8 +571,7 @@ export class BuildkitClient {
    * Control.Solve (the result is evaluated while exporting).
    */
   private async gatewayReturn(ref: string, def: Uint8Array, metadata: Record<string, Buffer>, outer: Promise<unknown>): Promise<void> {
-    const md = new grpc.Metadata();
-    md.set('buildkit-controlapi-buildid', ref);
+    const md = buildIdMetadata(ref);
     const solveReq = Buffer.concat([encodeMessage(messageType('moby.buildkit.v1.frontend.SolveRequest'), { allowResultReturn: true, allowResultArrayRef: true }), lenField(1, def)]);
     let resultId: string;
     try {
@@ -600,20 +606,15 @@ export class BuildkitClient {
       this.control.Solve(encodeSolveRequest({ Ref: ref }), (err: grpc.ServiceError | null) => (err ? reject(err) : resolve()));
     });
     solved.catch(() => undefined);
-    const md = () => {
-      const m = new grpc.Metadata();
-      m.set('buildkit-controlapi-buildid', ref);
-      return m;
-    };
     let pong: any;
     try {
-      pong = await this.unary<any>(this.bridge, 'Ping', {}, md(), 30_000);
+      pong = await this.unary<any>(this.bridge, 'Ping', {}, buildIdMetadata(ref), 30_000);
     } catch (e) {
       const raced = await Promise.race([solved.then(() => undefined, (x) => x), new Promise((r) => setTimeout(r, 100))]);
       throw grpcFailure('cap discovery (LLBBridge.Ping)', raced ?? e);
     }
     try {
-      await this.unary<any>(this.bridge, 'Return', { result: {} }, md(), 30_000);
+      await this.unary<any>(this.bridge, 'Return', { result: {} }, buildIdMetadata(ref), 30_000);
       await solved;
     } catch (e) {
       throw grpcFailure('cap discovery (LLBBridge.Return)', e);
@@ -628,8 +629,7 @@ export class BuildkitClient {
     const have = await this.llbCaps();
     const missing = caps.filter((c) => !have.llb.has(c));
     if (missing.length) {
-      const kind = this.daemonKind === 'dockerd' ? 'BuildKit in dockerd' : 'BuildKit daemon';
-      throw new StapelkitError('CAP_MISSING', `the ${kind} at ${this.address.text} lacks LLB capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}`, {
+      throw new StapelkitError('CAP_MISSING', `the ${this.daemonLabel} at ${this.address.text} lacks LLB capabilit${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}`, {
         hint: 'the build uses a feature of a newer BuildKit; use a newer buildkitd or avoid the feature',
       });
     }

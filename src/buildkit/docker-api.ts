@@ -19,6 +19,17 @@ export interface DockerRequestOptions {
   timeoutMs?: number;
 }
 
+/** A non-2xx answer as an error carrying dockerd's own message (the `message` of its JSON body). */
+function apiError(what: string, res: DockerResponse): StapelkitError {
+  let msg = res.body.toString().trim();
+  try {
+    msg = (JSON.parse(msg) as { message?: string }).message ?? msg;
+  } catch {
+    /* plain text answer */
+  }
+  return new StapelkitError('DOCKER_API', `docker API ${what}: ${res.status} ${msg}`);
+}
+
 export class DockerApi {
   constructor(readonly socketPath: string) {}
 
@@ -44,15 +55,7 @@ export class DockerApi {
   /** Like request(), but a non-2xx answer becomes an error carrying dockerd's own message. */
   async call(path: string, opts: DockerRequestOptions = {}): Promise<DockerResponse> {
     const res = await this.request(path, opts);
-    if (res.status < 200 || res.status >= 300) {
-      let msg = res.body.toString().trim();
-      try {
-        msg = (JSON.parse(msg) as { message?: string }).message ?? msg;
-      } catch {
-        /* plain text answer */
-      }
-      throw new StapelkitError('DOCKER_API', `docker API ${opts.method ?? 'GET'} ${path}: ${res.status} ${msg}`);
-    }
+    if (res.status < 200 || res.status >= 300) throw apiError(`${opts.method ?? 'GET'} ${path}`, res);
     return res;
   }
 
@@ -75,7 +78,7 @@ export class DockerApi {
   async inspectImage(name: string): Promise<ImageInspect | undefined> {
     const res = await this.request(`/images/${encodeURIComponent(name)}/json`);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new StapelkitError('DOCKER_API', `docker API: inspect image ${name}: ${res.status} ${res.body.toString().trim()}`);
+    if (res.status !== 200) throw apiError(`inspect image ${name}`, res);
     return JSON.parse(res.body.toString()) as ImageInspect;
   }
 
@@ -91,7 +94,7 @@ export class DockerApi {
 
   async removeImage(name: string): Promise<void> {
     const res = await this.request(`/images/${encodeURIComponent(name)}?force=1`, { method: 'DELETE' });
-    if (res.status !== 200 && res.status !== 404) throw new StapelkitError('DOCKER_API', `docker API: remove image ${name}: ${res.status} ${res.body.toString().trim()}`);
+    if (res.status !== 200 && res.status !== 404) throw apiError(`remove image ${name}`, res);
   }
 
   /**
@@ -128,7 +131,7 @@ export interface ImageInspect {
 }
 
 /** Docker's multiplexed log stream: frames of [stream(1) 0 0 0 size(4 BE)] + payload. */
-export function demuxDockerStream(buf: Buffer): { stdout: string; stderr: string } {
+function demuxDockerStream(buf: Buffer): { stdout: string; stderr: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let off = 0;

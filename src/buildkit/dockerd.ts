@@ -70,6 +70,14 @@ export function dockerdPaths(stateDir: string): DockerdPaths {
   };
 }
 
+/** `docker://unix://<socket>`: the connect() address of a dockerd on that socket. */
+const dockerAddr = (socketPath: string) => `docker://unix://${socketPath}`;
+
+/** The bridge name an instance recorded, or '' when none was. */
+function recordedBridge(p: DockerdPaths): string {
+  return fs.existsSync(p.bridgeFile) ? fs.readFileSync(p.bridgeFile, 'utf8').trim() : '';
+}
+
 function run(cmd: string, args: string[]): { ok: boolean; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
@@ -173,6 +181,11 @@ function mountsUnder(dir: string): string[] {
   return out.reverse(); // innermost last mounted first
 }
 
+/** Lazily unmounts whatever dockerd left mounted under the state dir and the exec-root. */
+function unmountInstance(stateDir: string, p: DockerdPaths): void {
+  for (const dir of new Set([stateDir, p.execRoot])) for (const mp of mountsUnder(dir)) run('umount', ['-l', mp]);
+}
+
 /** Starts a private dockerd in `opts.stateDir` and waits until it answers `/_ping`. */
 export async function startDockerd(opts: DockerdOptions): Promise<DockerdInstance> {
   if (!fs.existsSync(DOCKERD_BINARY)) {
@@ -236,7 +249,7 @@ export async function startDockerd(opts: DockerdOptions): Promise<DockerdInstanc
     }
     await sleep(100);
   }
-  return { stateDir, socketPath: p.socketPath, addr: `docker://unix://${p.socketPath}`, pid, bridge, startMs: Date.now() - started, docker, stop };
+  return { stateDir, socketPath: p.socketPath, addr: dockerAddr(p.socketPath), pid, bridge, startMs: Date.now() - started, docker, stop };
 }
 
 async function stopDaemonProcess(pid: number, p: DockerdPaths, exitedP?: Promise<void>): Promise<void> {
@@ -279,7 +292,7 @@ async function stopDaemonProcess(pid: number, p: DockerdPaths, exitedP?: Promise
 }
 
 function cleanupInstance(stateDir: string, p: DockerdPaths, bridge: string): void {
-  for (const dir of new Set([stateDir, p.execRoot])) for (const mp of mountsUnder(dir)) run('umount', ['-l', mp]);
+  unmountInstance(stateDir, p);
   if (run('ip', ['link', 'show', bridge]).ok) run('ip', ['link', 'del', bridge]);
   fs.rmSync(p.pidFile, { force: true });
   fs.rmSync(p.socketPath, { force: true });
@@ -290,17 +303,14 @@ export async function stopDockerdAt(stateDir: string): Promise<void> {
   const p = dockerdPaths(stateDir);
   const pid = readPid(p.pidFile);
   if (pid) await stopDaemonProcess(pid, p);
-  const bridge = fs.existsSync(p.bridgeFile) ? fs.readFileSync(p.bridgeFile, 'utf8').trim() : '';
-  cleanupInstance(stateDir, p, bridge || 'skbr-none');
+  cleanupInstance(stateDir, p, recordedBridge(p) || 'skbr-none');
 }
 
 /** Removes a stopped instance's state dir entirely (after unmounting whatever dockerd left). */
 export function removeStateDir(stateDir: string): void {
   const p = dockerdPaths(stateDir);
-  for (const dir of new Set([stateDir, p.execRoot])) {
-    for (const mp of mountsUnder(dir)) run('umount', ['-l', mp]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  unmountInstance(stateDir, p);
+  for (const dir of new Set([stateDir, p.execRoot])) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** `$XDG_STATE_HOME/stapelkit` or `~/.local/state/stapelkit`. */
@@ -337,10 +347,10 @@ export async function embeddedDockerdStatus(env: NodeJS.ProcessEnv = process.env
   const pid = readPid(p.pidFile);
   const alive = pid !== undefined && isAlive(pid);
   const answering = alive && fs.existsSync(p.socketPath) && (await new DockerApi(p.socketPath).ping(3000));
-  const named = fs.existsSync(p.bridgeFile) ? fs.readFileSync(p.bridgeFile, 'utf8').trim() : '';
+  const named = recordedBridge(p);
   // The name stays on file for the next start; report the bridge only while it exists.
   const bridge = named && run('ip', ['link', 'show', named]).ok ? named : undefined;
-  return { stateDir, socketPath: p.socketPath, addr: `docker://unix://${p.socketPath}`, pid, alive, answering, bridge, logFile: p.logFile };
+  return { stateDir, socketPath: p.socketPath, addr: dockerAddr(p.socketPath), pid, alive, answering, bridge, logFile: p.logFile };
 }
 
 /**
@@ -374,9 +384,8 @@ export async function ensureEmbeddedDockerd(say: (line: string) => void = (l) =>
   try {
     const docker = new DockerApi(p.socketPath);
     const pid = readPid(p.pidFile);
-    const bridge = fs.existsSync(p.bridgeFile) ? fs.readFileSync(p.bridgeFile, 'utf8').trim() : '';
     if (pid && isAlive(pid) && (await docker.ping(3000))) {
-      return { stateDir, socketPath: p.socketPath, addr: `docker://unix://${p.socketPath}`, pid, bridge, startMs: 0, docker, stop: () => stopDockerdAt(stateDir) };
+      return { stateDir, socketPath: p.socketPath, addr: dockerAddr(p.socketPath), pid, bridge: recordedBridge(p), startMs: 0, docker, stop: () => stopDockerdAt(stateDir) };
     }
     if (pid) await stopDockerdAt(stateDir); // stale or hung: clear it before starting afresh
     // A stable id per state dir keeps the bridge name the same across restarts.

@@ -11,7 +11,7 @@ import type { DaemonAddress } from './transport';
 
 export type DockerdAddress = DaemonAddress & { kind: 'dockerd' };
 
-export function connectDockerd(address: DockerdAddress): net.Socket {
+function connectDockerd(address: DockerdAddress): net.Socket {
   return address.net === 'unix' ? net.connect(address.path) : net.connect({ host: address.host, port: address.port });
 }
 

@@ -52,12 +52,23 @@ export interface ProgressSink {
   done?(err?: unknown): void;
 }
 
-function ts(t: any): Date | undefined {
+/** A google.protobuf.Timestamp (protobufjs object) as a Date; unset or zero gives undefined. */
+export function protoDate(t: any): Date | undefined {
   if (!t) return undefined;
   const seconds = Number(t.seconds ?? 0);
   const nanos = Number(t.nanos ?? 0);
   if (!seconds && !nanos) return undefined;
   return new Date(seconds * 1000 + Math.floor(nanos / 1e6));
+}
+
+/**
+ * Appends a log chunk to the unfinished line `partial`: the complete lines it ends (without "\r\n"
+ * or "\n") and the new unfinished rest.
+ */
+function splitLogLines(partial: string, chunk: Buffer): { lines: string[]; rest: string } {
+  const lines = (partial + chunk.toString()).split('\n');
+  const rest = lines.pop() ?? '';
+  return { lines: lines.map((l) => l.replace(/\r$/, '')), rest };
 }
 
 /** A decoded `moby.buildkit.v1.StatusResponse` (protobufjs object) as a StatusUpdate. */
@@ -68,8 +79,8 @@ export function toStatusUpdate(msg: any): StatusUpdate {
       inputs: v.inputs ?? [],
       name: v.name ?? '',
       cached: !!v.cached,
-      started: ts(v.started),
-      completed: ts(v.completed),
+      started: protoDate(v.started),
+      completed: protoDate(v.completed),
       error: v.error || undefined,
     })),
     statuses: (msg.statuses ?? []).map((s: any) => ({
@@ -78,11 +89,11 @@ export function toStatusUpdate(msg: any): StatusUpdate {
       name: s.name ?? '',
       current: Number(s.current ?? 0),
       total: Number(s.total ?? 0),
-      timestamp: ts(s.timestamp),
-      started: ts(s.started),
-      completed: ts(s.completed),
+      timestamp: protoDate(s.timestamp),
+      started: protoDate(s.started),
+      completed: protoDate(s.completed),
     })),
-    logs: (msg.logs ?? []).map((l: any) => ({ vertex: l.vertex ?? '', timestamp: ts(l.timestamp), stream: Number(l.stream ?? 0), msg: Buffer.from(l.msg ?? []) })),
+    logs: (msg.logs ?? []).map((l: any) => ({ vertex: l.vertex ?? '', timestamp: protoDate(l.timestamp), stream: Number(l.stream ?? 0), msg: Buffer.from(l.msg ?? []) })),
   };
 }
 
@@ -120,9 +131,9 @@ export class ProgressCollector implements ProgressSink {
         this.vertices.set(l.vertex, rec);
       }
       rec.logs.push(l.msg);
-      const parts = ((rec.partial[l.stream] ?? '') + l.msg.toString()).split('\n');
-      rec.partial[l.stream] = parts.pop() ?? '';
-      for (const text of parts) rec.lines.push({ stream: l.stream, text: text.replace(/\r$/, '') });
+      const { lines, rest } = splitLogLines(rec.partial[l.stream] ?? '', l.msg);
+      rec.partial[l.stream] = rest;
+      for (const text of lines) rec.lines.push({ stream: l.stream, text });
     }
   }
 
@@ -273,11 +284,10 @@ export class PlainPrinter implements ProgressSink {
     for (const l of u.logs) {
       const v = this.get(l.vertex);
       this.announce(l.vertex, v);
-      const text = v.partial + l.msg.toString();
-      const lines = text.split('\n');
-      v.partial = lines.pop() ?? '';
+      const { lines, rest } = splitLogLines(v.partial, l.msg);
+      v.partial = rest;
       const at = l.timestamp && v.started ? ` ${(Math.max(0, l.timestamp.getTime() - v.started.getTime()) / 1000).toFixed(3)}` : '';
-      for (const line of lines) this.write(l.vertex, v, `#${v.n}${at} ${line.replace(/\r$/, '')}`);
+      for (const line of lines) this.write(l.vertex, v, `#${v.n}${at} ${line}`);
     }
   }
 
@@ -339,9 +349,9 @@ export class TtyPrinter implements ProgressSink {
     for (const l of u.logs) {
       const v = this.vs.get(l.vertex);
       if (!v) continue;
-      const lines = (v.partial + l.msg.toString()).split('\n');
-      v.partial = lines.pop() ?? '';
-      v.logs.push(...lines.map((s) => s.replace(/\r$/, '')));
+      const { lines, rest } = splitLogLines(v.partial, l.msg);
+      v.partial = rest;
+      v.logs.push(...lines);
       if (v.logs.length > 50) v.logs.splice(0, v.logs.length - 50);
     }
     this.schedule();

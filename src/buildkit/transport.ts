@@ -104,18 +104,22 @@ export interface ResolvedAddress {
   source: 'flag' | 'BUILDKIT_HOST' | 'DOCKER_HOST' | 'default' | 'embedded';
 }
 
-function socketAnswers(p: string, timeoutMs = 1000): Promise<boolean> {
+/** Opens and closes one connection: undefined when it was accepted, else why not. */
+function dialError(to: net.NetConnectOpts, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    if (!fs.existsSync(p)) return resolve(false);
-    const s = net.connect(p);
-    const done = (ok: boolean) => {
+    const s = net.connect(to);
+    const done = (err?: string) => {
       s.destroy();
-      resolve(ok);
+      resolve(err);
     };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
+    s.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    s.once('connect', () => done());
+    s.once('error', (e) => done(e.message));
   });
+}
+
+async function socketAnswers(p: string, timeoutMs = 1000): Promise<boolean> {
+  return fs.existsSync(p) && (await dialError({ path: p }, timeoutMs)) === undefined;
 }
 
 /**
@@ -166,16 +170,7 @@ function unreachable(address: DaemonAddress, why: string): StapelkitError {
 }
 
 function tcpAnswers(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (err?: string) => {
-      s.destroy();
-      resolve(err);
-    };
-    s.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
-    s.once('connect', () => done());
-    s.once('error', (e) => done(e.message));
-  });
+  return dialError({ host, port }, timeoutMs);
 }
 
 function readTlsFiles(tls: TlsFiles): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
@@ -263,8 +258,8 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
     return { address, target: `${host}:${address.port}`, credentials, channelOptions, close: async () => undefined };
   }
   // dockerd
-  if (address.net === 'unix' && !fs.existsSync(address.path)) throw unreachable(address, `${address.path} does not exist`);
   if (address.net === 'unix') {
+    if (!fs.existsSync(address.path)) throw unreachable(address, `${address.path} does not exist`);
     if (!(await new DockerApi(address.path).ping(5000))) throw unreachable(address, 'no answer to /_ping');
   } else {
     const err = await tcpAnswers(address.host, address.port);

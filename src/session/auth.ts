@@ -14,7 +14,7 @@ export interface Credentials { Username: string; Secret: string }
 interface AuthEntry { auth?: string; username?: string; password?: string; identitytoken?: string }
 interface DockerConfig { auths?: Record<string, AuthEntry>; credHelpers?: Record<string, string>; credsStore?: string }
 
-export function dockerConfigPath(): string {
+function dockerConfigPath(): string {
   const dir = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker');
   return path.join(dir, 'config.json');
 }

@@ -19,6 +19,30 @@ import { StapelkitError } from '../errors';
 
 function ignoreLateError(): void { /* nothing left to report to */ }
 
+interface StreamListeners {
+  data(msg: Buffer): void;
+  end(): void;
+  error(e: Error): void;
+  /** grpc-js server calls emit 'cancelled' (not 'end') when the peer cancels. */
+  cancelled(): void;
+}
+
+/** Attaches `on` to `conn`; the returned function detaches them and swallows late errors from the peer. */
+function listen(conn: Duplex, on: StreamListeners): () => void {
+  const events = Object.entries(on) as [string, (...a: any[]) => void][];
+  for (const [ev, fn] of events) conn.on(ev, fn);
+  return () => {
+    for (const [ev, fn] of events) conn.off(ev, fn);
+    conn.on('error', ignoreLateError); // the peer may tear the call down after we are done
+  };
+}
+
+/** Settles a DiffCopy promise: non-Error failures are wrapped in a DiffCopyError. */
+function settle<T>(resolve: (v: T) => void, reject: (e: Error) => void, result: T, err?: unknown): void {
+  if (err) reject(err instanceof Error ? err : new DiffCopyError(String(err)));
+  else resolve(result);
+}
+
 /** fsutil sends file contents in 32 KiB DATA packets. */
 export const DEFAULT_CHUNK_SIZE = 32 * 1024;
 /** Walk entries sent between yields to the event loop, so REQs are answered while walking. */
@@ -70,18 +94,9 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
     const finish = (err?: unknown) => {
       if (finished) return;
       finished = true;
-      conn.off('data', onData);
-      conn.off('end', onEnd);
-      conn.off('error', onError);
-      conn.off('cancelled', onCancel);
-      conn.on('error', ignoreLateError); // the peer may tear the call down after we are done
-      if (err) reject(err instanceof Error ? err : new DiffCopyError(String(err)));
-      else resolve(result);
+      detach();
+      settle(resolve, reject, result, err);
     };
-    const onError = (e: Error) => finish(e);
-    const onEnd = () => finish(new DiffCopyError('receiver closed the stream before FIN'));
-    // grpc-js server calls emit 'cancelled' (not 'end') when the peer cancels.
-    const onCancel = () => finish(new DiffCopyError('transfer cancelled by the receiver'));
     const onData = (msg: Buffer) => {
       let p;
       try {
@@ -106,10 +121,12 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
           break; // STAT/DATA are not sent to a sender; fsutil ignores them too
       }
     };
-    conn.on('data', onData);
-    conn.on('end', onEnd);
-    conn.on('error', onError);
-    conn.on('cancelled', onCancel);
+    const detach = listen(conn, {
+      data: onData,
+      end: () => finish(new DiffCopyError('receiver closed the stream before FIN')),
+      error: finish,
+      cancelled: () => finish(new DiffCopyError('transfer cancelled by the receiver')),
+    });
 
     const sendFile = async (id: number) => {
       let fd = -1;
@@ -243,25 +260,13 @@ export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResu
     const finish = (err?: unknown) => {
       if (finished) return;
       finished = true;
-      conn.off('data', onData);
-      conn.off('end', onEnd);
-      conn.off('error', onError);
-      conn.off('cancelled', onCancel);
-      conn.on('error', ignoreLateError); // the peer may tear the call down after we are done
+      detach();
       for (const p of pending.values()) if (p.fd >= 0) try { fs.closeSync(p.fd); } catch { /* ignore */ }
       if (err) {
         try { conn.write(encodeSimplePacket(PACKET_ERR, 0, Buffer.from(String((err as Error).message ?? err)))); conn.end(); } catch { /* ignore */ }
-        reject(err instanceof Error ? err : new DiffCopyError(String(err)));
-      } else resolve(result);
+      }
+      settle(resolve, reject, result, err);
     };
-    const onError = (e: Error) => finish(e);
-    const onEnd = () => {
-      if (finSent) {
-        conn.end();
-        finish();
-      } else finish(new DiffCopyError('sender closed the stream before the transfer completed'));
-    };
-    const onCancel = () => finish(new DiffCopyError('transfer cancelled by the sender'));
 
     const maybeFinish = () => {
       if (!statsDone || pending.size > 0 || finSent) return;
@@ -361,9 +366,15 @@ export function receiveDiffCopy(conn: Duplex, dest: string): Promise<ReceiveResu
         finish(e);
       }
     };
-    conn.on('data', onData);
-    conn.on('end', onEnd);
-    conn.on('error', onError);
-    conn.on('cancelled', onCancel);
+    const detach = listen(conn, {
+      data: onData,
+      end: () => {
+        if (!finSent) return finish(new DiffCopyError('sender closed the stream before the transfer completed'));
+        conn.end();
+        finish();
+      },
+      error: finish,
+      cancelled: () => finish(new DiffCopyError('transfer cancelled by the sender')),
+    });
   });
 }

@@ -15,8 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../proto';
 import { StapelkitError } from '../errors';
 import { sendDiffCopy, receiveDiffCopy, type ReceiveResult } from './diffcopy';
-import { decodeBytesMessage } from './packet';
-import { CoalescingDuplex } from './stream';
+import { CoalescingDuplex, pipeBytesMessages } from './stream';
 import { secretsFromSources, type SecretSource, type SecretsProvider } from './secrets';
 import { forwardToAgent } from './ssh';
 import { lookupCredentials } from './auth';
@@ -91,6 +90,11 @@ function newSessionId(): string {
 /** Go's url.QueryUnescape for the `<key>-encoded` metadata convention (v0.12+ daemons). */
 function queryUnescape(s: string): string {
   return decodeURIComponent(s.replace(/\+/g, ' '));
+}
+
+/** Values of a metadata key, unescaped when its `<key>-encoded` companion says "1". */
+function decodeMd(values: string[], encoded: string[]): string[] {
+  return encoded[0] === '1' ? values.map(queryUnescape) : values;
 }
 
 /** Headers whose repeated values must stay separate values (Node joins duplicates with ", "). */
@@ -232,7 +236,7 @@ export class Session {
       if (handler && String(headers['content-type'] ?? '').startsWith('application/grpc')) {
         const call = new RawGrpcCall(stream);
         const md: MdGet = Object.assign(
-          (key: string) => this.decodeMd(key, rawHeaderValues(rawHeaders, headers, key), rawHeaderValues(rawHeaders, headers, `${key}-encoded`)),
+          (key: string) => decodeMd(rawHeaderValues(rawHeaders, headers, key), rawHeaderValues(rawHeaders, headers, `${key}-encoded`)),
           { keys: () => rawHeaderKeys(rawHeaders, headers) },
         );
         handler(call as unknown as Duplex, md, (code, message) => call.fail(code, message));
@@ -243,10 +247,6 @@ export class Session {
   }
   private readonly rawHandlers = new Map<string, StreamHandler>();
 
-  private decodeMd(key: string, values: string[], encoded: string[]): string[] {
-    return encoded.length && encoded[0] === '1' ? values.map(queryUnescape) : values;
-  }
-
   /** Metadata of a grpc-js call (fallback path): repeated headers arrive joined by ", ". */
   private grpcMd(call: { metadata: grpc.Metadata }): MdGet {
     const get = (k: string) => call.metadata.get(k).map((v) => (Buffer.isBuffer(v) ? v.toString() : String(v)));
@@ -254,7 +254,7 @@ export class Session {
       (key: string) => {
         let vals = get(key);
         if (MULTI_VALUE_HEADERS.has(key)) vals = vals.flatMap((v) => v.split(', '));
-        return this.decodeMd(key, vals, get(`${key}-encoded`));
+        return decodeMd(vals, get(`${key}-encoded`));
       },
       { keys: () => Object.keys(call.metadata.getMap()) },
     );
@@ -382,14 +382,7 @@ export class Session {
     let bytes = 0;
     let failed = false;
     out.on('error', (e) => { failed = true; fail(e); });
-    call.on('data', (msg: Buffer) => {
-      const data = decodeBytesMessage(msg);
-      bytes += data.length;
-      if (data.length && !out.write(data)) {
-        call.pause();
-        out.once('drain', () => call.resume());
-      }
-    });
+    pipeBytesMessages(call, out, (n) => { bytes += n; });
     call.on('error', () => { /* the daemon gave up; nothing to answer */ });
     call.on('end', () => {
       const finishCall = () => {

@@ -33,6 +33,14 @@ export interface Packet {
 
 // ---------- encoding ----------
 
+/** Writes `v` (uint32) as a varint at buf[p]; returns the position after it. */
+function putVarint32(buf: Buffer, p: number, v: number): number {
+  v = v >>> 0;
+  while (v > 0x7f) { buf[p++] = (v & 0x7f) | 0x80; v >>>= 7; }
+  buf[p++] = v;
+  return p;
+}
+
 class Writer {
   buf: Buffer;
   pos = 0;
@@ -45,10 +53,8 @@ class Writer {
   }
   byte(b: number): void { this.ensure(1); this.buf[this.pos++] = b; }
   varint32(v: number): void {
-    v = v >>> 0;
     this.ensure(5);
-    while (v > 0x7f) { this.buf[this.pos++] = (v & 0x7f) | 0x80; v >>>= 7; }
-    this.buf[this.pos++] = v;
+    this.pos = putVarint32(this.buf, this.pos, v);
   }
   /** int64/uint64 varint; negative values take ten bytes (two's complement), as in Go. */
   varint64(v: bigint): void {
@@ -94,20 +100,13 @@ function writeStat(w: Writer, s: Stat): void {
 export function encodeStatPacket(stat: Stat | undefined): Buffer {
   const w = new Writer(128);
   // type PACKET_STAT is 0 and therefore omitted.
+  // Go sends Packet{Type: STAT} with a nil Stat as an empty message on the wire.
   if (stat) {
     const inner = new Writer(128);
     writeStat(inner, stat);
     w.byte(0x12); w.bytes(inner.result());
-  } else {
-    // Go sends Packet{Type: STAT} with a nil Stat: an empty message on the wire.
   }
   return w.result();
-}
-
-export function encodeStat(stat: Stat): Buffer {
-  const w = new Writer(128);
-  writeStat(w, stat);
-  return Buffer.from(w.result());
 }
 
 /** REQ, FIN, ERR and empty DATA packets. */
@@ -138,18 +137,8 @@ export function encodeDataPacketInPlace(buf: Buffer, id: number, len: number): B
   let p = DATA_HEADER_ROOM - headerLen;
   const start = p;
   buf[p++] = 0x08; buf[p++] = PACKET_DATA;
-  if (id) {
-    buf[p++] = 0x18;
-    let v = id >>> 0;
-    while (v > 0x7f) { buf[p++] = (v & 0x7f) | 0x80; v >>>= 7; }
-    buf[p++] = v;
-  }
-  if (len) {
-    buf[p++] = 0x22;
-    let v = len >>> 0;
-    while (v > 0x7f) { buf[p++] = (v & 0x7f) | 0x80; v >>>= 7; }
-    buf[p++] = v;
-  }
+  if (id) { buf[p++] = 0x18; p = putVarint32(buf, p, id); }
+  if (len) { buf[p++] = 0x22; p = putVarint32(buf, p, len); }
   return buf.subarray(start, DATA_HEADER_ROOM + len);
 }
 
@@ -254,10 +243,6 @@ function decodeStatRange(buf: Uint8Array, start: number, end: number): Stat {
     }
   }
   return s;
-}
-
-export function decodeStat(buf: Uint8Array): Stat {
-  return decodeStatRange(buf, 0, buf.length);
 }
 
 /** Decodes a Packet; `data` is a view into `buf` (no copy). */

@@ -5,7 +5,8 @@
  */
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { decodeBytesMessage, encodeBytesMessage } from './packet';
+import { encodeBytesMessage } from './packet';
+import { pipeBytesMessages } from './stream';
 
 /**
  * Pipes a ForwardAgent call to the unix socket `socketPath`, with backpressure both ways. Resolves
@@ -28,13 +29,7 @@ export function forwardToAgent(call: Duplex, socketPath: string): Promise<void> 
       call.destroy(e);
       settle(e);
     });
-    call.on('data', (msg: Buffer) => {
-      const data = decodeBytesMessage(msg);
-      if (data.length && !sock.write(data)) {
-        call.pause();
-        sock.once('drain', () => call.resume());
-      }
-    });
+    pipeBytesMessages(call, sock);
     call.on('end', () => sock.end());
     call.on('error', () => sock.destroy());
     sock.on('data', (d: Buffer) => {

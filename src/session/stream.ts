@@ -3,9 +3,8 @@
  * messages (Buffers). A grpc-js ServerDuplexStream with identity (de)serializers is one; tests use an
  * in-memory pair.
  */
-import { Duplex } from 'node:stream';
-
-export type MessageStream = Duplex;
+import { Duplex, type Writable } from 'node:stream';
+import { decodeBytesMessage } from './packet';
 
 /** Waits until the stream can take more writes (or fails/closes). */
 export function waitDrain(s: Duplex): Promise<void> {
@@ -17,6 +16,21 @@ export function waitDrain(s: Duplex): Promise<void> {
     s.on('drain', done);
     s.on('error', fail);
     s.on('close', closed);
+  });
+}
+
+/**
+ * Writes the payload of every BytesMessage arriving on `call` to `out`, pausing `call` while `out`
+ * is full. `onBytes` sees each payload's size (empty messages included).
+ */
+export function pipeBytesMessages(call: Duplex, out: Writable, onBytes?: (n: number) => void): void {
+  call.on('data', (msg: Buffer) => {
+    const data = decodeBytesMessage(msg);
+    onBytes?.(data.length);
+    if (data.length && !out.write(data)) {
+      call.pause();
+      out.once('drain', () => call.resume());
+    }
   });
 }
 

@@ -31,7 +31,7 @@ export interface WalkEntry {
 const SURROGATE = /[\ud800-\udfff]/;
 
 /** Directory names in Go's sort.Strings order (UTF-8 byte order). */
-export function sortedNames(names: string[]): string[] {
+function sortedNames(names: string[]): string[] {
   // UTF-16 order equals UTF-8 byte order unless surrogate pairs are involved.
   if (!names.some((n) => SURROGATE.test(n))) return names.sort();
   return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -48,6 +48,11 @@ export class WalkError extends StapelkitError {
   }
 }
 
+/** A failed file-system call `op` on `p` during the walk. */
+function fsError(op: string, p: string, e: unknown): WalkError {
+  return new WalkError(`${op} ${p}: ${(e as Error).message}`, e);
+}
+
 /** fsutil's dedupePaths: drop paths below an earlier one; "." means "no filter" (null). */
 function dedupePaths(inp: string[]): string[] | null {
   const out: string[] = [];
@@ -62,7 +67,7 @@ function dedupePaths(inp: string[]): string[] | null {
 }
 
 /** fsutil FollowLinks: resolve symlinks along followpaths into extra include paths (relative to root). */
-export function followLinks(root: string, paths: string[]): string[] | null {
+function followLinks(root: string, paths: string[]): string[] | null {
   const resolved = new Set<string>();
   const readSymlink = (p: string, allowWildcard: boolean): string[] | null => {
     const realPath = path.join(root, p);
@@ -73,7 +78,7 @@ export function followLinks(root: string, paths: string[]): string[] | null {
         names = fs.readdirSync(path.dirname(realPath));
       } catch (e) {
         if (isNotExist(e)) return null;
-        throw new WalkError(`readdir ${path.dirname(realPath)}: ${(e as Error).message}`, e);
+        throw fsError('readdir', path.dirname(realPath), e);
       }
       const out: string[] = [];
       for (const n of sortedNames(names)) {
@@ -91,7 +96,7 @@ export function followLinks(root: string, paths: string[]): string[] | null {
       st = fs.lstatSync(realPath);
     } catch (e) {
       if (isNotExist(e)) return null;
-      throw new WalkError(`lstat ${realPath}: ${(e as Error).message}`, e);
+      throw fsError('lstat', realPath, e);
     }
     if (!st.isSymbolicLink()) return null;
     const link = cleanPath(fs.readlinkSync(realPath));
@@ -154,7 +159,7 @@ export function* walk(dir: string, opts: WalkOptions = {}): Generator<WalkEntry>
     try {
       return sortedNames(fs.readdirSync(abs));
     } catch (e) {
-      throw new WalkError(`readdir ${abs}: ${(e as Error).message}`, e);
+      throw fsError('readdir', abs, e);
     }
   };
   const stack: Frame[] = [{ abs: root, rel: '', names: listDir(root), i: 0 }];
@@ -170,7 +175,7 @@ export function* walk(dir: string, opts: WalkOptions = {}): Generator<WalkEntry>
       st = fs.lstatSync(abs, { bigint: true });
     } catch (e) {
       if (isNotExist(e)) continue; // vanished since readdir, as fsutil skips it
-      throw new WalkError(`lstat ${abs}: ${(e as Error).message}`, e);
+      throw fsError('lstat', abs, e);
     }
     const isDirEntry = st.isDirectory();
 
@@ -237,7 +242,7 @@ export function* walk(dir: string, opts: WalkOptions = {}): Generator<WalkEntry>
           stat.linkname = fs.readlinkSync(abs);
         } catch (e) {
           if (isNotExist(e)) continue;
-          throw new WalkError(`readlink ${abs}: ${(e as Error).message}`, e);
+          throw fsError('readlink', abs, e);
         }
       }
       isFile = st.isFile();

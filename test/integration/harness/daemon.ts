@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { busyboxTag, ensureBusyboxImage } from '../../../src/buildkit/base-images';
+import { ensureBusyboxImage } from '../../../src/buildkit/base-images';
 import { ensureBinfmt, removeStateDir, startDockerd, stopDockerdAt, userStateDir } from '../../../src/buildkit/dockerd';
 
 const PREFIX = 'skt-';
@@ -96,7 +96,7 @@ export async function startTestDaemon(): Promise<TestDaemon> {
       env: {
         [ENV.addr]: inst.addr,
         [ENV.dockerSocket]: inst.socketPath,
-        [ENV.busyboxAmd64]: amd64 || busyboxTag('amd64'),
+        [ENV.busyboxAmd64]: amd64,
         [ENV.busyboxArm64]: arm64,
         [ENV.arm64Note]: note,
       },
