@@ -26,20 +26,22 @@ export class StapelkitError extends Error {
 
   /** `werf.yaml:12:3: image "app" → git[0].to: must be absolute (hint: …)` */
   format(): string {
-    let out = '';
-    if (this.pos) {
-      out += this.pos.file;
-      if (this.pos.line !== undefined) {
-        out += `:${this.pos.line}`;
-        if (this.pos.column !== undefined) out += `:${this.pos.column}`;
-      }
-      out += ': ';
-      if (this.pos.keyPath) out += `${this.pos.keyPath}: `;
-    }
-    out += this.message;
+    let out = (this.pos ? formatPos(this.pos) : '') + this.message;
     if (this.hint) out += ` (${this.hint})`;
     return out;
   }
+}
+
+/** The prefix a message about `pos` starts with: `werf.yaml:12:3: image "app" → git[0].to: `. */
+export function formatPos(pos: SourcePos): string {
+  let out = pos.file;
+  if (pos.line !== undefined) {
+    out += `:${pos.line}`;
+    if (pos.column !== undefined) out += `:${pos.column}`;
+  }
+  out += ': ';
+  if (pos.keyPath) out += `${pos.keyPath}: `;
+  return out;
 }
 
 export function isStapelkitError(e: unknown): e is StapelkitError {

@@ -46,7 +46,19 @@ export function messageType(fullName: string): protobuf.Type {
   return protoRoot().lookupType(fullName);
 }
 
-const toObjectOptions: protobuf.IConversionOptions = { longs: Number, enums: Number, bytes: Buffer as unknown as typeof String, defaults: false, arrays: true, objects: true };
+// 64-bit fields come out as bigint here and are settled by `settleLongs` below.
+const toObjectOptions: protobuf.IConversionOptions = { longs: BigInt, enums: Number, bytes: Buffer as unknown as typeof String, defaults: false, arrays: true, objects: true };
+
+/** int64/uint64 values: a number when exact, else the decimal string (UnixNano timestamps exceed 2^53). */
+function settleLongs(v: unknown): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (Array.isArray(v)) return v.map(settleLongs);
+  if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = settleLongs(o[k]);
+  }
+  return v;
+}
 
 export function encodeMessage(type: protobuf.Type, obj: Record<string, unknown>): Buffer {
   const err = type.verify(obj);
@@ -55,7 +67,7 @@ export function encodeMessage(type: protobuf.Type, obj: Record<string, unknown>)
 }
 
 export function decodeMessage<T = Record<string, any>>(type: protobuf.Type, bytes: Uint8Array): T {
-  return type.toObject(type.decode(bytes), toObjectOptions) as T;
+  return settleLongs(type.toObject(type.decode(bytes), toObjectOptions)) as T;
 }
 
 /** A grpc-js ServiceDefinition for a protobufjs service (`moby.buildkit.v1.Control` …). */

@@ -4,7 +4,7 @@
  * `--debug` adds the stack.
  */
 import { Command } from 'commander';
-import { StapelkitError, isStapelkitError } from '../errors';
+import { isStapelkitError } from '../errors';
 import { register as registerRender } from './commands/render';
 import { register as registerConfig } from './commands/config';
 import { register as registerDebug } from './commands/debug';
@@ -60,5 +60,3 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
-
-export { StapelkitError };

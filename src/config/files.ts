@@ -7,9 +7,9 @@ import { minimatch } from 'minimatch';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
-import { GitReader, PathState, isUnder, normalizeGitPath } from '../git/reader';
+import { GitReader, PathState, isOutside, normalizeGitPath } from '../git/reader';
 import { readWorktreeFile } from '../git/cli';
-import { GITERMINISM_PARAGRAPH } from './giterminism';
+import { GITERMINISM_PARAGRAPH, pathAllowed } from './giterminism';
 import { oneLine } from './yamlnode';
 
 export const FILE_STATE_ERROR = 'GITERMINISM_FILE';
@@ -61,7 +61,7 @@ export class ProjectFiles {
   read(p: string, allow: Allow): Buffer | undefined {
     const rp = this.repoPath(p);
     // Only files of the project directory are readable.
-    if (outside(p) || rp === '' || outside(rp)) return undefined;
+    if (isOutside(p) || rp === '' || isOutside(rp)) return undefined;
     const git = this.opts.git;
     const st = this.state(p);
     const fromDisk = () => readWorktreeFile(git.repoRoot, rp);
@@ -96,18 +96,14 @@ export class ProjectFiles {
     const prefix = this.repoPath(under);
     const out = new Set<string>();
     for (const rp of this.opts.git.listFiles(prefix)) out.add(this.projectPath(rp));
-    if (this.opts.loose || this.hasAllowances(allow)) {
+    if (this.opts.loose || allow !== NOTHING) {
       for (const p of walkDisk(this.diskPath(under), under)) if (this.opts.loose || allow(p)) out.add(p);
     }
     return [...out].sort();
   }
 
-  private hasAllowances(allow: Allow): boolean {
-    return allow !== NOTHING;
-  }
-
   exists(p: string, allow: Allow): boolean {
-    if (outside(p)) return false;
+    if (isOutside(p)) return false;
     const rp = this.repoPath(p);
     if (this.opts.git.exists(rp)) return true;
     if ((this.opts.loose || allow(p)) && fs.existsSync(this.diskPath(p))) return true;
@@ -115,7 +111,7 @@ export class ProjectFiles {
   }
 
   isDir(p: string, allow: Allow): boolean {
-    if (outside(p)) return false;
+    if (isOutside(p)) return false;
     const rp = this.repoPath(p);
     if (this.opts.git.isDir(rp)) return true;
     let isDisk = false;
@@ -134,10 +130,6 @@ export class ProjectFiles {
 }
 
 export const NOTHING: Allow = () => false;
-
-function outside(p: string): boolean {
-  return p === '..' || p.startsWith('../');
-}
 
 /** Files below `abs` (skipping .git), as `rel`-prefixed POSIX paths. */
 export function* walkDisk(abs: string, rel: string): Generator<string> {
@@ -159,13 +151,16 @@ export function fileStateError(msg: string): StapelkitError {
   return new StapelkitError(FILE_STATE_ERROR, oneLine(msg), { hint: GITERMINISM_PARAGRAPH });
 }
 
-/** werf's `.Files`: paths relative to the project dir, content from git unless allowed. */
-export function makeWerfFiles(files: ProjectFiles, allowUncommittedFiles: string[], matches: (p: string, globs: string[]) => boolean): WerfFiles {
-  const allow: Allow = allowUncommittedFiles.length === 0 ? NOTHING : (p) => matches(p, allowUncommittedFiles);
-  const clean = (p: string) => normalizeGitPath(p);
+/** Allows the project paths matching giterminism `globs`; NOTHING (no disk walks) when there are none. */
+export function allowGlobs(globs: string[]): Allow {
+  return globs.length === 0 ? NOTHING : (p) => pathAllowed(p, globs);
+}
+
+/** werf's `.Files`: paths relative to the project dir, content from git unless `allow`ed. */
+export function makeWerfFiles(files: ProjectFiles, allow: Allow): WerfFiles {
   return {
     get(p: string): string {
-      const n = clean(p);
+      const n = normalizeGitPath(p);
       const b = files.read(n, allow);
       if (b === undefined) {
         throw new StapelkitError(
@@ -187,16 +182,14 @@ export function makeWerfFiles(files: ProjectFiles, allowUncommittedFiles: string
       return out;
     },
     exists(p: string): boolean {
-      const n = clean(p);
-      if (n === '' ) return true;
+      const n = normalizeGitPath(p);
+      if (n === '') return true;
       return files.exists(n, allow);
     },
     isDir(p: string): boolean {
-      const n = clean(p);
+      const n = normalizeGitPath(p);
       if (n === '') return true;
       return files.isDir(n, allow);
     },
   };
 }
-
-export { isUnder };

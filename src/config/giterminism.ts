@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { StapelkitError } from '../errors';
 import { normalizeGitPath } from '../git/reader';
-import { GiterminismConfig, Model, Pos } from './model';
-import { At, DocSource, oneLine, bool, describe, entries, isAbsent, posAt, str, strList } from './yamlnode';
+import { GiterminismConfig, Model, Pos, imageLabel } from './model';
+import { At, DocSource, oneLine, bool, describe, entries, isAbsent, posAt, str, strList, yamlErrorMessage } from './yamlnode';
 
 export const GITERMINISM_FILE = 'werf-giterminism.yaml';
 export const GITERMINISM_ERROR = 'GITERMINISM';
@@ -43,7 +43,7 @@ export function parseGiterminism(text: string, file: string): GiterminismConfig 
   const src: DocSource = { doc, lineCounter, startLine: 0, mapLine: (line) => ({ file, line }) };
   if (doc.errors[0]) {
     const pos = posAt(src, doc.errors[0].pos[0]);
-    throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${doc.errors[0].message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, { pos });
+    throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${yamlErrorMessage(doc.errors[0])}`, { pos });
   }
   const root = new At(src, 'giterminism', [], doc.contents as At['node'], 0);
   const cfg = defaultGiterminism();
@@ -128,7 +128,7 @@ export function giterminismError(msg: string, pos?: Pos & { keyPath?: string }):
 export function checkModelGiterminism(model: Model, projectDir: string): void {
   const g = model.giterminism.config.config;
   for (const img of model.images) {
-    const label = `${img.isArtifact ? 'artifact' : 'image'} ${img.name === '' ? '~' : JSON.stringify(img.name)}`;
+    const label = imageLabel(img);
     const at = (pos: Pos, keyPath: string) => ({ ...pos, keyPath: `${label} → ${keyPath}` });
     if (img.kind === 'stapel') {
       if (img.fromLatest && !g.stapel.allowFromLatest) throw giterminismError('fromLatest directive not allowed by giterminism', at(img.base.pos, 'fromLatest'));
@@ -161,7 +161,7 @@ export function checkModelGiterminism(model: Model, projectDir: string): void {
             ? hostPathAllowed(s.value, g.secrets.allowFiles, projectDir)
             : g.secrets.allowValueIds.includes(s.id);
       if (!ok) {
-        const what = s.type === 'env' ? s.value : s.type === 'src' ? s.value : s.id;
+        const what = s.type === 'value' ? s.id : s.value;
         throw giterminismError(`secret "${what}" is not allowed by giterminism`, at(s.pos, `secrets[${i}].${s.type}`));
       }
     });

@@ -102,15 +102,9 @@ export interface Shell {
   pos?: Pos;
 }
 
-export interface GitMapping {
-  type: 'local' | 'remote';
-  /** Remote repository URL (remote only). */
-  url?: string;
-  branch?: string;
-  tag?: string;
-  commit?: string;
-  basicAuth?: { username?: string; password?: { env?: string; src?: string; value?: string } };
-  /** Absolute, cleaned, `/` for the repository root. */
+/** What git mappings and imports share (werf's ExportBase): a filtered copy of `add` to `to`. */
+export interface ExportBase {
+  /** Absolute, cleaned (`/` for the repository root of a git mapping). */
   add: string;
   /** Absolute, cleaned. */
   to: string;
@@ -121,8 +115,18 @@ export interface GitMapping {
   excludePaths: string[];
   /** The excludes added by overlap resolution, also present at the end of `excludePaths`. */
   autoExcludePaths: string[];
-  stageDependencies: { install: string[]; beforeSetup: string[]; setup: string[] };
   pos: Pos;
+}
+
+export interface GitMapping extends ExportBase {
+  type: 'local' | 'remote';
+  /** Remote repository URL (remote only). */
+  url?: string;
+  branch?: string;
+  tag?: string;
+  commit?: string;
+  basicAuth?: { username?: string; password?: { env?: string; src?: string; value?: string } };
+  stageDependencies: { install: string[]; beforeSetup: string[]; setup: string[] };
 }
 
 export type ImportSource =
@@ -130,7 +134,7 @@ export type ImportSource =
   | { type: 'artifact'; image: string }
   | { type: 'external'; ref: string };
 
-export interface Import {
+export interface Import extends ExportBase {
   source: ImportSource;
   /** Source stage; absent: the source image's last stage. */
   stage?: UserStage;
@@ -138,14 +142,6 @@ export interface Import {
   after?: 'install' | 'setup';
   /** The destination stage the import lands in. */
   targetStage: 'dependenciesBeforeInstall' | 'dependenciesAfterInstall' | 'dependenciesBeforeSetup' | 'dependenciesAfterSetup';
-  add: string;
-  to: string;
-  owner?: string;
-  group?: string;
-  includePaths: string[];
-  excludePaths: string[];
-  autoExcludePaths: string[];
-  pos: Pos;
 }
 
 export interface Mount {
@@ -251,7 +247,7 @@ export interface GiterminismConfig {
   includes: { allowIncludesUpdate: boolean };
 }
 
-/** `"<name>"` or `~`, the way werf prints image names. */
+/** `image "<name>"`, `artifact "<name>"` or `image ~`: how messages name an image. */
 export function imageLabel(img: { name: string; isArtifact: boolean }): string {
   return `${img.isArtifact ? 'artifact' : 'image'} ${img.name === '' ? '~' : JSON.stringify(img.name)}`;
 }

@@ -6,6 +6,8 @@
 import * as path from 'node:path';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { StapelkitError } from '../errors';
+import { isOutside } from '../git/reader';
+import { cleanPath } from '../util/gopath';
 import {
   DEPENDENCY_IMPORT_TYPES,
   Dependency,
@@ -48,6 +50,7 @@ import {
   strMap,
   strOrList,
   toPlain,
+  yamlErrorMessage,
 } from './yamlnode';
 
 export interface ParsedMeta {
@@ -69,9 +72,12 @@ export interface ParsedImage {
   refs: Ref[];
 }
 
-export type RawBase =
-  | { directive: 'from'; value: string; pos: Pos; at: At }
-  | { directive: 'fromImage' | 'fromArtifact'; value: string; pos: Pos; at: At };
+export interface RawBase {
+  directive: 'from' | 'fromImage' | 'fromArtifact';
+  value: string;
+  pos: Pos;
+  at: At;
+}
 
 /** A reference to another image of the config, kept for validation. */
 export interface Ref {
@@ -106,7 +112,7 @@ export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src
   const err = doc.errors[0];
   if (err) {
     const pos = posAt(src, err.pos[0]);
-    let message = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    let message = yamlErrorMessage(err);
     if (err.code === 'DUPLICATE_KEY') {
       const key = /^[^:\n]*/.exec(raw.text.slice(err.pos[0]))![0].trim();
       message = `duplicate key \`${key}\`: map keys must be unique`;
@@ -226,6 +232,8 @@ function imageNames(at: At, e: Entry, kind: 'image' | 'artifact'): { names: stri
   throw v.error(`invalid ${kind} name: expected ${kind === 'image' ? 'a string, a list of strings or ~' : 'a string'}, got ${d}`);
 }
 
+const NAMELESS_DEPRECATED = 'the nameless image (`image: ~`) is deprecated: give the image a name';
+
 function sectionLabel(kind: 'image' | 'artifact', names: string[], nameless: boolean): string {
   if (nameless) return `${kind} ~`;
   return `${kind} ${names.map((n) => JSON.stringify(n)).join(', ')}`;
@@ -259,8 +267,9 @@ const STAPEL_KEYS = [
 ];
 
 function parseStapelImage(root: At, ctx: ParseContext): ParsedImage {
-  const ie = entries(root).find((e) => e.key === 'image');
-  const ae = entries(root).find((e) => e.key === 'artifact');
+  const top = entries(root);
+  const ie = top.find((e) => e.key === 'image');
+  const ae = top.find((e) => e.key === 'artifact');
   if (ie && ae) throw ae.keyAt.error('unknown doc type: one and only one of `image: NAME` or `artifact: NAME` non-empty name required!');
   const kind = ie ? 'image' : 'artifact';
   const { names, nameless } = imageNames(root, (ie ?? ae)!, kind);
@@ -268,7 +277,7 @@ function parseStapelImage(root: At, ctx: ParseContext): ParsedImage {
   const f = fields(at, STAPEL_KEYS);
   const isArtifact = kind === 'artifact';
   const refs: Ref[] = [];
-  if (nameless) ctx.warnings.push(warn(at, 'the nameless image (`image: ~`) is deprecated: give the image a name'));
+  if (nameless) ctx.warnings.push(warn(at, NAMELESS_DEPRECATED));
   if (isArtifact) {
     ctx.warnings.push(warn(at, 'the `artifact` directive is deprecated: use `image` with `final: false` (and `disableGitAfterPatch: true`)'));
     for (const [k, msg] of [
@@ -350,18 +359,19 @@ function parseStapelImage(root: At, ctx: ParseContext): ParsedImage {
   const imageSpec = isAbsent(ise) ? undefined : parseImageSpec(ise.value, false);
   if (docker && imageSpec) throw ise!.keyAt.error('`docker` directive is deprecated and can\'t be used along with `imageSpec`!');
 
-  const common = parseCommon(at, f, isArtifact, 'stapel', refs, ctx);
+  const common = parseCommon(at, f, isArtifact, 'stapel', refs);
   const fromLatest = optBool(f.get('fromLatest'), false);
   if (fromLatest && rawBase.directive === 'from' && rawBase.value === 'scratch') {
     throw f.get('fromLatest')!.keyAt.error('`fromLatest` is not compatible with `from: scratch`');
   }
+  const fromCacheVersion = optStr(f.get('fromCacheVersion'));
   const image: ParsedImage['image'] = {
     kind: 'stapel',
     ...common,
     imageSpec,
     rawBase,
     fromLatest,
-    ...(optStr(f.get('fromCacheVersion')) !== undefined ? { fromCacheVersion: optStr(f.get('fromCacheVersion')) } : {}),
+    ...(fromCacheVersion !== undefined ? { fromCacheVersion } : {}),
     disableGitAfterPatch: isArtifact ? true : optBool(f.get('disableGitAfterPatch'), false),
     shell,
     git,
@@ -374,8 +384,7 @@ function parseStapelImage(root: At, ctx: ParseContext): ParsedImage {
 
 /** The key of a present-but-null entry, else the section. */
 function keyOr(e: Entry | undefined, at: At): At {
-  const x = e as Entry | undefined;
-  return x ? x.keyAt : at;
+  return e ? e.keyAt : at;
 }
 
 function warn(at: At, message: string): Warning {
@@ -395,7 +404,7 @@ function listOf<T>(e: Entry | undefined, name: string, parse: (item: At) => T): 
 }
 
 /** Keys shared by Stapel and Dockerfile images. */
-function parseCommon(at: At, f: Map<string, Entry>, isArtifact: boolean, kind: 'stapel' | 'dockerfile', refs: Ref[], ctx: ParseContext) {
+function parseCommon(at: At, f: Map<string, Entry>, isArtifact: boolean, kind: 'stapel' | 'dockerfile', refs: Ref[]) {
   const final = isArtifact ? false : optBool(f.get('final'), true);
   const pl = f.get('platform');
   const platform = isAbsent(pl) ? [] : platformList(pl.value);
@@ -424,7 +433,6 @@ function parseCommon(at: At, f: Map<string, Entry>, isArtifact: boolean, kind: '
       targets.set(target, i);
     });
   });
-  void ctx;
   return {
     name: '',
     isArtifact,
@@ -473,11 +481,9 @@ function parseAnsible(at: At): void {
 // ---------------------------------------------------------------------------------------------
 // paths
 
-/** `filepath.Clean` for POSIX paths. */
-export function cleanPath(p: string): string {
-  if (p === '') return '.';
-  const c = path.posix.normalize(p);
-  return c.length > 1 && c.endsWith('/') ? c.slice(0, -1) : c;
+/** The `i`-th path of a "single string or list" entry, for messages (the scalar itself when not a list). */
+function itemAt(e: Entry, i: number): At {
+  return describe(e.value.node) === 'a list' ? seqItems(e.value)[i] : e.value;
 }
 
 function absPath(at: At, key: string, what: string): string {
@@ -493,8 +499,7 @@ function relPaths(e: Entry | undefined, key: string): string[] {
   return list.map((p, i) => {
     const c = cleanPath(p);
     if (c.startsWith('/') || p === '') {
-      const itemAt = describe(e.value.node) === 'a list' ? seqItems(e.value)[i] : e.value;
-      throw itemAt.error(`\`${key}: [PATH, ...]|PATH\` should be relative paths!`, `got "${p}"`);
+      throw itemAt(e, i).error(`\`${key}: [PATH, ...]|PATH\` should be relative paths!`, `got "${p}"`);
     }
     return c;
   });
@@ -580,18 +585,16 @@ export function isTaggedReference(name: string): boolean {
   return last.includes(':');
 }
 
-function beforeAfter(f: Map<string, Entry>, what: string, required: boolean): { before?: 'install' | 'setup'; after?: 'install' | 'setup'; at?: At } {
+/** The `before:` or `after:` of an import or dependency: exactly one is required (else `missing` at `at`). */
+function beforeAfter(f: Map<string, Entry>, what: string, at: At, missing: string): { before: 'install' | 'setup'; after?: undefined } | { after: 'install' | 'setup'; before?: undefined } {
   const be = f.get('before');
   const ae = f.get('after');
   if (!isAbsent(be) && !isAbsent(ae)) throw ae.keyAt.error(`specify only \`before: install|setup\` or \`after: install|setup\` for ${what}!`);
   const e = !isAbsent(be) ? be : !isAbsent(ae) ? ae : undefined;
-  if (!e) {
-    if (required) return {};
-    return {};
-  }
+  if (!e) throw at.error(missing);
   const v = str(e.value);
   if (v !== 'install' && v !== 'setup') throw e.value.error(`invalid \`${e.key}: ${v}\` for ${what}: expected install or setup!`);
-  return e.key === 'before' ? { before: v, at: e.value } : { after: v, at: e.value };
+  return e.key === 'before' ? { before: v } : { after: v };
 }
 
 function parseImport(at: At, refs: Ref[], ctx: ParseContext): Import {
@@ -626,12 +629,11 @@ function parseImport(at: At, refs: Ref[], ctx: ParseContext): Import {
   if (add === '/' && includePaths.length === 0) {
     throw addE.value.error("`add: '/'` requires not empty includePaths to interpret copy sources unambiguously");
   }
-  const ba = beforeAfter(f, 'import', true);
-  if (!ba.before && !ba.after) throw at.error('artifact stage is not specified with `before: install|setup` or `after: install|setup` for import!');
-  const targetStage = ba.before ? TARGET_STAGES.before[ba.before] : TARGET_STAGES.after[ba.after!];
+  const ba = beforeAfter(f, 'import', at, 'artifact stage is not specified with `before: install|setup` or `after: install|setup` for import!');
+  const targetStage = ba.before ? TARGET_STAGES.before[ba.before] : TARGET_STAGES.after[ba.after];
   const imp: Import = {
     source,
-    ...(ba.before ? { before: ba.before } : { after: ba.after }),
+    ...ba,
     targetStage,
     add,
     to,
@@ -812,10 +814,7 @@ function parseDependency(at: At, kind: 'stapel' | 'dockerfile', refs: Ref[]): De
   refs.push({ kind: 'image', name: image, at: f.get('image')!.value, via: 'dependency' });
   const dep: Dependency = { image, imports: [], pos: at.pos };
   if (kind === 'stapel') {
-    const ba = beforeAfter(f, 'dependency', true);
-    if (!ba.before && !ba.after) throw at.error('dependency stage is not specified with `before: install|setup` or `after: install|setup`!');
-    if (ba.before) dep.before = ba.before;
-    else dep.after = ba.after;
+    Object.assign(dep, beforeAfter(f, 'dependency', at, 'dependency stage is not specified with `before: install|setup` or `after: install|setup`!'));
   }
   const targetKey = kind === 'stapel' ? 'targetEnv' : 'targetBuildArg';
   const otherKey = kind === 'stapel' ? 'targetBuildArg' : 'targetEnv';
@@ -865,9 +864,10 @@ const DOCKERFILE_KEYS = [
 ];
 
 function parseDockerfileImage(root: At, ctx: ParseContext): ParsedImage {
-  const ie = entries(root).find((e) => e.key === 'image');
+  const top = entries(root);
+  const ie = top.find((e) => e.key === 'image');
   if (!ie) {
-    const ae = entries(root).find((e) => e.key === 'artifact');
+    const ae = top.find((e) => e.key === 'artifact');
     if (ae) throw ae.keyAt.withPath(root.section, ['artifact']).error('`artifact` cannot be built from a Dockerfile: use `image` with `final: false`');
     throw root.error('`image: NAME` required for a Dockerfile image section');
   }
@@ -875,19 +875,19 @@ function parseDockerfileImage(root: At, ctx: ParseContext): ParsedImage {
   const at = root.withPath(sectionLabel('image', names, nameless));
   const f = fields(at, DOCKERFILE_KEYS);
   const refs: Ref[] = [];
-  if (nameless) ctx.warnings.push(warn(at, 'the nameless image (`image: ~`) is deprecated: give the image a name'));
+  if (nameless) ctx.warnings.push(warn(at, NAMELESS_DEPRECATED));
   const contextE = f.get('context');
   let context = '';
   if (!isAbsent(contextE)) {
     const raw = str(contextE.value);
     const c = cleanPath(raw);
-    if (c.startsWith('/') || c === '..' || c.startsWith('../')) throw contextE.value.error('`context: PATH` should be relative to project directory!', `got "${raw}"`);
+    if (c.startsWith('/') || isOutside(c)) throw contextE.value.error('`context: PATH` should be relative to project directory!', `got "${raw}"`);
     context = c === '.' ? '' : c;
   }
   const dfE = f.get('dockerfile')!;
   const dfRaw = isAbsent(dfE) ? '' : str(dfE.value);
   const df = cleanPath(dfRaw);
-  if (dfRaw === '' || df.startsWith('/') || df === '..' || df.startsWith('../') || df === '.') {
+  if (dfRaw === '' || df.startsWith('/') || isOutside(df) || df === '.') {
     throw (isAbsent(dfE) ? keyOr(dfE, at) : dfE.value).error('`dockerfile: PATH` required and should be relative to context!');
   }
   const cafOne = f.get('contextAddFile');
@@ -896,9 +896,8 @@ function parseDockerfileImage(root: At, ctx: ParseContext): ParsedImage {
   const cafE = !isAbsent(cafMany) ? cafMany : cafOne;
   const contextAddFiles = relPaths(cafE, cafE?.key ?? 'contextAddFiles');
   contextAddFiles.forEach((p, i) => {
-    if (p === '..' || p.startsWith('../')) {
-      const itemAt = describe(cafE!.value.node) === 'a list' ? seqItems(cafE!.value)[i] : cafE!.value;
-      throw itemAt.error(`\`${cafE!.key}\` paths must stay inside the context`, `got "${p}"`);
+    if (isOutside(p)) {
+      throw itemAt(cafE!, i).error(`\`${cafE!.key}\` paths must stay inside the context`, `got "${p}"`);
     }
   });
   const args: Record<string, string> = {};
@@ -910,7 +909,7 @@ function parseDockerfileImage(root: At, ctx: ParseContext): ParsedImage {
       else args[e.key] = str(e.value);
     }
   }
-  const common = parseCommon(at, f, false, 'dockerfile', refs, ctx);
+  const common = parseCommon(at, f, false, 'dockerfile', refs);
   // args vs dependency build args
   for (const dep of common.dependencies) {
     for (const imp of dep.imports) {

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { CliGitReader } from '../git/cli';
-import { GitReader, normalizeGitPath, tzOffsetMinutes } from '../git/reader';
-import { Allow, NOTHING, ProjectFiles, fileStateError, makeWerfFiles, walkDisk } from './files';
-import { GITERMINISM_FILE, checkModelGiterminism, defaultGiterminism, envAllowed, giterminismError, parseGiterminism, pathAllowed } from './giterminism';
+import { GitReader, isOutside, normalizeGitPath, tzOffsetMinutes } from '../git/reader';
+import { Allow, NOTHING, ProjectFiles, allowGlobs, fileStateError, makeWerfFiles, walkDisk } from './files';
+import { GITERMINISM_FILE, checkModelGiterminism, defaultGiterminism, envAllowed, parseGiterminism } from './giterminism';
 import { Model, Warning } from './model';
 import { ParsedSection, makeDocSource, parseSection } from './parse';
 import { RenderResult, Renderer, defaultRenderer } from './render';
@@ -57,7 +57,7 @@ function setup(opts: LoadOptions) {
   const projectDir = fs.realpathSync(path.resolve(opts.dir ?? process.cwd()));
   const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false });
   const prefix = normalizeGitPath(path.relative(git.repoRoot, projectDir));
-  if (prefix === '..' || prefix.startsWith('../')) {
+  if (isOutside(prefix)) {
     throw new StapelkitError('GIT_NO_REPO', `the project directory "${projectDir}" is outside the git work tree "${git.repoRoot}"`);
   }
   const loose = opts.looseGiterminism ?? false;
@@ -98,8 +98,7 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
 
   // Templates.
   const templatesDir = normalizeGitPath(opts.templatesDir ?? '.werf');
-  const allowTemplates: Allow =
-    g.allowUncommittedTemplates.length === 0 ? NOTHING : (p) => pathAllowed(p, g.allowUncommittedTemplates);
+  const allowTemplates = allowGlobs(g.allowUncommittedTemplates);
   const templatePaths = new Set(files.listFiles(allowTemplates, templatesDir).filter((p) => p.endsWith('.tmpl')));
   if (!loose) {
     // An untracked template is an error like werf's (it would silently change rendering).
@@ -117,7 +116,7 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
 
   const env = opts.env ?? environ.WERF_ENV ?? '';
   const render = opts.render ?? defaultRenderer();
-  const werfFiles = makeWerfFiles(files, g.goTemplateRendering.allowUncommittedFiles, pathAllowed);
+  const werfFiles = makeWerfFiles(files, allowGlobs(g.goTemplateRendering.allowUncommittedFiles));
   const rendered = render({
     main: { name: configFile, text: configText.toString('utf8') },
     templates,
@@ -170,5 +169,3 @@ export function loadProject(opts: LoadOptions = {}): LoadedProject {
   if (!opts.looseGiterminism) checkModelGiterminism(model, r.projectDir);
   return { ...r, model };
 }
-
-export { giterminismError };

@@ -5,9 +5,9 @@
  */
 import { StapelkitError } from '../errors';
 import { isUnder } from '../git/reader';
-import { BaseImage, DockerfileImage, GitMapping, Image, Import, Model, StapelImage, Warning } from './model';
-import { CONFIG_ERROR, ParsedImage, ParsedMeta, ParsedSection, Ref } from './parse';
-import { At, oneLine } from './yamlnode';
+import { BaseImage, DockerfileImage, ExportBase, Image, Model, StapelImage, Warning } from './model';
+import { ParsedImage, ParsedMeta, ParsedSection, Ref } from './parse';
+import { At, CONFIG_ERROR, oneLine } from './yamlnode';
 
 export interface AssembleExtras {
   commit: Model['commit'];
@@ -85,8 +85,9 @@ export function assembleModel(sections: ParsedSection[], extras: AssembleExtras)
     }
   }
 
-  const buildSets = computeBuildSets(images, parsedImages);
-  checkPlatforms(images, meta.meta.build.platform, parsedImages);
+  const sectionAt = (name: string): At => byName.get(name)!.p.at;
+  const buildSets = computeBuildSets(images, sectionAt);
+  checkPlatforms(images, meta.meta.build.platform, sectionAt);
   return {
     project: meta.project,
     configVersion: 1,
@@ -141,19 +142,19 @@ export function imageDeps(img: Image): string[] {
   return [...new Set(deps)];
 }
 
-function computeBuildSets(images: Image[], parsed: ParsedImage[]): string[][] {
+/** Topological layers of image names; a dependency cycle is reported at the section (`sectionAt`) of its first image. */
+function computeBuildSets(images: Image[], sectionAt: (name: string) => At): string[][] {
   const byName = new Map(images.map((i) => [i.name, i]));
   const state = new Map<string, 'visiting' | 'done'>();
   const level = new Map<string, number>();
   const stack: string[] = [];
-  const atOf = (name: string): At => parsed.find((p) => p.names.includes(name))!.at;
   const visit = (name: string): number => {
     const st = state.get(name);
     if (st === 'done') return level.get(name)!;
     if (st === 'visiting') {
       const cycle = [...stack.slice(stack.indexOf(name)), name];
       const show = (n: string) => (n === '' ? '~' : n);
-      throw atOf(cycle[0]).error(`infinite loop detected: ${cycle.map(show).join(' -> ')}`);
+      throw sectionAt(cycle[0]).error(`infinite loop detected: ${cycle.map(show).join(' -> ')}`);
     }
     state.set(name, 'visiting');
     stack.push(name);
@@ -174,9 +175,18 @@ function computeBuildSets(images: Image[], parsed: ParsedImage[]): string[][] {
   return sets;
 }
 
-type Export = (GitMapping | Import) & { label: string };
+/** One git mapping or import of an image and how messages name it (`git[0]`, `import[1]`). */
+interface Export {
+  e: ExportBase;
+  key: 'git' | 'import';
+  index: number;
+}
 
-function coveredPaths(e: Export): string[] {
+function label(x: Export): string {
+  return `${x.key}[${x.index}]`;
+}
+
+function coveredPaths(e: ExportBase): string[] {
   const to = e.to.replace(/^\/+/, '');
   if (e.includePaths.length > 0) return e.includePaths.map((p) => (to === '' ? p : `${to}/${p}`));
   return to === '' ? [] : [to];
@@ -198,43 +208,39 @@ function relFrom(base: string, target: string): string {
  */
 function autoExcludeOverlaps(img: StapelImage, at: At): void {
   // werf's order: local mappings, then remote ones, then imports.
-  const gits = img.git.map((g, i) => Object.assign(g, { label: `git[${i}]` }));
+  const gits = img.git.map((e, index) => ({ e, key: 'git' as const, index }));
   const exps: Export[] = [
-    ...gits.filter((g) => g.type === 'local'),
-    ...gits.filter((g) => g.type === 'remote'),
-    ...img.imports.map((m, i) => Object.assign(m, { label: `import[${i}]` })),
+    ...gits.filter((g) => g.e.type === 'local'),
+    ...gits.filter((g) => g.e.type === 'remote'),
+    ...img.imports.map((e, index) => ({ e, key: 'import' as const, index })),
   ];
-  try {
-    for (const a of exps) {
-      for (const b of exps) {
-        if (a === b || !isUnder(b.to.replace(/^\/+/, ''), a.to.replace(/^\/+/, ''))) continue;
-        const aList = coveredPaths(a);
-        const bList = coveredPaths(b);
-        if (aList.length === 0 && bList.length === 0) throw conflict(at, a, b);
-        for (const p of bList) {
-          if (aList.includes(p)) throw conflict(at, a, b);
-          // Nothing to do when one of A's paths lies inside P, or P is already excluded from A.
-          if (aList.some((c) => isUnder(c, p))) continue;
-          const aExcl = a.excludePaths.map((x) => (a.to === '/' ? x : `${a.to.replace(/^\/+/, '')}/${x}`));
-          if (aExcl.some((x) => isUnder(p, x))) continue;
-          const rel = relFrom(a.to, '/' + p);
-          a.excludePaths.push(rel);
-          a.autoExcludePaths.push(rel);
-        }
+  for (const ax of exps) {
+    const a = ax.e;
+    for (const bx of exps) {
+      const b = bx.e;
+      if (a === b || !isUnder(b.to.replace(/^\/+/, ''), a.to.replace(/^\/+/, ''))) continue;
+      const aList = coveredPaths(a);
+      const bList = coveredPaths(b);
+      if (aList.length === 0 && bList.length === 0) throw conflict(at, ax, bx);
+      for (const p of bList) {
+        if (aList.includes(p)) throw conflict(at, ax, bx);
+        // Nothing to do when one of A's paths lies inside P, or P is already excluded from A.
+        if (aList.some((c) => isUnder(c, p))) continue;
+        const aExcl = a.excludePaths.map((x) => (a.to === '/' ? x : `${a.to.replace(/^\/+/, '')}/${x}`));
+        if (aExcl.some((x) => isUnder(p, x))) continue;
+        const rel = relFrom(a.to, '/' + p);
+        a.excludePaths.push(rel);
+        a.autoExcludePaths.push(rel);
       }
     }
-  } finally {
-    for (const e of exps) delete (e as Partial<Export>).label;
   }
 }
 
 function conflict(at: At, a: Export, b: Export): StapelkitError {
-  const where = b.label.startsWith('git') ? 'git' : 'import';
-  const idx = Number(b.label.slice(b.label.indexOf('[') + 1, -1));
-  const bAt = new At(at.src, at.section, [where, idx], null, 0);
+  const keyPath = at.withPath(at.section, [b.key, b.index]).keyPath;
   return new StapelkitError(CONFIG_ERROR, 'Conflict between imports!', {
-    pos: { ...b.pos, keyPath: oneLine(bAt.keyPath) },
-    hint: oneLine(`${a.label} and ${b.label} both write \`to: ${b.to}\`${a.to !== b.to ? ` (inside ${a.to})` : ''}: separate them with includePaths/excludePaths`),
+    pos: { ...b.e.pos, keyPath: oneLine(keyPath) },
+    hint: oneLine(`${label(a)} and ${label(b)} both write \`to: ${b.e.to}\`${a.e.to !== b.e.to ? ` (inside ${a.e.to})` : ''}: separate them with includePaths/excludePaths`),
   });
 }
 
@@ -243,7 +249,7 @@ function conflict(at: At, a: Export, b: Export): StapelkitError {
  * or depends on to be built for P too. Only explicit platform lists (image `platform` or
  * `build.platform`) are compared; the daemon default is not known here.
  */
-function checkPlatforms(images: Image[], buildPlatform: string[], parsed: ParsedImage[]): void {
+function checkPlatforms(images: Image[], buildPlatform: string[], sectionAt: (name: string) => At): void {
   const byName = new Map(images.map((i) => [i.name, i]));
   const platformsOf = (i: Image) => (i.platform.length > 0 ? i.platform : buildPlatform);
   for (const img of images) {
@@ -259,8 +265,7 @@ function checkPlatforms(images: Image[], buildPlatform: string[], parsed: Parsed
       if (theirs.length === 0) continue;
       const missing = mine.find((p) => !theirs.includes(p));
       if (missing !== undefined) {
-        const p = parsed.find((x) => x.names.includes(img.name))!;
-        throw p.at.error(
+        throw sectionAt(img.name).error(
           `image=${JSON.stringify(img.name)} platform=${JSON.stringify(missing)} requires dependency image=${JSON.stringify(t)} platform=${JSON.stringify(missing)} which is not present in configuration`,
         );
       }

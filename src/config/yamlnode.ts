@@ -16,6 +16,11 @@ export function oneLine(s: string | undefined): string | undefined {
   return s?.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }
 
+/** The `yaml` library's message without its own position suffix (we print mapped positions). */
+export function yamlErrorMessage(err: { message: string }): string {
+  return err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+}
+
 /** Maps an offset inside one document to a source position. */
 export interface DocSource {
   doc: Document;

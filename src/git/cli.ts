@@ -57,12 +57,8 @@ export function parseCatFileBatch(out: Buffer, names: string[]): Map<string, Buf
   return result;
 }
 
-interface StatusInfo {
-  /** porcelain XY per path, renames recorded for the new path. */
-  codes: Map<string, string>;
-}
-
-function parseStatus(out: Buffer): StatusInfo {
+/** porcelain XY per path (directories without their trailing `/`), renames recorded for the new path. */
+function parseStatus(out: Buffer): Map<string, string> {
   const codes = new Map<string, string>();
   const fields = out.toString('utf8').split('\0');
   for (let i = 0; i < fields.length; i++) {
@@ -73,7 +69,7 @@ function parseStatus(out: Buffer): StatusInfo {
     codes.set(p.replace(/\/$/, ''), xy);
     if (xy[0] === 'R' || xy[0] === 'C') i++; // the next field is the source path
   }
-  return { codes };
+  return codes;
 }
 
 export class CliGitReader implements GitReader {
@@ -83,7 +79,7 @@ export class CliGitReader implements GitReader {
   private tree?: Map<string, TreeEntry>;
   private wtree?: Map<string, TreeEntry>;
   private sorted?: TreeEntry[];
-  private status?: StatusInfo;
+  private status?: Map<string, string>;
   private index?: Set<string>;
 
   constructor(repoRoot: string, opts: { worktree?: boolean } = {}) {
@@ -125,7 +121,7 @@ export class CliGitReader implements GitReader {
     return this.tree;
   }
 
-  private workStatus(): StatusInfo {
+  private workStatus(): Map<string, string> {
     if (!this.status) {
       this.status = parseStatus(
         runGit(this.repoRoot, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none']),
@@ -242,15 +238,12 @@ export class CliGitReader implements GitReader {
 
   pathState(p: string): PathState {
     const n = normalizeGitPath(p);
-    const codes = this.workStatus().codes;
+    const codes = this.workStatus();
     const code = codes.get(n);
     const inHead = this.headTree().has(n);
+    // Ignored paths are not listed (no --ignored); they are told apart below with check-ignore.
     if (code === '??') return 'untracked';
-    if (code === '!!') return 'ignored';
-    if (code !== undefined) {
-      if (!inHead && code[0] === 'A') return 'staged';
-      return inHead ? 'modified' : code[0] !== ' ' ? 'staged' : 'modified';
-    }
+    if (code !== undefined) return inHead || code[0] === ' ' ? 'modified' : 'staged';
     if (inHead) {
       // A directory is modified when anything below it is.
       for (const k of codes.keys()) if (isUnder(k, n) && k !== n) return 'modified';

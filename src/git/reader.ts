@@ -72,6 +72,11 @@ export function normalizeGitPath(p: string): string {
   return parts.join('/');
 }
 
+/** A relative path that leaves its base directory: `..` or `../…`. */
+export function isOutside(p: string): boolean {
+  return p === '..' || p.startsWith('../');
+}
+
 export function isUnder(path: string, dir: string): boolean {
   return dir === '' || path === dir || path.startsWith(dir + '/');
 }

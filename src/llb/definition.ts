@@ -180,7 +180,7 @@ export function marshal(state: State, opts: MarshalOptions = {}): Definition {
 
 // ---- decoding (tests, inspection, tools) -------------------------------------------------------
 
-/** A pb.Op as protobufjs decodes it (proto field names; int64 as numbers; absent fields absent). */
+/** A pb.Op as protobufjs decodes it (proto field names; int64 as numbers when exact, else decimal strings; absent fields absent). */
 export type DecodedOp = Record<string, any>;
 
 export interface DecodedDefinition {

@@ -21,6 +21,7 @@ import type {
   PbOp,
   PbOpMetadata,
   PbPlatform,
+  PbSocketOpt,
   PbSourceOp,
   PbUserOpt,
 } from './pb';
@@ -156,12 +157,16 @@ function writeMeta(w: ProtoWriter, m: PbMeta): void {
   w.bool(11, m.removeMountStubsRecursive);
 }
 
+function writeSocketOpt(w: ProtoWriter, s: PbSocketOpt): void {
+  w.string(1, s.ID).int(2, s.uid).int(3, s.gid).int(4, s.mode).bool(5, s.optional);
+}
+
 function writeMount(w: ProtoWriter, m: PbMount): void {
   w.int(1, m.input).string(2, m.selector).string(3, m.dest).int(4, m.output).bool(5, m.readonly).int(6, m.mountType);
   w.message(19, m.TmpfsOpt, (tw, t) => tw.int(1, t.size));
   w.message(20, m.cacheOpt, (cw, c) => cw.string(1, c.ID).int(2, c.sharing));
-  w.message(21, m.secretOpt, (sw, s) => sw.string(1, s.ID).int(2, s.uid).int(3, s.gid).int(4, s.mode).bool(5, s.optional));
-  w.message(22, m.SSHOpt, (sw, s) => sw.string(1, s.ID).int(2, s.uid).int(3, s.gid).int(4, s.mode).bool(5, s.optional));
+  w.message(21, m.secretOpt, writeSocketOpt);
+  w.message(22, m.SSHOpt, writeSocketOpt);
 }
 
 function writeExec(w: ProtoWriter, e: PbExecOp): void {

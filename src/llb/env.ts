@@ -13,19 +13,20 @@ export class EnvList {
     return new EnvList([]);
   }
 
-  /** From `K=V` strings, `[k, v]` pairs or a record (record order = insertion order). */
+  /** `K=V` strings (no `=`: empty value), `[k, v]` pairs or a record (record order = insertion order) as pairs. */
+  static pairs(src: readonly string[] | EnvEntries | Record<string, string>): EnvEntries {
+    if (!Array.isArray(src)) return Object.entries(src as Record<string, string>);
+    return (src as readonly (string | readonly [string, string])[]).map((item) => {
+      if (typeof item !== 'string') return item;
+      const eq = item.indexOf('=');
+      return eq < 0 ? ([item, ''] as const) : ([item.slice(0, eq), item.slice(eq + 1)] as const);
+    });
+  }
+
+  /** From `K=V` strings, `[k, v]` pairs or a record (see `pairs`). */
   static from(src: readonly string[] | EnvEntries | Record<string, string>): EnvList {
     let list = EnvList.empty();
-    if (Array.isArray(src)) {
-      for (const item of src as readonly (string | readonly [string, string])[]) {
-        if (typeof item === 'string') {
-          const eq = item.indexOf('=');
-          list = eq < 0 ? list.addOrReplace(item, '') : list.addOrReplace(item.slice(0, eq), item.slice(eq + 1));
-        } else list = list.addOrReplace(item[0], item[1]);
-      }
-    } else {
-      for (const [k, v] of Object.entries(src as Record<string, string>)) list = list.addOrReplace(k, v);
-    }
+    for (const [k, v] of EnvList.pairs(src)) list = list.addOrReplace(k, v);
     return list;
   }
 

@@ -4,14 +4,13 @@
  * deduplicated by (digest, index); output indices only for writable, output-producing mounts in
  * sorted order; tmpfs mounts always carry a TmpfsOpt; Meta.removeMountStubsRecursive is always set.
  */
-import { StapelkitError } from '../errors';
 import { Cap } from './caps';
-import type { EnvEntries } from './env';
-import { CacheSharingOpt, EMPTY_INPUT, MountType, NetMode, SecurityMode, SKIP_OUTPUT, type PbMount, type PbProxyEnv } from './pb';
+import { EnvList, type EnvEntries } from './env';
+import { CacheSharingOpt, EMPTY_INPUT, MountType, NetMode, SecurityMode, SKIP_OUTPUT, type PbMeta, type PbMount, type PbProxyEnv, type PbSocketOpt } from './pb';
 import { isAbsPath } from './paths';
 import { splitShellWords } from './shlex';
 import type { NetworkMode, SecurityModeName, State } from './state';
-import { finishOp, InputList, opConstraints, type MarshalContext, type MarshaledVertex, type OpConstraints, type OpOptions, type Output, type Vertex } from './vertex';
+import { finishOp, invalid, InputList, opConstraints, type MarshalContext, type MarshaledVertex, type OpConstraints, type OpOptions, type Output, type Vertex } from './vertex';
 
 /** PATH Go adds when the daemon does not set a default itself (`system.DefaultPathEnvUnix`). */
 export const DEFAULT_PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -48,7 +47,14 @@ export interface TmpfsMount {
   size?: number;
 }
 
-export interface SecretMount {
+/** Owner of a secret file or ssh socket, and whether the mount may be missing on the client. */
+interface SocketOwner {
+  uid?: number;
+  gid?: number;
+  optional?: boolean;
+}
+
+export interface SecretMount extends SocketOwner {
   type: 'secret';
   /** Secret id (default: the target path, as Go's AddSecret does). */
   id?: string;
@@ -56,12 +62,9 @@ export interface SecretMount {
   target?: string;
   /** File mode, default 0o400. */
   mode?: number;
-  uid?: number;
-  gid?: number;
-  optional?: boolean;
 }
 
-export interface SSHMount {
+export interface SSHMount extends SocketOwner {
   type: 'ssh';
   /** SSH agent id exposed by the client; empty means the daemon's "default". */
   id?: string;
@@ -69,9 +72,6 @@ export interface SSHMount {
   target?: string;
   /** Socket mode, default 0o600. */
   mode?: number;
-  uid?: number;
-  gid?: number;
-  optional?: boolean;
 }
 
 export type MountSpec = BindMount | CacheMount | TmpfsMount | SecretMount | SSHMount;
@@ -132,10 +132,6 @@ interface SocketMount {
   optional: boolean;
 }
 
-function invalid(msg: string): StapelkitError {
-  return new StapelkitError('LLB_INVALID', msg);
-}
-
 function checkTarget(target: string | undefined, what: string): string {
   if (!target || !isAbsPath(target)) throw invalid(`${what} target must be an absolute path, got ${JSON.stringify(target)}`);
   return target;
@@ -154,6 +150,10 @@ function checkId(n: number | undefined, what: string): number {
   if (n === undefined) return 0;
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw invalid(`${what} must be an unsigned 32-bit integer, got ${n}`);
   return n;
+}
+
+function socketMount(kind: SocketMount['kind'], id: string, target: string, mode: number, owner: SocketOwner): SocketMount {
+  return { kind, id, target, mode: checkId(mode, `${kind} mode`), uid: checkId(owner.uid, `${kind} uid`), gid: checkId(owner.gid, `${kind} gid`), optional: !!owner.optional };
 }
 
 const SHARING: Record<CacheSharing, CacheSharingOpt> = {
@@ -217,7 +217,7 @@ export class ExecVertex implements Vertex {
       else env = env.setDefault('PATH', DEFAULT_PATH_ENV);
     }
 
-    const meta: import('./pb').PbMeta = {
+    const meta: PbMeta = {
       args: [...this.args],
       env: env.toArray(),
       cwd: v.dir ?? '/',
@@ -265,7 +265,7 @@ export class ExecVertex implements Vertex {
     // Go keeps secrets and ssh sockets in two lists and appends all secrets, then all ssh mounts.
     const sockets = [...this.sockets.filter((s) => s.kind === 'secret'), ...this.sockets.filter((s) => s.kind === 'ssh')];
     for (const s of sockets) {
-      const opt = { ID: s.id, uid: s.uid, gid: s.gid, mode: s.mode, optional: s.optional };
+      const opt: PbSocketOpt = { ID: s.id, uid: s.uid, gid: s.gid, mode: s.mode, optional: s.optional };
       if (s.kind === 'secret') {
         caps.add(Cap.ExecMountSecret);
         mounts.push({ dest: s.target, mountType: MountType.SECRET, secretOpt: opt });
@@ -302,16 +302,7 @@ export class ExecState {
 
   static create(base: State, opts: RunOptions): ExecState {
     let s = base;
-    if (opts.env) {
-      const entries: (readonly [string, string])[] = Array.isArray(opts.env)
-        ? (opts.env as readonly (string | readonly [string, string])[]).map((e) => {
-            if (typeof e !== 'string') return e;
-            const eq = e.indexOf('=');
-            return eq < 0 ? ([e, ''] as const) : ([e.slice(0, eq), e.slice(eq + 1)] as const);
-          })
-        : Object.entries(opts.env as Record<string, string>);
-      for (const [k, v] of entries) s = s.addEnv(k, v);
-    }
+    for (const [k, v] of opts.env ? EnvList.pairs(opts.env) : []) s = s.addEnv(k, v);
     if (opts.cwd !== undefined) s = s.dir(opts.cwd);
     if (opts.user !== undefined) s = s.user(opts.user);
     if (opts.network !== undefined) s = s.network(opts.network);
@@ -351,13 +342,13 @@ export class ExecState {
           const id = m.id ?? m.target;
           if (!id) throw invalid('secret mount needs an id or a target');
           const target = checkTarget(m.target ?? `/run/secrets/${id}`, `secret "${id}"`);
-          sockets.push({ kind: 'secret', id, target, mode: checkId(m.mode ?? 0o400, 'secret mode'), uid: checkId(m.uid, 'secret uid'), gid: checkId(m.gid, 'secret gid'), optional: !!m.optional });
+          sockets.push(socketMount('secret', id, target, m.mode ?? 0o400, m));
           break;
         }
         case 'ssh': {
           const target = checkTarget(m.target ?? `/run/buildkit/ssh_agent.${sshCount}`, 'ssh mount');
           sshCount++;
-          sockets.push({ kind: 'ssh', id: m.id ?? '', target, mode: checkId(m.mode ?? 0o600, 'ssh mode'), uid: checkId(m.uid, 'ssh uid'), gid: checkId(m.gid, 'ssh gid'), optional: !!m.optional });
+          sockets.push(socketMount('ssh', m.id ?? '', target, m.mode ?? 0o600, m));
           break;
         }
         default:

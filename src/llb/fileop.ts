@@ -5,12 +5,11 @@
  * the previous action's result at index len(inputs)+k-1; only the last action has output 0; unset
  * copy mode and unset timestamps are written as -1; FileOps carry the platform (dropped only in v0.12).
  */
-import { StapelkitError } from '../errors';
 import { Cap } from './caps';
 import { EMPTY_INPUT, SKIP_OUTPUT, type PbChownOpt, type PbFileAction, type PbUserOpt } from './pb';
 import { cleanPath, isAbsPath, joinPath, normalizeLLBPath } from './paths';
 import type { State } from './state';
-import { finishOp, InputList, type MarshalContext, type MarshaledVertex, type OpConstraints, type Output, type Vertex } from './vertex';
+import { finishOp, invalid, InputList, type MarshalContext, type MarshaledVertex, type OpConstraints, type Output, type Vertex } from './vertex';
 
 /** A user/group by name (resolved from the base's /etc/passwd, /etc/group) or numeric id. */
 export type UserSpec = string | number;
@@ -62,10 +61,6 @@ export type ActionSpec =
   | { kind: 'mkfile'; path: string; mode: number; data: Uint8Array; opts: MkfileOptions }
   | { kind: 'rm'; path: string; opts: RmOptions }
   | { kind: 'copy'; from: State; src: string; dest: string; opts: CopyOptions };
-
-function invalid(msg: string): StapelkitError {
-  return new StapelkitError('LLB_INVALID', msg);
-}
 
 function checkMode(mode: number, what: string): number {
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw invalid(`${what}: mode must be an integer between 0 and 0o7777, got ${mode}`);
@@ -153,7 +148,10 @@ export function copy(from: State, src: string, dest: string, opts: CopyOptions =
   return copyAction(from, src, dest, opts);
 }
 
-const UINT_RE = /^[0-9]+$/;
+/** Go's parseUID: a name that parses as uint32 is an id. */
+function numericId(s: string): boolean {
+  return /^[0-9]+$/.test(s) && Number(s) <= 0xffffffff;
+}
 
 function userOpt(u: UserSpec, base: number, what: string): PbUserOpt {
   if (typeof u === 'number') {
@@ -161,28 +159,30 @@ function userOpt(u: UserSpec, base: number, what: string): PbUserOpt {
     return { byID: u };
   }
   if (u === '') throw invalid(`${what} name must not be empty`);
-  // Go's parseUID: a name that parses as uint32 is an id.
-  if (UINT_RE.test(u) && Number(u) <= 0xffffffff) return { byID: Number(u) };
+  if (numericId(u)) return { byID: Number(u) };
   return { byName: { name: u, input: base } };
+}
+
+/** `"user[:group]"` (split at the first `:`), a uid or `{user, group}` as its two parts. */
+function ownerParts(owner: Owner): { user?: UserSpec; group?: UserSpec } {
+  if (typeof owner === 'number') return { user: owner };
+  if (typeof owner === 'string') {
+    const i = owner.indexOf(':');
+    return i < 0 ? { user: owner } : { user: owner.slice(0, i), group: owner.slice(i + 1) };
+  }
+  return { user: owner.user, group: owner.group };
 }
 
 /** The first user/group in `owner` that is a name (not an id), if any. */
 function ownerName(owner: Owner | undefined): string | undefined {
-  if (owner === undefined || typeof owner === 'number') return undefined;
-  const parts: (UserSpec | undefined)[] = typeof owner === 'string' ? owner.split(':', 2) : [owner.user, owner.group];
-  return parts.find((p): p is string => typeof p === 'string' && p !== '' && !(UINT_RE.test(p) && Number(p) <= 0xffffffff));
+  if (owner === undefined) return undefined;
+  const { user, group } = ownerParts(owner);
+  return [user, group].find((p): p is string => typeof p === 'string' && p !== '' && !numericId(p));
 }
 
 function chownOpt(owner: Owner | undefined, base: number): PbChownOpt | undefined {
   if (owner === undefined) return undefined;
-  let user: UserSpec | undefined;
-  let group: UserSpec | undefined;
-  if (typeof owner === 'number') user = owner;
-  else if (typeof owner === 'string') {
-    const i = owner.indexOf(':');
-    user = i < 0 ? owner : owner.slice(0, i);
-    if (i >= 0) group = owner.slice(i + 1);
-  } else ({ user, group } = owner);
+  const { user, group } = ownerParts(owner);
   const out: PbChownOpt = {};
   if (user !== undefined) out.user = userOpt(user, base, 'owner user');
   if (group !== undefined) out.group = userOpt(group, base, 'owner group');

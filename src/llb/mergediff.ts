@@ -4,9 +4,9 @@
  * a platform. A v0.8 daemon lacks both; checkCaps refuses such definitions before solving.
  */
 import { Cap } from './caps';
-import { EMPTY_INPUT } from './pb';
+import { EMPTY_INPUT, type PbInput } from './pb';
 import { State, scratch } from './state';
-import { finishOp, InputList, opConstraints, type MarshalContext, type MarshaledVertex, type OpConstraints, type OpOptions, type Output, type Vertex } from './vertex';
+import { finishOp, opConstraints, type MarshalContext, type MarshaledVertex, type OpConstraints, type OpOptions, type Output, type Vertex } from './vertex';
 
 export class MergeVertex implements Vertex {
   readonly kind = 'merge' as const;
@@ -51,15 +51,16 @@ export class DiffVertex implements Vertex {
   }
 
   marshal(ctx: MarshalContext): MarshaledVertex {
-    const inputs = new InputList();
-    const index = (o: Output | undefined) => (o ? inputs.inputs.push(ctx.input(o)) - 1 : EMPTY_INPUT);
+    // Lower then upper, each appended without dedup (as Go does); scratch is EMPTY_INPUT.
+    const inputs: PbInput[] = [];
+    const index = (o: Output | undefined) => (o ? inputs.push(ctx.input(o)) - 1 : EMPTY_INPUT);
     const lower = index(this.lower);
     const upper = index(this.upper);
     return finishOp({
       ctx,
       constraints: this.constraints,
       kind: 'diff',
-      op: { inputs: inputs.inputs, diff: { lower: { input: lower }, upper: { input: upper } } },
+      op: { inputs, diff: { lower: { input: lower }, upper: { input: upper } } },
       caps: [Cap.DiffOp],
       defaultName: 'diff',
       withPlatform: false,

@@ -73,6 +73,15 @@ export interface PbMeta {
   removeMountStubsRecursive?: boolean;
 }
 
+/** SecretOpt and SSHOpt: the same fields under the same numbers. */
+export interface PbSocketOpt {
+  ID?: string;
+  uid?: number;
+  gid?: number;
+  mode?: number;
+  optional?: boolean;
+}
+
 export interface PbMount {
   input?: number;
   selector?: string;
@@ -82,8 +91,8 @@ export interface PbMount {
   mountType?: MountType;
   TmpfsOpt?: { size?: number };
   cacheOpt?: { ID?: string; sharing?: CacheSharingOpt };
-  secretOpt?: { ID?: string; uid?: number; gid?: number; mode?: number; optional?: boolean };
-  SSHOpt?: { ID?: string; uid?: number; gid?: number; mode?: number; optional?: boolean };
+  secretOpt?: PbSocketOpt;
+  SSHOpt?: PbSocketOpt;
 }
 
 export interface PbExecOp {

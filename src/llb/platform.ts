@@ -85,7 +85,3 @@ export function platformToPb(p: Platform): PbPlatform {
   if (p.osFeatures?.length) out.OSFeatures = [...p.osFeatures];
   return out;
 }
-
-export function samePlatform(a: Platform, b: Platform): boolean {
-  return formatPlatform(a) === formatPlatform(b) && (a.osVersion ?? '') === (b.osVersion ?? '');
-}

@@ -2,11 +2,10 @@
  * SourceOps: `image`, `local`, `git`, `http` (Go's llb.Image / Local / Git / HTTP). Identifiers and
  * attrs per docs §1.3; caps per §2.2. Only image sources carry a platform in their bytes.
  */
-import { StapelkitError } from '../errors';
 import { Cap } from './caps';
 import { normalizeImageRef } from './reference';
 import { State } from './state';
-import { finishOp, opConstraints, type MarshalContext, type MarshaledVertex, type OpConstraints, type OpOptions, type Output, type Vertex } from './vertex';
+import { finishOp, invalid, opConstraints, type MarshalContext, type MarshaledVertex, type OpConstraints, type OpOptions, type Output, type Vertex } from './vertex';
 
 export const ATTR = {
   imageResolveMode: 'image.resolvemode',
@@ -72,10 +71,6 @@ export class SourceVertex implements Vertex {
 
 function sourceState(v: SourceVertex): State {
   return new State(undefined).withOutput({ vertex: v, index: 0 });
-}
-
-function invalid(msg: string): StapelkitError {
-  return new StapelkitError('LLB_INVALID', msg);
 }
 
 /** encoding/json's string escaping (HTML-safe), so attrs match Go's json.Marshal byte for byte. */

@@ -58,6 +58,11 @@ export interface OpConstraints {
   metadata: Omit<OpMetadata, 'caps'>;
 }
 
+/** LLB_INVALID: the caller asked for a graph that cannot be built. */
+export function invalid(msg: string): StapelkitError {
+  return new StapelkitError('LLB_INVALID', msg);
+}
+
 export function opConstraints(opts: OpOptions = {}): OpConstraints {
   const description: Record<string, string> = { ...(opts.description ?? {}) };
   if (opts.customName !== undefined) description['llb.customname'] = opts.customName;
@@ -66,7 +71,7 @@ export function opConstraints(opts: OpOptions = {}): OpConstraints {
   if (Object.keys(description).length > 0) metadata.description = description;
   if (opts.exportCache !== undefined) metadata.exportCache = opts.exportCache;
   if (opts.progressGroup) {
-    if (!opts.progressGroup.id) throw new StapelkitError('LLB_INVALID', 'progress group needs an id');
+    if (!opts.progressGroup.id) throw invalid('progress group needs an id');
     metadata.progressGroup = { ...opts.progressGroup };
   }
   return {

@@ -1,7 +1,7 @@
 /**
  * Go's `path` package for '/'-separated paths. Node's path.posix.normalize keeps trailing slashes
- * and differs on empty input; LLB op bytes, fsutil pattern matching and Sprig's path functions all
- * need Go's exact results.
+ * and differs on empty input; LLB op bytes, fsutil pattern matching, Sprig's path functions and
+ * werf.yaml path normalisation all need Go's exact results.
  */
 
 /** Go's path.Clean. */

@@ -1,6 +1,7 @@
 /** `stapelkit config`: print the validated, normalised model of every image. */
 import { Command } from 'commander';
 import { formatModel, loadProject } from '../../config';
+import { formatPos } from '../../errors';
 import { ProjectFlags, addProjectOptions, projectLoadOptions } from './project-options';
 
 export function register(program: Command): void {
@@ -11,10 +12,7 @@ export function register(program: Command): void {
       if (o.json) process.stdout.write(JSON.stringify(model, null, 2) + '\n');
       else {
         process.stdout.write(formatModel(model));
-        for (const w of model.warnings) {
-          const p = w.pos;
-          process.stderr.write(`warning: ${p ? `${p.file}:${p.line}:${p.column}: ${p.keyPath ? p.keyPath + ': ' : ''}` : ''}${w.message}\n`);
-        }
+        for (const w of model.warnings) process.stderr.write(`warning: ${w.pos ? formatPos(w.pos) : ''}${w.message}\n`);
       }
     });
 }

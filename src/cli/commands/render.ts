@@ -5,7 +5,6 @@ import { renderProject, splitDocuments } from '../../config';
 import { StapelkitError } from '../../errors';
 import { ProjectFlags, addProjectOptions, projectLoadOptions } from './project-options';
 
-
 /** The image names a rendered document declares (`image:`/`artifact:` string or list). */
 function docImageNames(text: string): string[] {
   const doc = parseDocument(text, { version: '1.1' });

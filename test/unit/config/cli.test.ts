@@ -34,6 +34,7 @@ t.before(() => {
       '',
     ].join('\n'),
     'bad/werf.yaml': 'project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: alpine\ngit:\n- add: /\n  to: app\n',
+    'warn/werf.yaml': 'project: demo\nconfigVersion: 1\n---\nimage: ~\nfrom: alpine\n',
   });
 });
 t.after(() => removeRepo(dir));
@@ -69,6 +70,12 @@ t('config prints a human form', () => {
   assert.is(r.code, 0, r.err);
   assert.ok(r.out.includes('name: api'));
   assert.ok(r.out.includes('# werf.yaml:6'));
+});
+
+t('config prints warnings as positioned lines on stderr', () => {
+  const r = cli('config', '--dir', path.join(dir, 'warn'));
+  assert.is(r.code, 0, r.err);
+  assert.is(r.err, 'warning: werf.yaml:4:1: image ~: the nameless image (`image: ~`) is deprecated: give the image a name\n');
 });
 
 t('bad input: one positioned line on stderr, exit 1', () => {

@@ -103,7 +103,7 @@ test('file: mode is masked to 0o777 for mkdir/mkfile but kept for copy; timestam
   const t = new Date('2020-01-02T03:04:05.678Z');
   const { op } = headOp(busybox().file(llb.mkdir('/a', 0o4755, { createdTime: t }).copy(ctx, '/x', '/y', { mode: 0o4755, createdTime: 5n })));
   assert.is(op.file.actions[0].mkdir.mode, 0o755);
-  assert.is(op.file.actions[0].mkdir.timestamp, t.getTime() * 1e6);
+  assert.is(op.file.actions[0].mkdir.timestamp, String(BigInt(t.getTime()) * 1_000_000n), 'beyond 2^53: decoded exactly, as a string');
   assert.is(op.file.actions[1].copy.mode, 0o4755);
   assert.is(op.file.actions[1].copy.timestamp, 5);
 });
