@@ -1,0 +1,45 @@
+/**
+ * Stages storage: where built stages live between builds (werf's stages storage). A stage is an
+ * image `<repo>:<digest>-<unix-ms>` with werf's labels. Implementations: the daemon's image store
+ * (dockerd; default repo `<project>`), a registry (`--repo`), and "none" (standalone buildkitd
+ * without `--repo`: BuildKit's cache alone).
+ */
+import type { Definition } from '../llb';
+import type { OciImageConfig } from '../build/gateway';
+
+export interface StoredStage {
+  digest: string;
+  /** Creation time in unix milliseconds (the tag suffix). */
+  createdMs: number;
+  /** `<repo>:<digest>-<createdMs>` */
+  imageName: string;
+  /** Image config digest (`sha256:…`) when known. */
+  imageId?: string;
+  /** Manifest digest when the storage is a registry. */
+  manifestDigest?: string;
+  labels: Record<string, string>;
+}
+
+export interface StoreRequest {
+  digest: string;
+  /** The stage's whole graph (from its base up). */
+  definition: Definition;
+  imageConfig: OciImageConfig;
+}
+
+export interface StagesStorage {
+  /** Human name for stage lines: `stapelkit-example` (daemon store), `127.0.0.1:5000/app` (registry). */
+  readonly repo: string;
+  /** `false` for the "none" storage: nothing is ever stored or found. */
+  readonly persistent: boolean;
+  /** Every stored stage, in one listing (one round trip per repo), grouped by digest, oldest first. */
+  list(): Promise<Map<string, StoredStage[]>>;
+  /**
+   * Builds `req.definition` and stores it under `<repo>:<digest>-<now>`; the tag appears only after
+   * the stage is complete. If the digest got stored meanwhile by someone else (werf's discard rule),
+   * returns that stage instead and stores nothing.
+   */
+  store(req: StoreRequest): Promise<StoredStage>;
+  /** The reference an LLB `image` source uses to start from a stored stage. */
+  sourceRef(stage: StoredStage): string;
+}
