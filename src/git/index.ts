@@ -3,3 +3,5 @@ export { CliGitReader, findRepoRoot, runGit, readWorktreeFile, parseCatFileBatch
 export * from './repo';
 export { CliGitRepo } from './cli-repo';
 export { openRemote, remoteRepoId, redactUrl, type RemoteRef, type RemoteAuth, type OpenedRemote } from './remote';
+export { pathMatch, validatePattern, BadPatternError } from './doublestar';
+export * from './pathmatch';
