@@ -25,6 +25,7 @@ import {
   patchBases,
   planStages,
   LABEL,
+  sha256Hash,
   type BaseFacts,
   type EvaluatedStage,
   type GitMappingFacts,
@@ -41,6 +42,7 @@ import { GitContentDirs, type ContentEntry } from './git-content';
 import { scanImport } from './imports';
 import { MappingGit } from './mapping-git';
 import { tzOffsetMinutes } from '../git/reader';
+import { userStateDir } from '../buildkit/dockerd';
 
 export const TOOL_VERSION = 'stapelkit-0.1.0';
 
@@ -207,6 +209,28 @@ export class StapelBuildContext {
     return this.content.materialize(repo, entries);
   }
 
+  private importMetaDir(): string {
+    return path.join(userStateDir(this.env), 'import-metadata', this.model.project);
+  }
+
+  /** A cached import checksum (werf's import-metadata), or undefined. */
+  importMetadata(sourceId: string): { checksum: string; paths: string[] } | undefined {
+    try {
+      const v = JSON.parse(fs.readFileSync(path.join(this.importMetaDir(), sourceId), 'utf8'));
+      return typeof v.checksum === 'string' && Array.isArray(v.paths) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  saveImportMetadata(sourceId: string, v: { checksum: string; paths: string[] }): void {
+    const dir = this.importMetaDir();
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = path.join(dir, `.${sourceId}.${process.pid}`);
+    fs.writeFileSync(tmp, JSON.stringify(v));
+    fs.renameSync(tmp, path.join(dir, sourceId));
+  }
+
   close(): void {
     this.content.close();
   }
@@ -298,11 +322,16 @@ async function importFacts(ctx: StapelBuildContext, image: StapelImage, imp: Sta
   const src = built.get(imp.source.image);
   if (!src) throw new StapelkitError('INTERNAL', `${imageLabel(image)}: import source ${imp.source.image} was not built first`);
   const used = imp.stage ? src.used.find((u) => u.name === imp.stage) ?? src.last : src.last;
+  // werf keeps import checksums as `import-metadata-<importSourceID>`; we keep them in the state dir.
+  const sourceId = sha256Hash('SourceImageContentDigest', used.labels[LABEL.stageContentDigest] ?? used.digest, 'Add', imp.add, 'IncludePaths', imp.includePaths.join('///'), 'ExcludePaths', imp.excludePaths.join('///'));
+  const cached = ctx.importMetadata(sourceId);
+  if (cached) return { checksum: cached.checksum, sourceStageId: used.imageName || undefined, paths: cached.paths };
   const gw = await ctx.gateway();
   await ensureConfig(used, () => ctx.gateway());
   const ref = await gw.solve(ctx.marshal(used.state, platform));
   const scan = await scanImport(gw, ref, imp.add, ctx.mappingGit.importMatcher(imp));
   if (scan.paths.length === 0) process.stderr.write(`warning: This import config does nothing: import[image=${imp.source.image} add=${imp.add} to=${imp.to}]\n`);
+  ctx.saveImportMetadata(sourceId, { checksum: scan.checksum, paths: scan.paths });
   return { checksum: scan.checksum, sourceStageId: used.imageName || undefined, paths: scan.paths };
 }
 

@@ -10,6 +10,7 @@ import { register as registerConfig } from './commands/config';
 import { register as registerDebug } from './commands/debug';
 import { register as registerExample } from './commands/example';
 import { register as registerDaemon } from './commands/daemon';
+import { register as registerBuild } from './commands/build';
 
 export function makeProgram(): Command {
   const program = new Command();
@@ -25,6 +26,7 @@ export function makeProgram(): Command {
   registerDebug(program);
   registerExample(program);
   registerDaemon(program);
+  registerBuild(program);
   return program;
 }
 

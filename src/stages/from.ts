@@ -1,5 +1,5 @@
 /** Stage `from` (werf pkg/build/stage/from.go): the base image, plus clearing inherited mount points. */
-import { rm, scratch } from '../llb';
+import { mkdir, rm, scratch } from '../llb';
 import { cleanPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
 import { sha256Hash } from './hash';
@@ -38,6 +38,8 @@ export const fromStage: StageImpl = {
     // werf (buildah) empties mount points inherited from the base: their contents never reach the image.
     let a = undefined as ReturnType<typeof rm> | undefined;
     for (const m of ctx.image.mounts) {
+      // The mount point exists in every stage (BuildKit's rm of a wildcard needs the parent dir).
+      a = a ? a.mkdir(cleanPath(m.to), 0o755, { makeParents: true }) : mkdir(cleanPath(m.to), 0o755, { makeParents: true });
       for (const pat of [`${cleanPath(m.to)}/*`, `${cleanPath(m.to)}/.*`]) {
         a = a ? a.rm(pat, { allowNotFound: true, allowWildcard: true }) : rm(pat, { allowNotFound: true, allowWildcard: true });
       }
