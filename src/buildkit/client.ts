@@ -12,6 +12,8 @@ import { buildErrorFrom, decodeGrpcError, posFromRangeStart } from './build-erro
 import { dialHijack, type DockerdAddress } from './hijack';
 import { ProgressCollector, protoDate, teeProgress, toStatusUpdate, type ProgressSink } from './progress';
 import { openTransport, resolveAddress, type DaemonAddress, type ResolvedAddress, type TlsFiles, type Transport } from './transport';
+import { DockerApi } from './docker-api';
+import { toBuildkitVersion, type BuildkitVersion, type DaemonVersion } from './version';
 
 /** 16 MiB, as BuildKit's Go client. */
 export const MAX_MESSAGE_SIZE = 16 << 20;
@@ -84,6 +86,8 @@ export interface WorkerInfo {
   labels: Record<string, string>;
   /** `os/arch[/variant]`, e.g. `linux/amd64`. */
   platforms: string[];
+  /** The worker's BuildKit (v0.11+ report it; undefined before). */
+  buildkitVersion?: BuildkitVersion;
 }
 
 export interface UsageRecord {
@@ -148,7 +152,8 @@ function platformString(p: any): string {
 }
 
 function toWorker(w: any): WorkerInfo {
-  return { id: w.ID ?? '', labels: w.Labels ?? {}, platforms: (w.platforms ?? []).map(platformString) };
+  const buildkitVersion = toBuildkitVersion(w.BuildkitVersion);
+  return { id: w.ID ?? '', labels: w.Labels ?? {}, platforms: (w.platforms ?? []).map(platformString), ...(buildkitVersion ? { buildkitVersion } : {}) };
 }
 
 function toUsage(r: any): UsageRecord {
@@ -321,6 +326,31 @@ export class BuildkitClient {
     } catch (e) {
       throw grpcFailure('ListWorkers', e);
     }
+  }
+
+  /**
+   * The daemon's BuildKit version: Control.Info where the daemon has it (v0.11+; UNIMPLEMENTED
+   * before), else the workers' version field; for a dockerd also its engine version.
+   */
+  async daemonVersion(): Promise<DaemonVersion> {
+    const out: DaemonVersion = { source: 'none' };
+    try {
+      const res = await this.unary<any>(this.control, 'Info', {}, undefined, 15_000);
+      const v = toBuildkitVersion(res.buildkitVersion);
+      if (v) Object.assign(out, { buildkit: v, source: 'info' });
+    } catch (e) {
+      if ((e as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw grpcFailure('Info', e);
+    }
+    if (!out.buildkit) {
+      const v = (await this.listWorkers()).find((w) => w.buildkitVersion)?.buildkitVersion;
+      if (v) Object.assign(out, { buildkit: v, source: 'workers' });
+    }
+    const a = this.address;
+    if (a.kind === 'dockerd' && a.net === 'unix') {
+      const ver = await new DockerApi(a.path).json<{ Version?: string }>('/version').catch(() => undefined);
+      if (ver?.Version) out.dockerd = ver.Version;
+    }
+    return out;
   }
 
   async diskUsage(filter: string[] = []): Promise<UsageRecord[]> {

@@ -56,4 +56,5 @@ export {
 export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, embeddedStateDir, embeddedDockerdStatus, stopEmbeddedDockerd, type EmbeddedStatus, ensureBinfmt, userStateDir, type DockerdInstance, type DockerdOptions } from './dockerd';
 export { ensureBusyboxImage, busyboxTag, type BusyboxArch } from './base-images';
 export { DockerApi, type ImageInspect } from './docker-api';
-export { addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';
+export { addConnectionOptions, addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';
+export { formatDaemonVersion, toBuildkitVersion, type BuildkitVersion, type DaemonVersion } from './version';
