@@ -17,17 +17,35 @@ export class BadPatternError extends Error {
 const SEP = 0x2f; // '/'
 const BACKSLASH = 0x5c;
 
+const SURROGATES = /[\ud800-\udfff]/;
+
 /** Code points of a string (patterns and names are compared rune by rune, as Go decodes UTF-8). */
 function runes(s: string): number[] {
-  const out: number[] = [];
+  const out: number[] = new Array(s.length);
+  if (!SURROGATES.test(s)) {
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  out.length = 0;
   for (const ch of s) out.push(ch.codePointAt(0)!);
   return out;
 }
 
+const compiled = new Map<string, number[]>();
+let lastName = '';
+let lastRunes: number[] | undefined;
+
 /** doublestar.PathMatch(pattern, name). Throws BadPatternError for a malformed pattern. */
 export function pathMatch(pattern: string, name: string): boolean {
-  const pat = runes(pattern);
-  const res = matchFrom(pat, runes(name), { dsPat: -1, dsName: -1, sPat: -1, sName: -1 }, 0, 0);
+  let pat = compiled.get(pattern);
+  if (!pat) {
+    pat = runes(pattern);
+    if (compiled.size > 10000) compiled.clear();
+    compiled.set(pattern, pat);
+  }
+  // Callers try several patterns on one name in a row: keep its runes.
+  if (name !== lastName || lastRunes === undefined) { lastName = name; lastRunes = runes(name); }
+  const res = matchFrom(pat, lastRunes, -1, -1, -1, -1, 0, 0);
   if (res === BAD) throw new BadPatternError(pattern);
   return res;
 }
@@ -40,12 +58,8 @@ export function validatePattern(pattern: string): boolean {
 const BAD = 'bad' as const;
 type Res = boolean | typeof BAD;
 
-interface Backtrack { dsPat: number; dsName: number; sPat: number; sName: number }
-
-function matchFrom(pat: number[], name: number[], bt0: Backtrack, pi0: number, ni0: number): Res {
-  let { dsPat, dsName, sPat, sName } = bt0;
-  let pi = pi0;
-  let ni = ni0;
+/** doublestar's doMatchWithSeparator: backtrack positions of the last `**` and `*`, then the cursors. */
+function matchFrom(pat: number[], name: number[], dsPat: number, dsName: number, sPat: number, sName: number, pi: number, ni: number): Res {
   const pl = pat.length;
   const nl = name.length;
   let segStart = true;
@@ -125,7 +139,7 @@ function matchFrom(pat: number[], name: number[], bt0: Backtrack, pi0: number, n
           const comma = nextComma(pat, pi, close);
           const end = comma < 0 ? close : comma;
           const spliced = pat.slice(0, before).concat(pat.slice(pi, end), pat.slice(close + 1));
-          const r = matchFrom(spliced, name, { dsPat, dsName, sPat, sName }, before, ni);
+          const r = matchFrom(spliced, name, dsPat, dsName, sPat, sName, before, ni);
           if (comma < 0 || r !== false) return r;
           pi = comma + 1;
         }

@@ -41,17 +41,25 @@ function match(glob: string, p: string): boolean {
   }
 }
 
+const UNCLEAN = /(^|\/)\.{1,2}(\/|$)|\/\/|\/$/;
+
+/** Go's filepath.Clean, with a fast path for the already-clean paths git prints. */
+function clean(p: string): string {
+  return p !== '' && !UNCLEAN.test(p) ? p : cleanPath(p);
+}
+
 /** werf formatPath: `""`, `"."`, `"/"` → `""`, otherwise Go's filepath.Clean. */
 export function formatPath(p: string): string {
   if (p === '' || p === '.' || p === '/') return '';
-  return cleanPath(p);
+  return clean(p);
 }
 
 /** werf util.SplitFilepath: cleaned, leading `/` dropped, split on `/` not preceded by `\`. */
 export function splitFilepath(p: string): string[] {
-  let c = cleanPath(p);
+  let c = clean(p);
   if (c.startsWith('/')) c = c === '/' ? '' : c.slice(1);
   if (c === '' || c === '.') return [];
+  if (!c.includes('\\')) return c.split('/');
   const out: string[] = [];
   let start = 0;
   for (let i = 0; i < c.length; i++) {
@@ -76,10 +84,18 @@ export function trimTrailingGlobs(p: string): string {
   return joinParts(parts.slice(0, n));
 }
 
+const formsCache = new Map<string, string[]>();
+
 /** The three forms a glob is tried in (see the file comment). */
 function globForms(glob: string): string[] {
-  const trimmed = trimTrailingGlobs(glob);
-  return [glob, trimmed, trimmed ? trimmed + '/**/*' : '**/*'];
+  let f = formsCache.get(glob);
+  if (!f) {
+    const trimmed = trimTrailingGlobs(glob);
+    f = [glob, trimmed, trimmed ? trimmed + '/**/*' : '**/*'];
+    if (formsCache.size > 10000) formsCache.clear();
+    formsCache.set(glob, f);
+  }
+  return f;
 }
 
 function isPathMatchedByGlob(p: string, glob: string): boolean {
@@ -97,12 +113,23 @@ export function hasUniversalGlob(globs: string[]): boolean {
   return false;
 }
 
+const partsCache = new Map<string, string[]>();
+function globParts(glob: string): string[] {
+  let p = partsCache.get(glob);
+  if (!p) {
+    p = splitFilepath(glob);
+    if (partsCache.size > 10000) partsCache.clear();
+    partsCache.set(glob, p);
+  }
+  return p;
+}
+
 /** One path component against the first component of each glob: globs still in progress / fully matched. */
 function matchGlobs(part: string, globs: string[]): { inProgress: string[]; matched: string[] } {
   const inProgress: string[] = [];
   const matched: string[] = [];
   for (const glob of globs) {
-    const parts = splitFilepath(glob);
+    const parts = globParts(glob);
     const first = parts[0] ?? '';
     if (!match(first, part)) continue;
     if (first.includes('**')) inProgress.push(glob);
