@@ -9,3 +9,4 @@ export { loadCommitTree, loadSubmoduleTree, nodeAt, type CommitTree, type TreeNo
 export { lsTree, resultChecksum, resultEntries, isEmptyResult, type LsEntry, type LsResult, type LsTreeOptions } from './lstree';
 export { filterPatch, type FilteredPatch, type PatchFilterOptions } from './patch';
 export * from './mapping';
+export { gitTreeSource, writeGitFiles, gitFilesId, ARCHIVE_DIR_MODE, type GitFiles } from './content';
