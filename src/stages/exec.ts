@@ -5,7 +5,7 @@
  * WERF_COMMIT_* from a session secret. Nothing here depends on a value that is not a digest input
  * (the commit, secret values, session ids), so BuildKit reuses the exec exactly when werf would.
  */
-import { mkfile, scratch, type MountSpec, type State } from '../llb';
+import { mkfile, rm, scratch, type MountSpec, type State } from '../llb';
 import type { OciImageConfig } from '../build/gateway';
 import { formatPos } from '../errors';
 import { imageLabel, type Pos, type StapelImage } from '../config/model';
@@ -68,7 +68,7 @@ export function runUserCommands(fs: State, o: UserExecOptions): State {
   }
   if (o.inputs.ssh) st = st.addEnv('SSH_AUTH_SOCK', SSH_AUTH_SOCK_PATH);
   if (o.image.network === 'host' || o.image.network === 'none') st = st.network(o.image.network);
-  return st
+  const root = st
     .run({
       args: ['sh', SCRIPT_PATH],
       mounts,
@@ -76,4 +76,9 @@ export function runUserCommands(fs: State, o: UserExecOptions): State {
       description: opDescription(o.image, o.stage, o.pos),
     })
     .root();
+  // BuildKit < v0.10 leaves mount points it created as empty stubs: drop the ones under werf's
+  // /.werf (the directory itself stays, as in werf-built images).
+  let clean = rm(SCRIPT_DIR, { allowNotFound: true }).rm(COMMIT_ENV_PATH, { allowNotFound: true });
+  if (o.inputs.ssh) clean = clean.rm(SSH_AUTH_SOCK_PATH.slice(0, SSH_AUTH_SOCK_PATH.lastIndexOf('/')), { allowNotFound: true });
+  return root.file(clean, { customName: opName(o.image, o.stage, 'clean mount stubs'), description: opDescription(o.image, o.stage, o.pos) });
 }

@@ -1,5 +1,5 @@
 /** Stage `from` (werf pkg/build/stage/from.go): the base image, plus clearing inherited mount points. */
-import { rm, scratch } from '../llb';
+import { mkdir, scratch, type FileAction } from '../llb';
 import { cleanPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
 import { sha256Hash } from './hash';
@@ -35,12 +35,13 @@ export const fromStage: StageImpl = {
     if (!base) throw new StapelkitError('STAGE_FACTS', `image ${JSON.stringify(ctx.image.name)}: stage from needs the base filesystem`);
     void prev;
     if (ctx.image.mounts.length === 0 || base.isScratch()) return base;
-    // werf (buildah) empties mount points inherited from the base: their contents never reach the image.
-    let a = undefined as ReturnType<typeof rm> | undefined;
+    // werf (buildah) empties mount points inherited from the base: their contents never reach the
+    // image. FileOp's wildcard rm needs the parent, so the mount point is made first (left empty).
+    let a: FileAction | undefined;
     for (const m of ctx.image.mounts) {
-      for (const pat of [`${cleanPath(m.to)}/*`, `${cleanPath(m.to)}/.*`]) {
-        a = a ? a.rm(pat, { allowNotFound: true, allowWildcard: true }) : rm(pat, { allowNotFound: true, allowWildcard: true });
-      }
+      const to = cleanPath(m.to);
+      a = a ? a.mkdir(to, 0o755, { makeParents: true }) : mkdir(to, 0o755, { makeParents: true });
+      for (const pat of [`${to}/*`, `${to}/.*`]) a = a.rm(pat, { allowNotFound: true, allowWildcard: true });
     }
     return base.file(a!, { customName: opName(ctx.image, 'from', 'clear mount points'), description: opDescription(ctx.image, 'from', ctx.image.base.pos) });
   },
