@@ -3,6 +3,7 @@ import { mkdir, scratch, type FileAction } from '../llb';
 import { cleanPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
 import { sha256Hash } from './hash';
+import { mergedMounts } from './labels';
 import { opDescription, opName } from './exec';
 import type { DigestPart, StageImpl } from './types';
 
@@ -34,12 +35,13 @@ export const fromStage: StageImpl = {
     const base = ctx.image.base.type === 'scratch' ? scratch() : inputs.base;
     if (!base) throw new StapelkitError('STAGE_FACTS', `image ${JSON.stringify(ctx.image.name)}: stage from needs the base filesystem`);
     void prev;
-    if (ctx.image.mounts.length === 0 || base.isScratch()) return base;
+    const set = mergedMounts(ctx.facts.baseLabels, ctx.image.mounts);
+    const points = [...set.tmpDir, ...set.buildDir, ...[...set.custom.values()].flat()];
+    if (points.length === 0 || base.isScratch()) return base;
     // werf (buildah) empties mount points inherited from the base: their contents never reach the
     // image. FileOp's wildcard rm needs the parent, so the mount point is made first (left empty).
     let a: FileAction | undefined;
-    for (const m of ctx.image.mounts) {
-      const to = cleanPath(m.to);
+    for (const to of points) {
       a = a ? a.mkdir(to, 0o755, { makeParents: true }) : mkdir(to, 0o755, { makeParents: true });
       for (const pat of [`${to}/*`, `${to}/.*`]) a = a.rm(pat, { allowNotFound: true, allowWildcard: true });
     }

@@ -116,6 +116,8 @@ export interface ImageFacts {
   /** Value of the `werf-version` label. */
   toolVersion: string;
   base: BaseFacts;
+  /** Labels of the base image when it is a werf stage (its mounts are inherited, as werf does). */
+  baseLabels?: Record<string, string>;
   /** In conveyor mapping order (see `gitMappings`): local mappings first, then remote ones. */
   git: GitMappingFacts[];
   /** Parallel to image.imports. */

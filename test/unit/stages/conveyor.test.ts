@@ -213,6 +213,25 @@ test('incremental chain: a stored gitArchive at an older commit changes what ins
   assert.equal(patchBases(img, fb, install.prev), [COMMIT_A]);
 });
 
+test('a user stage built on an older commit records the current commits even when its diff is empty (werf PreparePatchForImage)', () => {
+  const m = model('004-conveyor-stapel');
+  const img = stapel(m, 'app');
+  const content = new Map([['base', 'x']]);
+  const old = walk(m, img, factsFor(img, { contentDigests: content, commit: COMMIT_A }));
+  const ga = old.find((s) => s.name === 'gitArchive')!;
+  const stored = new Map([[ga.digest, ga.stage.labels(ga.prev?.stageId)]]);
+  const fb = factsFor(img, { contentDigests: content, commit: COMMIT_B });
+  const emptyDiff = (_i: number, from: string): PatchFacts => ({ from, changed: [], deleted: [], patchText: '', binaryPatchSize: 0, source: 'none' });
+  const w = walk(m, img, fb, { stored, patch: emptyDiff });
+  const install = w.find((s) => s.name === 'install')!;
+  assert.is(install.stage.labels(undefined)[gitLabel.commit(fb.git[0].paramshash)], COMMIT_B);
+  const after = w[w.indexOf(install) + 1];
+  assert.is(after.prev!.nextStageDependencies, h256(COMMIT_B));
+  // dependenciesAfterInstall is not git-bearing: it inherits install's commit labels and feeds "".
+  assert.is(after.stage.labels(undefined)[gitLabel.commit(fb.git[0].paramshash)], COMMIT_B);
+  assert.is(w[w.indexOf(after) + 1].prev!.nextStageDependencies, '');
+});
+
 test('gitCache exists from 1 MiB of pending patch; gitLatestPatch digest is the patch text', () => {
   const m = model('001-stapel-git');
   const img = stapel(m, 'app');
