@@ -37,6 +37,7 @@ function userStage(stage: UserStage, withGitPatch: boolean): StageImpl {
       const perMapping = ctx.facts.git.map((g) => g.stageDependencies[stage as 'install' | 'beforeSetup' | 'setup']);
       const sd = sha256Hash(...perMapping);
       const parts: DigestPart[] = [
+        ...builder.parts,
         { name: 'builderChecksum', value: builder.value },
         { name: 'stageDependenciesChecksum', value: sd },
       ];
