@@ -5,6 +5,7 @@
  * connection. `/grpc`: we are the HTTP/2 client of the daemon's gRPC server. `/session`: the daemon is
  * the gRPC client and we serve.
  */
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { StapelkitError } from '../errors';
 import type { DaemonAddress } from './transport';
@@ -60,5 +61,20 @@ export function dialHijack(address: DockerdAddress, urlPath: '/grpc' | '/session
       resolve(sock);
     };
     sock.on('data', onData);
+  });
+}
+
+/** true when dockerd's `GET /_ping` on `socketPath` answers `OK` within timeoutMs. */
+export function dockerPing(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.request({ socketPath, path: '/_ping', headers: { Host: 'docker' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(res.statusCode === 200 && Buffer.concat(chunks).toString() === 'OK'));
+      res.on('error', () => resolve(false));
+    });
+    req.on('error', () => resolve(false));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    req.end();
   });
 }

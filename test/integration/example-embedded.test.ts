@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { removeStateDir, stopDockerdAt } from '../../src/buildkit/dockerd';
+import { removeStateDir, stopDockerdAt } from '../../src/daemon/dockerd';
 import { DEFAULT_BUILDKITD_SOCKET, DEFAULT_DOCKER_SOCKET } from '../../src/buildkit/transport';
 import { copyExample, runCli, stepOutcomes } from './cli-run';
 

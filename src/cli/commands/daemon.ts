@@ -3,7 +3,7 @@
  * starts under $XDG_STATE_HOME/stapelkit when no other daemon is given or found.
  */
 import { Command } from 'commander';
-import { embeddedDockerdStatus, ensureEmbeddedDockerd, removeStateDir, stopEmbeddedDockerd, type EmbeddedStatus } from '../../buildkit/dockerd';
+import { embeddedDockerdStatus, ensureEmbeddedDockerd, removeStateDir, stopEmbeddedDockerd, type EmbeddedStatus } from '../../daemon/dockerd';
 
 /** Human lines for `daemon status` (pure). */
 export function formatStatus(s: EmbeddedStatus): string[] {

@@ -3,7 +3,7 @@
  * (default examples/hello) into an image and run it once. See src/example.
  */
 import { Command } from 'commander';
-import { addDaemonOptions, type DaemonFlags } from '../../buildkit/cli-options';
+import { addDaemonOptions, type DaemonFlags } from '../../daemon/cli-options';
 import { DEFAULT_EXAMPLE_TAG, runExample } from '../../example';
 
 export function register(program: Command): void {

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureBusyboxImage } from '../../../src/buildkit/base-images';
-import { ensureBinfmt, removeStateDir, startDockerd, stopDockerdAt, userStateDir } from '../../../src/buildkit/dockerd';
+import { ensureBusyboxImage } from '../../../src/daemon/base-images';
+import { ensureBinfmt, removeStateDir, startDockerd, stopDockerdAt, userStateDir } from '../../../src/daemon/dockerd';
 
 const PREFIX = 'skt-';
 

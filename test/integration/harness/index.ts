@@ -9,8 +9,9 @@
  *   … env.images.amd64 …                  // 'stapelkit/busybox:amd64'
  *   await env.stop();                     // in suite.after
  */
-import { connect, type BuildkitClient } from '../../../src/buildkit/client';
-import { DockerApi } from '../../../src/buildkit/docker-api';
+import type { BuildkitClient } from '../../../src/buildkit/client';
+import { connect } from '../../../src/daemon/connect';
+import { DockerApi } from '../../../src/daemon/docker-api';
 import { ENV, startTestDaemon, type TestDaemon } from './daemon';
 
 export { ENV } from './daemon';

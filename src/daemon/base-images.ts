@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import type { DockerApi } from './docker-api';
 import { lockFile } from './dockerd';
-import { writeTar, type TarEntry } from './tar';
+import { writeTar, type TarEntry } from '../buildkit/tar';
 
 export type BusyboxArch = 'amd64' | 'arm64';
 

@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import { StapelkitError } from '../errors';
+import { dockerPing } from '../buildkit/hijack';
 
 export interface DockerResponse {
   status: number;
@@ -65,13 +66,8 @@ export class DockerApi {
   }
 
   /** true when `/_ping` answers OK within timeoutMs. */
-  async ping(timeoutMs = 2000): Promise<boolean> {
-    try {
-      const res = await this.request('/_ping', { timeoutMs });
-      return res.status === 200 && res.body.toString() === 'OK';
-    } catch {
-      return false;
-    }
+  ping(timeoutMs = 2000): Promise<boolean> {
+    return dockerPing(this.socketPath, timeoutMs);
   }
 
   /** The image's inspect JSON, or undefined when there is no such image. */

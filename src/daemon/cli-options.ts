@@ -5,8 +5,9 @@
  */
 import { Option, type Command } from 'commander';
 import { StapelkitError } from '../errors';
-import { connect, type BuildkitClient } from './client';
-import { createProgress, type ProgressMode, type ProgressSink } from './progress';
+import type { BuildkitClient } from '../buildkit/client';
+import { connect } from './connect';
+import { createProgress, type ProgressMode, type ProgressSink } from '../buildkit/progress';
 
 export interface DaemonFlags {
   addr?: string;
