@@ -4,7 +4,7 @@ import { cleanPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
 import { sha256Hash } from './hash';
 import { mergedMounts } from './labels';
-import { opDescription, opName } from './exec';
+import { opOptions } from './exec';
 import type { DigestPart, StageImpl } from './types';
 
 export const fromStage: StageImpl = {
@@ -45,7 +45,7 @@ export const fromStage: StageImpl = {
       a = a ? a.mkdir(to, 0o755, { makeParents: true }) : mkdir(to, 0o755, { makeParents: true });
       for (const pat of [`${to}/*`, `${to}/.*`]) a = a.rm(pat, { allowNotFound: true, allowWildcard: true });
     }
-    return base.file(a!, { customName: opName(ctx.image, 'from', 'clear mount points'), description: opDescription(ctx.image, 'from', ctx.image.base.pos) });
+    return base.file(a!, opOptions(ctx.image, 'from', 'clear mount points', ctx.image.base.pos, inputs));
   },
   imageConfig: (_ctx, prevConfig) => prevConfig,
 };
