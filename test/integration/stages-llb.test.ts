@@ -4,6 +4,7 @@
  * image config; a second solve with another commit env fully cached; a git patch applied before
  * the commands of a user stage built on top of a stored gitArchive.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -143,6 +144,69 @@ t('a user stage on a stored gitArchive applies the git patch before its commands
   assert.is(files.get('old-present.txt')?.data.toString(), 'no\n', 'patch applied before the commands');
   assert.is(files.get('copied.txt')?.data.toString(), 'v2\n');
   assert.is(files.get('commit.txt')?.data.toString(), `commit=${COMMIT_B} unix=1704153845\n`);
+});
+
+t('mounts and secrets: build_dir shared across builds, fromPath bound (writes stay out), secrets readable and absent from the image', async ({ env }) => {
+  const salt = `${process.pid}-${Date.now()}`;
+  const repo = makeRepo({
+    'werf.yaml': [
+      `project: skt-mounts-${salt}`,
+      'configVersion: 1',
+      '---',
+      'image: app',
+      `from: ${env.images.amd64}`,
+      'secrets:',
+      '- id: tok',
+      '  value: s3cr3t-value',
+      'mount:',
+      '- from: build_dir',
+      '  to: /cache',
+      '- fromPath: hostdir',
+      '  to: /host',
+      'shell:',
+      '  install:',
+      `  - echo run >> /cache/runs; wc -l < /cache/runs > /runs.txt; echo ${salt} > /dev/null`,
+      '  - cat /host/in.txt > /from-host.txt; echo written > /host/out.txt',
+      '  - sha256sum /run/secrets/tok | cut -d" " -f1 > /tok.sha',
+      '',
+    ].join('\n'),
+    'werf-giterminism.yaml': 'giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowValueIds: [tok]\n  stapel:\n    mount:\n      allowBuildDir: true\n      allowFromPaths: [hostdir]\n',
+  });
+  try {
+    const model = loadProject({ dir: repo, render: plainRenderer }).model;
+    const img = model.images[0] as StapelImage;
+    const host = hostDir({ 'in.txt': 'from host\n' });
+    const build = async (extra: string) => {
+      const i2 = structuredClone(img);
+      i2.shell.install = [...img.shell.install, extra];
+      const client = await env.client();
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-stages-'));
+      const file = path.join(tmp, 'out.tar');
+      const session = new Session({ syncedDirs: { 'mount:hostdir': { dir: host } }, secrets: [{ id: 'tok', value: 's3cr3t-value' }], ssh: [], auth: false, exportTarget: { kind: 'tar', file } });
+      try {
+        const { state } = graph(model, i2, env, session.id, COMMIT_A);
+        await client.solve({ definition: marshal(state, { platform: 'linux/amd64' }), session, exporter: { type: 'tar' } });
+        const end = Date.now() + 5000;
+        while (session.stats.exports.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+        return { files: new Map(readTar(fs.readFileSync(file)).map((e) => [e.path.replace(/^\.?\//, '').replace(/\/$/, ''), e])), bytes: fs.readFileSync(file) };
+      } finally {
+        await session.close();
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    };
+    const a = await build('true');
+    const b = await build('echo second > /second.txt');
+    assert.is(a.files.get('runs.txt')?.data.toString().trim(), '1');
+    assert.is(b.files.get('runs.txt')?.data.toString().trim(), '2', 'the build_dir cache outlived the first build');
+    assert.is(a.files.get('from-host.txt')?.data.toString(), 'from host\n');
+    assert.not.ok(a.files.has('cache/runs'), 'build_dir contents are not in the image');
+    assert.not.ok(a.files.has('host/out.txt') || a.files.has('host/in.txt'), 'fromPath contents are not in the image');
+    assert.not.ok(fs.existsSync(path.join(host, 'out.txt')), 'writes do not go back to the host');
+    assert.is(a.files.get('tok.sha')?.data.toString().trim(), crypto.createHash('sha256').update('s3cr3t-value').digest('hex'));
+    assert.not.ok(a.bytes.includes(Buffer.from('s3cr3t-value')), 'the secret is not in the exported image');
+  } finally {
+    removeRepo(repo);
+  }
 });
 
 t.run();
