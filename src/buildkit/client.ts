@@ -14,7 +14,9 @@ import { buildIdMetadata, grpcFailure, MAX_MESSAGE_SIZE, unary, type AnyClient }
 import { protoDate, toStatusUpdate, type ProgressSink } from './progress';
 import { openSessionTunnel, type AttachedSession, type SessionLike, type TunnelKind } from './session-tunnel';
 import { EXPORTERS, runSolve, type SolveOptions, type SolveResult } from './solve';
+import { dockerGet } from './hijack';
 import { openTransport, type DaemonAddress, type ResolvedAddress, type Transport } from './transport';
+import { toBuildkitVersion, type BuildkitVersion, type DaemonVersion } from './version';
 
 // The API callers have always imported from here.
 export { MAX_MESSAGE_SIZE, waitAtMost, grpcFailure } from './grpc-util';
@@ -28,6 +30,8 @@ export interface WorkerInfo {
   labels: Record<string, string>;
   /** `os/arch[/variant]`, e.g. `linux/amd64`. */
   platforms: string[];
+  /** The worker's BuildKit (v0.11+ report it; undefined before). */
+  buildkitVersion?: BuildkitVersion;
 }
 
 export interface UsageRecord {
@@ -157,6 +161,36 @@ export class BuildkitClient {
     } catch (e) {
       throw grpcFailure('ListWorkers', e);
     }
+  }
+
+  /**
+   * The daemon's BuildKit version: Control.Info where the daemon has it (v0.11+; UNIMPLEMENTED
+   * before), else the workers' version field; for a dockerd also its engine version.
+   */
+  async daemonVersion(): Promise<DaemonVersion> {
+    const out: DaemonVersion = { source: 'none' };
+    try {
+      const res = await this.unary<any>(this.control, 'Info', {}, undefined, 15_000);
+      const v = toBuildkitVersion(res.buildkitVersion);
+      if (v) Object.assign(out, { buildkit: v, source: 'info' });
+    } catch (e) {
+      if ((e as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw grpcFailure('Info', e);
+    }
+    if (!out.buildkit) {
+      const v = (await this.listWorkers()).find((w) => w.buildkitVersion)?.buildkitVersion;
+      if (v) Object.assign(out, { buildkit: v, source: 'workers' });
+    }
+    const a = this.address;
+    if (a.kind === 'dockerd' && a.net === 'unix') {
+      const res = await dockerGet(a.path, '/version', 5000).catch(() => undefined);
+      try {
+        const ver = res?.status === 200 ? (JSON.parse(res.body.toString()) as { Version?: string }) : undefined;
+        if (ver?.Version) out.dockerd = ver.Version;
+      } catch {
+        /* not JSON: no engine version */
+      }
+    }
+    return out;
   }
 
   async diskUsage(filter: string[] = []): Promise<UsageRecord[]> {

@@ -24,6 +24,7 @@ import { grpcFailure, waitAtMost } from './grpc-util';
 import type { AttachedSession, SessionLike } from './session-tunnel';
 import { defBytes, definitionOpDigests, definitionSourceMap, encodeSolveRequest, lenField, type DefinitionLike } from './solve-request';
 import { ProgressCollector, teeProgress, type ProgressSink } from './progress';
+import { toBuildkitVersion } from './version';
 
 export interface OpenGatewayOptions {
   /**
@@ -47,7 +48,8 @@ export function platformString(p: any): string {
 }
 
 export function toWorker(w: any): WorkerInfo {
-  return { id: w.ID ?? '', labels: w.Labels ?? {}, platforms: (w.platforms ?? []).map(platformString) };
+  const buildkitVersion = toBuildkitVersion(w.BuildkitVersion);
+  return { id: w.ID ?? '', labels: w.Labels ?? {}, platforms: (w.platforms ?? []).map(platformString), ...(buildkitVersion ? { buildkitVersion } : {}) };
 }
 
 function toStat(s: any): GatewayStat {
@@ -132,7 +134,8 @@ export class ControlGateway implements Gateway {
         }
       }
     }
-    this.pingCaps = { llb: enabled(pong.LLBCaps), frontend: enabled(pong.FrontendAPICaps), platforms, daemon: this.client.daemonKind };
+    const version = this.workers.find((w) => w.buildkitVersion?.version)?.buildkitVersion?.version;
+    this.pingCaps = { llb: enabled(pong.LLBCaps), frontend: enabled(pong.FrontendAPICaps), platforms, daemon: this.client.daemonKind, ...(version ? { version } : {}) };
     return this.pingCaps;
   }
 

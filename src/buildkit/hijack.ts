@@ -64,17 +64,27 @@ export function dialHijack(address: DockerdAddress, urlPath: '/grpc' | '/session
   });
 }
 
-/** true when dockerd's `GET /_ping` on `socketPath` answers `OK` within timeoutMs. */
-export function dockerPing(socketPath: string, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.request({ socketPath, path: '/_ping', headers: { Host: 'docker' } }, (res) => {
+/** `GET path` on dockerd's API socket: status and body (rejects when the socket does not answer in time). */
+export function dockerGet(socketPath: string, urlPath: string, timeoutMs = 2000): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path: urlPath, headers: { Host: 'docker' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(res.statusCode === 200 && Buffer.concat(chunks).toString() === 'OK'));
-      res.on('error', () => resolve(false));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
     });
-    req.on('error', () => resolve(false));
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`docker API ${urlPath}: no answer within ${timeoutMs} ms`)));
     req.end();
   });
+}
+
+/** true when dockerd's `GET /_ping` on `socketPath` answers `OK` within timeoutMs. */
+export async function dockerPing(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const res = await dockerGet(socketPath, '/_ping', timeoutMs);
+    return res.status === 200 && res.body.toString() === 'OK';
+  } catch {
+    return false;
+  }
 }

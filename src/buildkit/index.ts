@@ -54,3 +54,4 @@ export {
 } from './transport';
 export { openGateway, ControlGateway, definitionOpDigests, type OpenGatewayOptions } from './gateway-client';
 export { exportImage, type ExportRequest, type ExportResult } from './export';
+export { formatDaemonVersion, toBuildkitVersion, type BuildkitVersion, type DaemonVersion } from './version';

@@ -6,5 +6,5 @@
 export { connect, resolveAddress, type ConnectOptions } from './connect';
 export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, embeddedStateDir, embeddedDockerdStatus, stopEmbeddedDockerd, type EmbeddedStatus, ensureBinfmt, userStateDir, lockFile, type DockerdInstance, type DockerdOptions } from './dockerd';
 export { ensureBusyboxImage, busyboxTag, type BusyboxArch } from './base-images';
-export { DockerApi, type ImageInspect } from './docker-api';
-export { addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';
+export { DockerApi, type ImageInspect, type ImageSummary } from './docker-api';
+export { addConnectionOptions, addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';

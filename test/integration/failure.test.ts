@@ -9,7 +9,7 @@ import { PlainPrinter } from '../../src/buildkit/progress';
 import { reportError } from '../../src/cli/main';
 import { isStapelkitError } from '../../src/errors';
 import { image, marshal } from '../../src/llb';
-import { opDigests, testEnv, type TestEnv } from './harness';
+import { dockerdOnly, opDigests, testEnv, type TestEnv } from './harness';
 import { Writable } from 'node:stream';
 
 const t = suite<{ env: TestEnv }>('failing RUN');
@@ -73,7 +73,7 @@ t('exit 3 gives a clear error with the command, status and last log lines', asyn
   assert.match(stderr, /about to fail/);
 });
 
-t('the same failure through the gateway path (solve with imageConfig)', async ({ env }) => {
+dockerdOnly(t, 'moby exporter, docker image inspect')('the same failure through the gateway path (solve with imageConfig)', async ({ env }) => {
   const client = await env.client();
   const def = marshal(image(env.images.amd64).run({ shell: 'echo via gateway; exit 7', ignoreCache: true }).root(), { platform: 'linux/amd64' });
   const [run] = opDigests(def, 'exec');
