@@ -9,3 +9,4 @@ export { parseDockerfile, parseInstruction, type Dockerfile, type Instruction, t
 export { parse as parseDockerfileAST, type Node, type ParseResult, type Pos, type Range, type Heredoc } from './parser/parser';
 export { ShellLex, ShellError } from './parser/shell';
 export { dockerfileStageDependencies, dockerfileStageDigest, sha256Hash, sha3_224Hash, type DockerfileDigestOptions } from './digest';
+export { positionBuildError } from './errors';

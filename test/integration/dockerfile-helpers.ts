@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OciImageConfig } from '../../src/build/gateway';
 import { readTar, type TarReadEntry } from '../../src/buildkit/tar';
-import { compileDockerfile, type CompileResult } from '../../src/dockerfile';
+import { compileDockerfile, positionBuildError, type CompileResult } from '../../src/dockerfile';
 import { local, marshal, parsePlatform, formatPlatform, type Platform } from '../../src/llb';
 import { Session, type SecretSource } from '../../src/session';
 import type { TestEnv } from './harness';
@@ -28,8 +28,10 @@ export interface CaseSpec {
   pre?: { dir: string; tag: string };
   /** Image config fields that are expected to differ, with the reason. */
   intended?: Record<string, string>;
-  /** An error our compiler must report (regexp source). */
+  /** An error both builds must report (regexp source). */
   error?: string;
+  /** How our error's formatted text must start (`case/Dockerfile:3:1: `). */
+  errorAt?: string;
 }
 
 export function readCase(dir: string): CaseSpec {
@@ -113,7 +115,11 @@ export async function buildOurs(env: TestEnv, dir: string, name: string, spec: C
       caps: (await client.llbCaps()).llb,
     });
     const def = marshal(res.state, { platform: spec.platform ?? 'linux/amd64' });
-    await client.solve({ definition: def, session, exporter: { type: 'moby', attrs: { name } }, imageConfig: res.imageConfig });
+    try {
+      await client.solve({ definition: def, session, exporter: { type: 'moby', attrs: { name } }, imageConfig: res.imageConfig });
+    } catch (e) {
+      throw positionBuildError(e, res);
+    }
     return res;
   } finally {
     await session.close();

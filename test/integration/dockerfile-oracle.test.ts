@@ -9,22 +9,41 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { testEnv, testImageName, type TestEnv } from './harness';
-import { buildOurs, buildTheirs, configDiff, imageTree, readCase, savedConfig, treeDiff } from './dockerfile-helpers';
+import { buildOurs, buildTheirs, configDiff, imageTree, readCase, savedConfig, treeDiff, type CaseSpec } from './dockerfile-helpers';
 
 const CORPUS = path.resolve(__dirname, '../dockerfiles');
 const only = process.env.DOCKERFILE_CASES?.split(',');
 const t = suite<{ env: TestEnv; images: string[] }>('dockerfile-oracle');
 const summary = { identical: 0, intended: 0, fileChecked: 0, cases: 0 };
 
+// ADD <url> cases fetch from this server; the daemon's http source runs in dockerd's (host) netns.
+let httpBase = '';
+const server = http.createServer((req, res) => {
+  if (req.url === '/file.txt') res.end('downloaded\n');
+  else if (req.url === '/dir/archive.tar.gz') res.end(Buffer.from('not unpacked'));
+  else {
+    res.statusCode = 404;
+    res.end();
+  }
+});
+function withHttp(spec: CaseSpec): CaseSpec {
+  if (!spec.buildArgs) return spec;
+  return { ...spec, buildArgs: Object.fromEntries(Object.entries(spec.buildArgs).map(([k, v]) => [k, v.replace('{{HTTP}}', httpBase)])) };
+}
+
 t.before(async (ctx) => {
   ctx.env = await testEnv();
   ctx.images = [];
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  httpBase = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
 t.after(async (ctx) => {
   for (const img of ctx.images) await ctx.env.docker.removeImage(img).catch(() => undefined);
   console.log(`oracle summary: ${summary.cases} cases, ${summary.identical} identical to docker build, ${summary.intended} with recorded intended differences, ${summary.fileChecked} checked by files only`);
+  server.close();
   await ctx.env?.stop();
 });
 
@@ -47,18 +66,19 @@ for (const name of fs.readdirSync(CORPUS).sort()) {
     if (spec.error) {
       let msg = '';
       try {
-        await buildOurs(env, dir, ours, spec);
+        await buildOurs(env, dir, ours, withHttp(spec));
       } catch (e) {
-        msg = (e as Error).message;
+        msg = (e as { format?: () => string }).format?.() ?? (e as Error).message;
       }
       assert.match(msg, new RegExp(spec.error), 'our build fails naming the cause');
+      if (spec.errorAt) assert.ok(msg.startsWith(spec.errorAt), `our error names the Dockerfile line: ${msg}`);
       let theirs = '';
-      await buildTheirs(env, dir, testImageName(`theirs-${name}`), spec).catch((e: Error) => (theirs = e.message));
+      await buildTheirs(env, dir, testImageName(`theirs-${name}`), withHttp(spec)).catch((e: Error) => (theirs = e.message));
       assert.match(theirs, new RegExp(spec.error), 'docker build fails the same way');
       summary.identical++;
       return;
     }
-    await buildOurs(env, dir, ours, spec);
+    await buildOurs(env, dir, ours, withHttp(spec));
     images.push(ours);
     const ourTree = await imageTree(env, ours, spec.platform);
     for (const [p, want] of Object.entries(spec.expect ?? {})) {
@@ -76,7 +96,7 @@ for (const name of fs.readdirSync(CORPUS).sort()) {
       return;
     }
     const theirs = testImageName(`theirs-${name}`);
-    await buildTheirs(env, dir, theirs, spec);
+    await buildTheirs(env, dir, theirs, withHttp(spec));
     images.push(theirs);
     const theirTree = await imageTree(env, theirs, spec.platform);
     const files = treeDiff(ourTree, theirTree);

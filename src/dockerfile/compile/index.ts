@@ -237,7 +237,7 @@ export async function compileParsed(df: Dockerfile, opts: CompileOptions): Promi
       const name = total ? `[${d.name} ${String(1).padStart(1 + Math.floor(Math.log10(total)), ' ')}/${total}] FROM ${ref}` : `[internal] ${ref}`;
       if (total) d.cmdIndex = 1;
       d.state = image(ref, { platform: d.platform, customName: name }).platform(d.platform);
-      if (!d.imageOnly) steps.push({ name, stage: d.name, range: d.stage.from.node.range, kind: 'from' });
+      if (!d.imageOnly) steps.push({ name, stage: d.name, range: d.stage.from.node.range, kind: 'from', file, text: d.stage.from.node.original.trim() });
       const cfg = clone(r.config ?? {});
       d.image = { ...cfg, config: cfg.config ?? {}, history: cfg.history ?? [] } as DispatchState['image'];
       d.image.architecture = d.platform.architecture;

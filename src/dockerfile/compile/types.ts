@@ -55,6 +55,10 @@ export interface StepInfo {
   /** Lines of the instruction in the Dockerfile. */
   range: Range;
   kind: string;
+  /** The Dockerfile (as named in CompileOptions.file). */
+  file: string;
+  /** The instruction as written (continuations joined). */
+  text: string;
 }
 
 export interface CompileResult {

@@ -63,7 +63,7 @@ export function prefixCommand(ctx: DispatchContext, d: DispatchState, str: strin
 /** Op options for a step: custom name, location, and the step recorded for the caller. */
 export function stepOptions(ctx: DispatchContext, d: DispatchState, ins: Instruction, name: string): OpOptions {
   const r = ins.node.range;
-  ctx.steps.push({ name, stage: d.name, range: r, kind: ins.kind });
+  ctx.steps.push({ name, stage: d.name, range: r, kind: ins.kind, file: ctx.file, text: ins.node.original.trim() });
   return {
     customName: name,
     description: { 'com.stapelkit.dockerfile.location': `${ctx.file}:${r.start.line}:${r.start.column}-${r.end.line}` },
