@@ -226,6 +226,9 @@ export function mountSpecs(ctx: DispatchContext, d: DispatchState, c: RunCmd): M
     const fromState = m.from !== undefined ? ctx.stageFor(expandWithMap(ctx, m.from, metaEnv, c.node, pos), c.node, pos).state : ctx.context;
     const src = m.source !== undefined ? cleanAbs(m.source) : '/';
     if (m.type === 'tmpfs') {
+      if (m.size !== undefined && ctx.caps && !ctx.caps.has(Cap.ExecMountTmpfsSize)) {
+        throw instructionError(ctx.file, c.node, `--mount type=tmpfs,size= needs BuildKit cap ${Cap.ExecMountTmpfsSize}, which this daemon lacks (BuildKit v0.8 mounts tmpfs without a size limit; drop size=)`, pos);
+      }
       out.push({ type: 'tmpfs', target, size: m.size });
       return;
     }

@@ -116,6 +116,7 @@ const errorCases: [string, string, RegExp, Partial<CompileOptions>?][] = [
   ['COPY of a URL', 'FROM x\nCOPY http://example.com/f /f\n', /^Dockerfile:2:1: source can't be a URL for COPY/],
   ['unknown target', 'FROM x AS a\n', /target stage "b" could not be found/, { target: 'b' }],
   ['bad chmod', 'FROM x\nCOPY --chmod=rwx a /a\n', /^Dockerfile:2:6: invalid chmod parameter "rwx"/],
+  ['a cap the daemon lacks is named', 'FROM x\nRUN --mount=type=tmpfs,target=/t,size=64m true\n', /^Dockerfile:2:5: --mount type=tmpfs,size= needs BuildKit cap exec\.mount\.tmpfs\.size/, { caps: new Set(BUILDKIT_V08_LLB_CAPS) }],
   ['stage cycle', 'FROM x AS a\nCOPY --from=b /x /x\nFROM x AS b\nCOPY --from=a /y /y\n', /circular dependency detected/],
 ];
 for (const [name, text, re, opts] of errorCases) t(`error: ${name}`, async () => assert.match(await errorOf(text, opts), re));
