@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { marshal } from '../llb';
 import { Session } from '../session';
-import { busyboxTag, ensureBusyboxImage, type BusyboxArch } from '../buildkit/base-images';
-import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../buildkit/cli-options';
-import { DockerApi } from '../buildkit/docker-api';
-import { userStateDir } from '../buildkit/dockerd';
+import { busyboxTag, ensureBusyboxImage, type BusyboxArch } from '../daemon/base-images';
+import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../daemon/cli-options';
+import { DockerApi } from '../daemon/docker-api';
+import { userStateDir } from '../daemon/dockerd';
 import { readDockerignore } from './dockerignore';
 import { CONTEXT_NAME, exampleGraph, type BaseConfig } from './graph';
 

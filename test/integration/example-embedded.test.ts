@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { removeStateDir, stopDockerdAt } from '../../src/buildkit/dockerd';
+import { removeStateDir, stopDockerdAt } from '../../src/daemon/dockerd';
 import { DEFAULT_BUILDKITD_SOCKET, DEFAULT_DOCKER_SOCKET } from '../../src/buildkit/transport';
 import { copyExample, runCli, stepOutcomes } from './cli-run';
 
@@ -73,6 +73,9 @@ t('no address: starts its own dockerd, builds, runs; reuses it; daemon stop stop
   assert.ok(pidMatch, status.stdout);
   const pid = Number(pidMatch![1]);
   assert.is(fs.readFileSync(path.join(stateDir, 'docker.pid'), 'utf8').trim(), String(pid));
+  // The running daemon's BuildKit: dockerd 20.10's v0.8 has no Control.Info, so its engine version is shown.
+  assert.match(status.stdout, /^buildkit: BuildKit (in dockerd \S+|v\d+\.\d+\S*)/m);
+  assert.match(status.stdout, /^worker: moby \(linux\/amd64/m);
   assert.match(status.stdout, new RegExp(`^socket: unix://${sock}$`, 'm'));
   const bridge = /^bridge: (\S+)$/m.exec(status.stdout)?.[1];
   assert.ok(bridge && bridgeExists(bridge), status.stdout);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testEnv, testImageName, type TestEnv } from './harness';
+import { dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
 import { copyExample, runCli, stepOutcomes, type CliResult } from './cli-run';
 
 const COPY_STEP = '[example 2/3] COPY . /app';
@@ -22,6 +22,7 @@ interface Ctx {
 }
 
 const t = suite<Ctx>('stapelkit example');
+const dockerd = dockerdOnly(t, 'the example exports with moby and runs the image through the Docker API');
 
 t.before(async (ctx) => {
   ctx.env = await testEnv();
@@ -51,7 +52,7 @@ function buildNumber(stdout: string): number {
   return Number(m![1]);
 }
 
-t('builds the image: config, files, .dockerignore, and runs it once', async (ctx) => {
+dockerd('builds the image: config, files, .dockerignore, and runs it once', async (ctx) => {
   const r = (ctx.first = await example(ctx));
   assert.is(r.code, 0, r.stderr);
   process.stderr.write(`[example] first build through the CLI: ${r.ms} ms\n`);
@@ -81,7 +82,16 @@ t('builds the image: config, files, .dockerignore, and runs it once', async (ctx
   assert.is(lines.filter(Boolean).pop(), '/app', 'WorkingDir applies to containers');
 });
 
-t('a second run takes the copy and the RUN from cache', async (ctx) => {
+dockerd('--debug names the daemon that answered and its BuildKit version', async (ctx) => {
+  const r = await runCli(['--debug', 'example', '--dir', ctx.dir, '--tag', ctx.tag, '--addr', ctx.env.addr, '--progress', 'quiet', '--no-run']);
+  assert.is(r.code, 0, r.stderr);
+  const line = /^debug: daemon (\S+) \(from flag\): BuildKit (.*)$/m.exec(r.stderr);
+  assert.ok(line, r.stderr);
+  assert.is(line![1], ctx.env.addr);
+  assert.match(line![2], /^(in dockerd \d+\.\d+\S* \(the daemon reports no BuildKit version|v\d+\.\d+)/);
+});
+
+dockerd('a second run takes the copy and the RUN from cache', async (ctx) => {
   assert.ok(ctx.first && ctx.first.code === 0, 'first build must have succeeded');
   const r = await example(ctx);
   assert.is(r.code, 0, r.stderr);
@@ -96,7 +106,7 @@ t('a second run takes the copy and the RUN from cache', async (ctx) => {
   assert.is(runStep(firstOutcomes), 'DONE', ctx.first!.stderr);
 });
 
-t('a changed file reruns the steps; the cache mount keeps its contents between builds', async (ctx) => {
+dockerd('a changed file reruns the steps; the cache mount keeps its contents between builds', async (ctx) => {
   const before = buildNumber(ctx.first!.stdout);
   fs.appendFileSync(path.join(ctx.dir, 'site', 'index.html'), '<p>changed</p>\n');
   fs.writeFileSync(path.join(ctx.dir, 'secret.tmp'), 'changed secret: must not matter\n');
@@ -110,7 +120,7 @@ t('a changed file reruns the steps; the cache mount keeps its contents between b
   assert.match(html.stdout, /<p>changed<\/p>/);
 });
 
-t('an excluded file alone does not invalidate the cache', async (ctx) => {
+dockerd('an excluded file alone does not invalidate the cache', async (ctx) => {
   fs.writeFileSync(path.join(ctx.dir, 'secret.tmp'), `changed again ${Date.now()}\n`);
   const r = await example(ctx);
   assert.is(r.code, 0, r.stderr);

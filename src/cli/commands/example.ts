@@ -3,7 +3,7 @@
  * (default examples/hello) into an image and run it once. See src/example.
  */
 import { Command } from 'commander';
-import { addDaemonOptions, type DaemonFlags } from '../../buildkit/cli-options';
+import { addDaemonOptions, type DaemonFlags } from '../../daemon/cli-options';
 import { DEFAULT_EXAMPLE_TAG, runExample } from '../../example';
 
 export function register(program: Command): void {
@@ -14,6 +14,6 @@ export function register(program: Command): void {
     .option('--tag <name>', 'image name', DEFAULT_EXAMPLE_TAG)
     .option('--no-run', 'do not run the image after building it');
   addDaemonOptions(cmd).action(async (opts: DaemonFlags & { dir: string; tag: string; run: boolean }) => {
-    await runExample(opts, { out: process.stdout, err: process.stderr });
+    await runExample({ ...opts, debug: !!cmd.optsWithGlobals().debug }, { out: process.stdout, err: process.stderr });
   });
 }

@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import { StapelkitError } from '../errors';
+import { dockerPing } from '../buildkit/hijack';
 
 export interface DockerResponse {
   status: number;
@@ -65,13 +66,8 @@ export class DockerApi {
   }
 
   /** true when `/_ping` answers OK within timeoutMs. */
-  async ping(timeoutMs = 2000): Promise<boolean> {
-    try {
-      const res = await this.request('/_ping', { timeoutMs });
-      return res.status === 200 && res.body.toString() === 'OK';
-    } catch {
-      return false;
-    }
+  ping(timeoutMs = 2000): Promise<boolean> {
+    return dockerPing(this.socketPath, timeoutMs);
   }
 
   /** The image's inspect JSON, or undefined when there is no such image. */
@@ -90,6 +86,46 @@ export class DockerApi {
       const msg = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
       if (msg.error) throw new StapelkitError('DOCKER_API', `docker API: image load failed: ${msg.errorDetail?.message ?? msg.error}`);
     }
+  }
+
+  /** `GET /images/json` with a `reference` filter (one call): every tag of `repo` with its labels. */
+  async listImages(reference: string): Promise<ImageSummary[]> {
+    const filters = encodeURIComponent(JSON.stringify({ reference: [reference] }));
+    return (await this.json<ImageSummary[] | null>(`/images/json?filters=${filters}`, { timeoutMs: 60_000 })) ?? [];
+  }
+
+  /** `POST /images/{image}/tag`: names `image` (id or name) `repo:tag` (moves the tag if it exists). */
+  async tagImage(image: string, repo: string, tag: string): Promise<void> {
+    await this.call(`/images/${encodeURIComponent(image)}/tag?repo=${encodeURIComponent(repo)}&tag=${encodeURIComponent(tag)}`, { method: 'POST' });
+  }
+
+  /** Removes one tag (`repo:tag`) without force: the image stays while other tags use it. */
+  async untagImage(name: string): Promise<void> {
+    const res = await this.request(`/images/${encodeURIComponent(name)}?noprune=0`, { method: 'DELETE' });
+    if (res.status !== 200 && res.status !== 404) throw apiError(`untag image ${name}`, res);
+  }
+
+  /**
+   * `POST /images/{repo}/push?tag=` with `X-Registry-Auth` (base64url JSON; `{}` for anonymous).
+   * dockerd answers 200 and streams JSON progress; an error arrives as a stream message. Resolves
+   * with the pushed manifest digest when dockerd reports it.
+   */
+  async pushImage(repo: string, tag: string, auth: { username?: string; password?: string; serveraddress?: string } = {}): Promise<{ digest?: string }> {
+    const header = Buffer.from(JSON.stringify(auth)).toString('base64url');
+    const res = await this.call(`/images/${encodeURIComponent(repo)}/push?tag=${encodeURIComponent(tag)}`, { method: 'POST', headers: { 'X-Registry-Auth': header }, timeoutMs: 30 * 60_000 });
+    let digest: string | undefined;
+    for (const line of res.body.toString().split('\n')) {
+      if (!line.trim()) continue;
+      let msg: { error?: string; errorDetail?: { message?: string }; aux?: { Digest?: string } };
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (msg.error) throw new StapelkitError('DOCKER_PUSH', `docker API: push of ${repo}:${tag} failed: ${msg.errorDetail?.message ?? msg.error}`);
+      if (msg.aux?.Digest) digest = msg.aux.Digest;
+    }
+    return { digest };
   }
 
   async removeImage(name: string): Promise<void> {
@@ -118,6 +154,17 @@ export class DockerApi {
       await this.request(`/containers/${id}?force=1`, { method: 'DELETE' }).catch(() => undefined);
     }
   }
+}
+
+/** One entry of `GET /images/json`. */
+export interface ImageSummary {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Labels?: Record<string, string> | null;
+  /** Unix seconds. */
+  Created?: number;
+  Size?: number;
 }
 
 export interface ImageInspect {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addDaemonOptions, connectWithFlags, progressFromFlags } from '../../../src/buildkit/cli-options';
+import { addDaemonOptions, connectWithFlags, progressFromFlags } from '../../../src/daemon/cli-options';
 import { PlainPrinter, TtyPrinter } from '../../../src/buildkit/progress';
 
 function parse(args: string[]): Record<string, string> {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import type { DockerApi } from './docker-api';
 import { lockFile } from './dockerd';
-import { writeTar, type TarEntry } from './tar';
+import { writeTar, type TarEntry } from '../buildkit/tar';
 
 export type BusyboxArch = 'amd64' | 'arm64';
 
@@ -134,13 +134,10 @@ function appletList(busyboxPath: string, arch: BusyboxArch): string[] {
 }
 
 /**
- * Loads `stapelkit/busybox:<arch>` into the daemon unless the tag already exists. Returns the tag.
- * `cacheDir` keeps the downloaded arm64 .deb between runs.
+ * The docker-load tarball of `stapelkit/busybox:<arch>` (for a daemon with an image store, or to
+ * push to a registry for one without). `cacheDir` keeps the downloaded arm64 .deb between runs.
  */
-export async function ensureBusyboxImage(docker: DockerApi, arch: BusyboxArch, cacheDir: string): Promise<string> {
-  const tag = busyboxTag(arch);
-  const existing = await docker.inspectImage(tag);
-  if (existing) return tag;
+export async function busyboxTarball(arch: BusyboxArch, cacheDir: string, tag = busyboxTag(arch)): Promise<Buffer> {
   let binPath: string;
   let tmp: string | undefined;
   if (arch === 'amd64' && process.arch === 'x64') {
@@ -155,11 +152,18 @@ export async function ensureBusyboxImage(docker: DockerApi, arch: BusyboxArch, c
   }
   try {
     const layer = writeTar(busyboxRootfs(fs.readFileSync(binPath), appletList(binPath, arch)));
-    const { tarball } = imageTarball({ tag, arch, layer });
-    await docker.loadImage(tarball);
+    return imageTarball({ tag, arch, layer }).tarball;
   } finally {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Loads `stapelkit/busybox:<arch>` into the daemon unless the tag already exists. Returns the tag. */
+export async function ensureBusyboxImage(docker: DockerApi, arch: BusyboxArch, cacheDir: string): Promise<string> {
+  const tag = busyboxTag(arch);
+  const existing = await docker.inspectImage(tag);
+  if (existing) return tag;
+  await docker.loadImage(await busyboxTarball(arch, cacheDir, tag));
   if (!(await docker.inspectImage(tag))) throw new StapelkitError('BASE_IMAGE', `image ${tag} is missing right after loading it`);
   return tag;
 }

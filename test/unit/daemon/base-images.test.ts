@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { busyboxRootfs, busyboxTag, imageTarball } from '../../../src/buildkit/base-images';
+import { busyboxRootfs, busyboxTag, imageTarball } from '../../../src/daemon/base-images';
 import { readTar, writeTar } from '../../../src/buildkit/tar';
 
 test('busyboxRootfs: binary, applet links, users, /tmp', () => {
