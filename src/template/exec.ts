@@ -684,6 +684,7 @@ export function assignable(v: Value, typ: string): boolean {
   if (v instanceof GoInt) return v.kind === typ;
   if (v instanceof GoList) return typ === '[]' + v.elem;
   if (v instanceof GoMap) return typ === `map[${v.key}]${v.elem}`;
+  if (v instanceof GoStruct) return typ === v.typeName;
   return false;
 }
 

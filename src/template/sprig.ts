@@ -568,7 +568,7 @@ export function toJSON(v: Value, indent: string | null, escapeHTML = true): stri
       const entries = [...x.m.values()].sort((a, b) => (Buffer.compare(goBytes(a.k as string), goBytes(b.k as string))));
       return '{' + entries.map((e) => nl + jsonString(e.k as string, escapeHTML) + colon + enc(e.v, depth + 1)).join(',') + nlEnd + '}';
     }
-    if (x instanceof GoStruct) return '{}';
+    if (x instanceof GoStruct) return x.opts.text !== undefined ? jsonString(x.opts.text, escapeHTML) : '{}'; // MarshalJSON of a Stringer-like value
     throw new JsonUnsupported(`json: unsupported type: ${goTypeName(x)}`);
   };
   return enc(v, 0);

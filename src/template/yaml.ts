@@ -623,6 +623,8 @@ function sortedEntries(m: GoMap): { k: Value; v: Value }[] {
  * node is a mapping value (so a sequence there is "indentless").
  */
 function emitNode(e: Emitter, v: Value, indent: number, mappingContext: boolean, simpleKey: boolean) {
+  // yaml.v2 marshals an encoding.TextMarshaler (semver.Version) as its text
+  if (v instanceof GoStruct && v.opts.text !== undefined) v = v.opts.text;
   if (v instanceof GoMap && v.size > 0) {
     const ind = indent < 0 ? 0 : indent + BEST_INDENT;
     for (const { k, v: val } of sortedEntries(v)) {
