@@ -3,7 +3,7 @@
  * tracked files of the work tree), and from disk only where werf-giterminism.yaml allows
  * uncommitted files. Also the `.Files` object handed to the template engine.
  */
-import { minimatch } from 'minimatch';
+import { Minimatch } from 'minimatch';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
@@ -199,7 +199,8 @@ export function makeWerfFiles(files: ProjectFiles, allow: Allow): WerfFiles {
     },
     glob(pattern: string): Record<string, Buffer> {
       const pat = pattern.replace(/^\.\//, '').replace(/^\/+/, '');
-      const matched = files.listFiles(allow).filter((p) => minimatch(p, pat, { dot: true }));
+      const mm = new Minimatch(pat, { dot: true }); // compiled once, not per listed file
+      const matched = files.listFiles(allow).filter((p) => mm.match(p));
       const out: Record<string, Buffer> = {};
       for (const [p, b] of files.readMany(matched, allow)) out[p] = b;
       return out;
