@@ -34,7 +34,8 @@ integration: deps
 
 # The main job: build the example project on the embedded default daemon.
 example: build
-	./bin/stapelkit example --dir examples/hello
+	./bin/stapelkit build --dir examples/hello
+	./bin/stapelkit run --dir examples/hello hello
 
 bench: build
 	$(NODE_IMPORT) bench/context-sync.ts
