@@ -188,6 +188,12 @@ export function isGoPrint(cp: number): boolean {
   return printable.test(String.fromCodePoint(cp));
 }
 
+/** utf8.EncodeRune: a code point that is out of range or a surrogate becomes U+FFFD. */
+function runeString(n: bigint): string {
+  const c = Number(n);
+  return String.fromCodePoint(n >= 0n && n <= 0x10ffffn && !(c >= 0xd800 && c <= 0xdfff) ? c : 0xfffd);
+}
+
 /** strconv.Quote (QuoteToASCII with `ascii`); an invalid byte is written as \\x… */
 export function goQuote(s: string, quote = '"', ascii = false): string {
   let out = quote;
@@ -321,9 +327,9 @@ function fmtInteger(v: GoInt, verb: string, f: Flags): string {
       if (f.sharp) prefix = '0X';
       break;
     case 'c':
-      return pad(String.fromCodePoint(Number(v.v) >= 0 && Number(v.v) <= 0x10ffff ? Number(v.v) : 0xfffd), f);
+      return pad(runeString(v.v), f);
     case 'q':
-      return pad(goQuote(String.fromCodePoint(Number(v.v) >= 0 && Number(v.v) <= 0x10ffff ? Number(v.v) : 0xfffd), "'", f.plus), f);
+      return pad(goQuote(runeString(v.v), "'", f.plus), f);
     case 'U': {
       let s = 'U+' + n.toString(16).toUpperCase().padStart(4, '0');
       if (f.sharp && isGoPrint(Number(n))) s += " '" + String.fromCodePoint(Number(n)) + "'";
