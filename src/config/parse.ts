@@ -30,6 +30,7 @@ import {
 } from './model';
 import { emptyImageSpec } from './imagespec';
 import { RawDoc } from './split';
+import { goSprintYaml } from './gofmt';
 import {
   At,
   CONFIG_ERROR,
@@ -905,7 +906,8 @@ function parseDockerfileImage(root: At, ctx: ParseContext): ParsedImage {
   if (!isAbsent(argsE)) {
     for (const e of entries(argsE.value)) {
       if (e.value.isNull()) args[e.key] = '';
-      else if (describe(e.value.node) === 'a mapping' || describe(e.value.node) === 'a list') args[e.key] = JSON.stringify(toPlain(e.value));
+      // werf formats a list or mapping with Go's fmt: [1 2], map[a:1]
+      else if (describe(e.value.node) === 'a mapping' || describe(e.value.node) === 'a list') args[e.key] = goSprintYaml(e.value);
       else args[e.key] = str(e.value);
     }
   }

@@ -15,6 +15,7 @@ import { ParsedSection, makeDocSource, parseSection } from './parse';
 import { RenderResult, Renderer, defaultRenderer } from './render';
 import { splitDocuments } from './split';
 import { assembleModel } from './validate';
+import { goBytes, invalidUtf8Offset } from '../template/bytes';
 
 export interface LoadOptions {
   /** Project directory (default: cwd). */
@@ -129,9 +130,26 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   });
   const mainName = configFile;
   const mapLine = (line: number) => rendered.lineMap[line - 1] ?? { file: mainName, line };
+  checkRenderedUtf8(rendered.text, mapLine);
   return { projectDir, repoRoot: git.repoRoot, configFile, rendered, giterminism, commit, env, mapLine };
 }
 
+
+/**
+ * Template output may carry any bytes (`.Files.Get` of a binary file), but YAML text must be UTF-8:
+ * werf's YAML parser refuses the rendered config there, so do we, at the line that holds the byte.
+ */
+function checkRenderedUtf8(text: string, mapLine: (line: number) => { file: string; line: number }): void {
+  const at = invalidUtf8Offset(text);
+  if (at < 0) return;
+  const bytes = goBytes(text);
+  const line = bytes.subarray(0, at).toString('latin1').split('\n').length;
+  const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0');
+  throw new StapelkitError('CONFIG_INVALID_UTF8', `the rendered configuration is not valid UTF-8 (byte 0x${byte} at rendered line ${line}): YAML cannot hold binary data`, {
+    pos: mapLine(line),
+    hint: 'encode binary content before it reaches YAML, e.g. {{ .Files.Get "file.bin" | b64enc }}',
+  });
+}
 
 /** Parse rendered text into a model (no I/O). */
 export function parseRendered(

@@ -6,14 +6,17 @@ import { adler32 } from './sprig';
 import { TemplateSet, Writer } from './exec';
 import { ParseError } from './parse';
 import { GoError, GoFunc, GoMap, GoStruct, Value } from './value';
-import { sprintValue } from './fmt';
+import { goQuote, sprintValue } from './fmt';
+import { goString } from './bytes';
 import { fromYamlV2, toYamlV2 } from './yaml';
 import { timeString } from './gotime';
 import { GoTime } from './value';
 
+/** File contents are bytes (a string is taken as UTF-8 text); they become Go strings as they are. */
 export interface WerfFiles {
-  get(path: string): string;
-  glob(pattern: string): Record<string, string>;
+  get(path: string): Uint8Array | string;
+  /** Matches of a glob; werf fails when there are none (the engine reports that). */
+  glob(pattern: string): Record<string, Uint8Array | string>;
   exists(path: string): boolean;
   isDir(path: string): boolean;
 }
@@ -105,6 +108,8 @@ export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
   f.set('dump_debug', new GoFunc('dump_debug', ['interface {}'], () => '', { ret: 'string' }));
 }
 
+const content = (c: Uint8Array | string): string => (typeof c === 'string' ? c : goString(c));
+
 /** The `.Files` object: methods that panic (→ template error) when the file reader fails. */
 export function filesStruct(files: WerfFiles): GoStruct {
   // A failing file reader panics inside the template in werf; keep the reader's error code (e.g. a
@@ -121,14 +126,16 @@ export function filesStruct(files: WerfFiles): GoStruct {
     }
   };
   return new GoStruct('config.files', {
-    Get: new GoFunc('Get', ['string'], (p) => wrap(() => files.get(p as string)), { ret: 'string' }),
+    Get: new GoFunc('Get', ['string'], (p) => wrap(() => content(files.get(p as string))), { ret: 'string' }),
     Glob: new GoFunc(
       'Glob',
       ['string'],
       (p) =>
         wrap(() => {
           const m = new GoMap('string', 'interface {}');
-          for (const [k, v] of Object.entries(files.glob(p as string))) m.set(k, v);
+          for (const [k, v] of Object.entries(files.glob(p as string))) m.set(k, content(v));
+          // werf v2 (pkg/config/parser.go doGlob): an empty result is an error
+          if (m.size === 0) throw new GoError(`{{ .Files.Glob ${goQuote(p as string)} }}: no matches found`);
           return m;
         }),
       { ret: 'map[string]interface {}' },

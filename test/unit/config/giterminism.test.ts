@@ -145,9 +145,9 @@ t('.Files: committed files only, uncommitted ones via allowUncommittedFiles, pat
   let files: RenderWerfOptions['files'] | undefined;
   load(path.join(root, 'p'), { render: (o) => ((files = o.files), plainRenderer(o)) });
   const f = files!;
-  assert.is(f.get('conf/a.conf'), 'A');
-  assert.is(f.get('./conf/a.conf'), 'A');
-  assert.equal(f.glob('conf/{a,sub/c}.conf'), { 'conf/a.conf': 'A', 'conf/sub/c.conf': 'C' } as Record<string, string>);
+  assert.is(f.get('conf/a.conf').toString(), 'A');
+  assert.is(f.get('./conf/a.conf').toString(), 'A');
+  assert.equal(f.glob('conf/{a,sub/c}.conf'), { 'conf/a.conf': Buffer.from('A'), 'conf/sub/c.conf': Buffer.from('C') });
   assert.equal(f.glob('conf/*.none'), {});
   // A matched file with uncommitted changes is refused like .Files.Get.
   assert.is(errorOf(() => f.glob('conf/*.conf')).message, 'the file "conf/b.conf" must be committed');
@@ -159,7 +159,7 @@ t('.Files: committed files only, uncommitted ones via allowUncommittedFiles, pat
   assert.is(errorOf(() => f.get('untracked.txt')).message, 'the untracked file "untracked.txt" must be committed');
   assert.is(errorOf(() => f.get('missing.txt')).message.includes('not found in the project git repository'), true);
   assert.is(errorOf(() => f.get('../outside.txt')).message.includes('not found'), true);
-  assert.is(f.get('local/dev.env'), 'D');
+  assert.is(f.get('local/dev.env').toString(), 'D');
   assert.ok(f.exists('local/dev.env'));
   assert.ok(f.isDir('local'));
   assert.equal(Object.keys(f.glob('**/*.env')), ['local/dev.env']);
