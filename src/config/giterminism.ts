@@ -7,6 +7,7 @@ import { minimatch } from 'minimatch';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { aliasTargets, checkAliasExpansion, checkYamlChars, checkYamlDepth, lineColAt } from '../util/yaml-limits';
 import { StapelkitError } from '../errors';
 import { normalizeGitPath } from '../git/reader';
 import { GiterminismConfig, Model, Pos, imageLabel } from './model';
@@ -38,13 +39,18 @@ export function defaultGiterminism(): GiterminismConfig {
 
 /** Parse werf-giterminism.yaml text; `file` names it in errors. */
 export function parseGiterminism(text: string, file: string): GiterminismConfig {
+  const early = checkYamlChars(text) ?? checkYamlDepth(text);
+  if (early) throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${early.message}`, { pos: { file, ...lineColAt(text, early.offset) }, hint: early.hint });
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, version: '1.1', keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
-  const src: DocSource = { doc, lineCounter, startLine: 0, mapLine: (line) => ({ file, line }) };
+  const aliases = aliasTargets(doc);
+  const src: DocSource = { doc, lineCounter, startLine: 0, mapLine: (line) => ({ file, line }), aliases };
   if (doc.errors[0]) {
     const pos = posAt(src, doc.errors[0].pos[0]);
     throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${yamlErrorMessage(doc.errors[0])}`, { pos });
   }
+  const bomb = checkAliasExpansion(doc, aliases);
+  if (bomb) throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${bomb.message}`, { pos: posAt(src, bomb.offset), hint: bomb.hint });
   const root = new At(src, 'giterminism', [], doc.contents as At['node'], 0);
   const cfg = defaultGiterminism();
   if (root.isNull()) throw root.error('`giterminismConfigVersion: 1` required', undefined, GITERMINISM_ERROR);

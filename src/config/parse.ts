@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { StapelkitError } from '../errors';
 import { isOutside } from '../git/reader';
+import { YamlViolation, aliasTargets, checkAliasExpansion, checkYamlChars, checkYamlDepth, lineColAt } from '../util/yaml-limits';
 import { cleanPath } from '../util/gopath';
 import {
   DEPENDENCY_IMPORT_TYPES,
@@ -99,6 +100,19 @@ const PROJECT_RE = /^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
 export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src: DocSource; parseError?: StapelkitError } {
   const lineCounter = new LineCounter();
+  const yamlError = (v: YamlViolation, pos: Pos) =>
+    new StapelkitError('CONFIG_YAML', `YAML: ${v.message}`, { pos: { ...pos, keyPath: `document #${raw.index}` }, hint: v.hint });
+  const textPos = (offset: number): Pos => {
+    const lc = lineColAt(raw.text, offset);
+    const mapped = mapLine(raw.startLine + lc.line);
+    return { file: mapped.file, line: mapped.line, column: lc.column };
+  };
+  // Limits first: the characters YAML allows, and a nesting depth the recursive composer survives.
+  const early = checkYamlChars(raw.text) ?? checkYamlDepth(raw.text);
+  if (early) {
+    const src: DocSource = { doc: new Document(null), lineCounter, startLine: raw.startLine, mapLine };
+    return { src, parseError: yamlError(early, textPos(early.offset)) };
+  }
   const doc = parseDocument(raw.text, {
     lineCounter,
     version: '1.1', // werf parses with yaml.v2 (YAML 1.1: `yes`/`on` are booleans, `0777` is octal)
@@ -108,7 +122,8 @@ export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src
     merge: true,
     strict: false,
   });
-  const src: DocSource = { doc: doc as Document, lineCounter, startLine: raw.startLine, mapLine };
+  const aliases = aliasTargets(doc as Document);
+  const src: DocSource = { doc: doc as Document, lineCounter, startLine: raw.startLine, mapLine, aliases };
   const err = doc.errors[0];
   if (err) {
     const pos = posAt(src, err.pos[0]);
@@ -119,6 +134,9 @@ export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src
     }
     return { src, parseError: new StapelkitError('CONFIG_YAML', `YAML: ${message}`, { pos: { ...pos, keyPath: `document #${raw.index}` } }) };
   }
+  // The walk below resolves aliases itself: refuse what yaml.v2's decoder refuses before it expands them.
+  const bomb = checkAliasExpansion(doc as Document, aliases);
+  if (bomb) return { src, parseError: yamlError(bomb, posAt(src, bomb.offset)) };
   return { src };
 }
 

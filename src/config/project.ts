@@ -14,6 +14,7 @@ import { Model, Warning } from './model';
 import { ParsedSection, makeDocSource, parseSection } from './parse';
 import { RenderResult, Renderer, defaultRenderer } from './render';
 import { splitDocuments } from './split';
+import { checkUtf8 } from '../util/yaml-limits';
 import { assembleModel } from './validate';
 
 export interface LoadOptions {
@@ -65,6 +66,22 @@ function setup(opts: LoadOptions) {
   return { projectDir, git, files, loose };
 }
 
+/**
+ * Text of a project file that must be UTF-8 (werf.yaml, templates): werf's YAML parser refuses
+ * other bytes, and decoding them would silently turn them into U+FFFD.
+ */
+function utf8Text(buf: Buffer, file: string): string {
+  const bad = checkUtf8(buf);
+  if (bad) {
+    const before = buf.subarray(0, bad.offset);
+    const line = before.filter((b) => b === 10).length + 1;
+    const lineStart = before.lastIndexOf(10) + 1;
+    const column = Buffer.from(before.subarray(lineStart)).toString('utf8').length + 1;
+    throw new StapelkitError('CONFIG_YAML', `YAML: ${bad.message}: the file is not valid UTF-8`, { pos: { file, line, column } });
+  }
+  return buf.toString('utf8');
+}
+
 export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const { projectDir, git, files, loose } = setup(opts);
   const environ = opts.environ ?? process.env;
@@ -74,7 +91,7 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const gPath = normalizeGitPath(opts.giterminismConfig ?? GITERMINISM_FILE);
   const gText = files.read(gPath, NOTHING);
   const giterminism: Model['giterminism'] = gText
-    ? { present: true, config: parseGiterminism(gText.toString('utf8'), gPath) }
+    ? { present: true, config: parseGiterminism(utf8Text(gText, gPath), gPath) }
     : { present: false, config: defaultGiterminism() };
   const g = giterminism.config.config;
 
@@ -111,14 +128,14 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const templates = [...templatePaths].sort().map((p) => {
     const b = files.read(p, allowTemplates);
     if (b === undefined) throw fileStateError(`the file "${p}" not found in the project git repository`);
-    return { name: p.slice(templatesDir.length + 1), text: b.toString('utf8'), file: p };
+    return { name: p.slice(templatesDir.length + 1), text: utf8Text(b, p), file: p };
   });
 
   const env = opts.env ?? environ.WERF_ENV ?? '';
   const render = opts.render ?? defaultRenderer();
   const werfFiles = makeWerfFiles(files, allowGlobs(g.goTemplateRendering.allowUncommittedFiles));
   const rendered = render({
-    main: { name: configFile, text: configText.toString('utf8') },
+    main: { name: configFile, text: utf8Text(configText, configFile) },
     templates,
     files: werfFiles,
     commit: { hash: commit.hash, date: commit.date, tzOffsetMinutes: tzOffsetMinutes(commit.tzOffset) },
@@ -153,6 +170,16 @@ export function parseRendered(
     warnings,
     configFile: extras.configFile,
     projectDirName: extras.projectDirName,
+  });
+}
+
+/** The rendered documents with the image names each declares (meta: none), as `werf config render IMAGE` picks them. */
+export function imageDocuments(r: Pick<RenderedProject, 'rendered' | 'mapLine'>, environ?: Record<string, string | undefined>): { text: string; names: string[] }[] {
+  return splitDocuments(r.rendered.text).map((raw) => {
+    const { src, parseError } = makeDocSource(raw, r.mapLine);
+    if (parseError) throw parseError;
+    const section = parseSection(raw, src, { warnings: [], environ: environ ?? process.env });
+    return { text: raw.text, names: section.kind === 'image' ? section.names : [] };
   });
 }
 
