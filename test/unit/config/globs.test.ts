@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import { Model, defaultGiterminism, parseRendered } from '../../../src/config';
 import { globProblem } from '../../../src/config/parse';
 import { StapelkitError } from '../../../src/errors';
+import { validatePattern } from '../../../src/git';
 
 const t = suite('config/globs');
 const parse = (text: string): Model =>
@@ -37,6 +38,22 @@ t('globProblem follows doublestar.ValidatePattern', () => {
   assert.is(globProblem('x\\'), 'trailing escape character `\\`');
   assert.is(globProblem('a[]b'), 'empty character class at offset 1');
   assert.is(globProblem('a}b'), '`}` without a matching `{` at offset 1');
+});
+
+t('globProblem agrees with the git layer\'s doublestar validatePattern on every pattern of a generated corpus', () => {
+  const parts = ['a', '*', '**', '/', '[', ']', '!', '^', '{', '}', ',', '\\', '-', '?'];
+  let n = 0;
+  const walk = (prefix: string, depth: number) => {
+    if (depth === 0) return;
+    for (const p of parts) {
+      const pat = prefix + p;
+      assert.is(globProblem(pat) === undefined, validatePattern(pat), JSON.stringify(pat));
+      n++;
+      walk(pat, depth - 1);
+    }
+  };
+  walk('', 4);
+  assert.ok(n > 40_000);
 });
 
 t('a malformed glob in git stageDependencies, includePaths, excludePaths or import paths is a positioned error', () => {
