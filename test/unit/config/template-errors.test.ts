@@ -1,8 +1,12 @@
-/** Template errors as config reports them: an include recursion is said once, with the chain's start. */
+/**
+ * Template errors as config reports them (an include recursion is said once, with the chain's
+ * start) and werf's --debug-templates logging.
+ */
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
 import { StapelkitError } from '../../../src/errors';
 import { renderWerfConfig } from '../../../src/template';
+import { adler32 } from '../../../src/template/sprig';
 
 const t = suite('config/template-errors');
 const files = { get: () => '', glob: () => ({}), exists: () => false, isDir: () => false };
@@ -39,6 +43,25 @@ t('a plain include chain without repetition stays as it is', () => {
   const e = renderErr('x: {{ include "a" . }}\n', [{ name: '_h.tmpl', text: '{{ define "a" }}{{ include "b" . }}{{ end }}{{ define "b" }}{{ fail "boom" }}{{ end }}' }]);
   assert.not.match(e.message, /repeat/);
   assert.match(e.message, /error calling fail: boom$/);
+});
+
+t('--debug-templates: the *_debug functions log like werf and include/tpl ones return their result; silent without it', () => {
+  const text = '{{ define "a" }}A{{ .x }}{{ end }}[{{ include_debug "a" (dict "x" 1) }}][{{ tpl_debug "{{ 2 }}" . }}][{{ printf_debug "%s-%d" "v" 3 }}][{{ dump_debug (list 1 "b") }}]\n';
+  const logged: string[] = [];
+  const opts = { main: { name: 'werf.yaml', text }, templates: [], files, commit: { hash: 'c'.repeat(40), date: new Date(0) }, envName: '', lookupEnv: () => undefined, allowEnv: () => false };
+  const on = renderWerfConfig({ ...opts, debugTemplates: true, debugLog: (s) => logged.push(s) });
+  assert.is(on.text, '[A1][2][][]\n');
+  assert.equal(logged, [
+    '-- include_debug template "a" result:\nA1\n\n',
+    `-- tpl_debug "tpl-${adler32('{{ 2 }}')}" content:\n{{ 2 }}\n\n`,
+    `-- tpl_debug "tpl-${adler32('{{ 2 }}')}" result:\n2\n\n`,
+    '-- printf_debug format "%s-%d" result:\nv-3\n\n',
+    '-- dump_debug result:\n[1 b]\n\n',
+  ]);
+  logged.length = 0;
+  const off = renderWerfConfig({ ...opts, debugLog: (s) => logged.push(s) });
+  assert.is(off.text, '[][][][]\n');
+  assert.equal(logged, []);
 });
 
 t.run();
