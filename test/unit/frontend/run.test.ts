@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Gateway, GatewayCaps, GatewayRef, GatewayResult, GatewayStat, ResolvedImage, ResolveImageOptions } from '../../../src/build/gateway';
 import { StapelkitError } from '../../../src/errors';
-import { MODE_DIR } from '../../../src/frontend/context-files';
+import { ContextFiles, ContextGitReader, MODE_DIR } from '../../../src/frontend/context-files';
 import { runFrontend } from '../../../src/frontend/main';
 import { parseFrontendOptions } from '../../../src/frontend/options';
 import { frontendEnv } from '../../../src/frontend/stdio-gateway';
@@ -154,7 +154,6 @@ t('.git in the context gives the HEAD commit (ref file + loose object author tim
   const gw = new MemGateway({ dockerfile: { 'werf.yaml': werf }, context });
   await runFrontend(gw, env({}));
   assert.ok(gw.reads.includes(`local://context:.git/refs/heads/main`));
-  const { ContextFiles, ContextGitReader } = await import('../../../src/frontend/context-files');
   const files = new ContextFiles(gw, { id: 'local://context' });
   const r = new ContextGitReader('/nonexistent', files, { hash: '', date: new Date(0), tzOffset: '+0000' });
   for (let i = 0; i < 4 && (r.head(), !files.complete); i++) await files.fetchMissing();
