@@ -6,6 +6,7 @@
  *
  * What BuildKit tells a frontend outside the bridge comes from the environment (frontendEnv()).
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Gateway, GatewayCaps, GatewayRef, GatewayResult, GatewayStat, OciImageConfig, ResolvedImage, ResolveImageOptions, SolveRefOptions } from '../build/gateway';
@@ -68,8 +69,16 @@ export function frontendEnv(env: NodeJS.ProcessEnv = process.env): FrontendEnv {
  * foreign byte breaks the HTTP/2 connection.
  */
 export function stdioConnection(): Duplex {
-  const readable = new net.Socket({ fd: 0, readable: true, writable: false });
-  const writable = new net.Socket({ fd: 1, readable: false, writable: true });
+  // Pipes (what BuildKit gives) as non-blocking sockets; anything else (a file, a tty) through fs.
+  const pipe = (fd: number) => {
+    try {
+      return fs.fstatSync(fd).isFIFO() || fs.fstatSync(fd).isSocket();
+    } catch {
+      return false;
+    }
+  };
+  const readable = pipe(0) ? new net.Socket({ fd: 0, readable: true, writable: false }) : fs.createReadStream('', { fd: 0, autoClose: false });
+  const writable = pipe(1) ? new net.Socket({ fd: 1, readable: false, writable: true }) : fs.createWriteStream('', { fd: 1, autoClose: false });
   const toStderr = (...args: unknown[]) => process.stderr.write(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') + '\n');
   console.log = console.info = console.debug = toStderr;
   Object.defineProperty(process, 'stdout', { configurable: true, get: () => process.stderr });
@@ -288,11 +297,9 @@ export class BridgeGateway implements Gateway {
     if (this.finished) throw new StapelkitError('GATEWAY_FINISHED', 'the gateway result was already returned');
     this.finished = true;
     const req = error ? { error: errorStatus(error) } : { result: encodeResult(result) };
-    try {
-      await this.call('Return', req, 60_000);
-    } finally {
-      await this.rpc.close().catch(() => undefined);
-    }
+    // The connection is left open: BuildKit v0.8 treats the bridge connection closing before the
+    // process exits as a crash ("frontend grpc server closed unexpectedly"). The caller exits.
+    await this.call('Return', req, 60_000);
   }
 }
 
