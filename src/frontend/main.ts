@@ -9,12 +9,11 @@
  */
 import * as path from 'node:path';
 import type { Gateway, GatewayRef, GatewayResult, OciImageConfig } from '../build/gateway';
-import { imageLabel, type Image, type Model } from '../config';
+import { imageLabel, type Image, type Model } from '../config/model';
 import { StapelkitError } from '../errors';
 import { image as imageSource, local, marshal, type Definition } from '../llb';
 import { formatPlatform, parsePlatform, type Platform } from '../llb/platform';
 import { parseFrontendOptions, type FrontendOptions } from './options';
-import { loadFromContext } from './project';
 import { BridgeGateway, frontendEnv, type FrontendEnv } from './stdio-gateway';
 
 const T0 = Date.now();
@@ -103,9 +102,14 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
   const caps = await gw.caps();
   log(`ping: ${caps.daemon}${caps.version ? ' ' + caps.version : ''}, ${caps.llb.size} LLB caps, ${caps.frontend.size} gateway caps, platforms ${caps.platforms.map(formatPlatform).join(',')}`);
   const inputs = gw.inputs ? await gw.inputs() : {};
-  const configText = await readConfig(gw, env, opts, inputs, caps.llb);
+  // Both locals are solved at once, and the config layer (template engine, YAML) loads meanwhile.
+  const configP = readConfig(gw, env, opts, inputs, caps.llb);
   const contextDef: Definition | Buffer = inputs[opts.contextKey] ?? marshal(local(opts.contextKey, { sessionId: env.sessionId || undefined, sharedKeyHint: opts.contextKey }), { caps: caps.llb });
-  const context = await gw.solve(asDefinition(contextDef));
+  const contextP = gw.solve(asDefinition(contextDef));
+  contextP.catch(() => undefined); // a werf.yaml error below takes precedence
+  const { loadFromContext } = require('./project') as typeof import('./project');
+  const configText = await configP;
+  const context = await contextP;
   const epoch = opts.buildArgs.SOURCE_DATE_EPOCH;
   const project = await loadFromContext(gw, context, {
     configName: path.posix.basename(opts.filename),
