@@ -34,7 +34,8 @@ integration: deps
 
 # The main job: build the example project on the embedded default daemon.
 example: build
-	./bin/stapelkit example --dir examples/hello
+	./bin/stapelkit build --dir examples/hello
+	./bin/stapelkit run --dir examples/hello hello
 
 # The frontend image, offline: local node binary + compiled project, loaded into DOCKER_HOST (else
 # the embedded dockerd). The last line is the image reference (use it as `# syntax=<ref>`).

@@ -79,8 +79,12 @@ export function parseExecFailure(msg: string): { command?: string; exitCode?: nu
 
 const LOG_TAIL = 10;
 
-/** The StapelkitError for a failed Solve, using what the Status stream recorded about the vertex. */
-export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector, sourceMap?: ReadonlyMap<string, SourcePos>): StapelkitError {
+/**
+ * The StapelkitError for a failed Solve, using what the Status stream recorded about the vertex.
+ * `candidates` (op digests of the failed Definition) keeps a Status stream shared by concurrent
+ * solves (one client-side gateway build) from blaming another solve's failed vertex.
+ */
+export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector, sourceMap?: ReadonlyMap<string, SourcePos>, candidates?: ReadonlySet<string>): StapelkitError {
   const d = decodeGrpcError(err);
   const msg = d.message.replace(/^failed to solve: (rpc error: code = \w+ desc = )?/, '');
   if (/unknown API capability/.test(msg)) {
@@ -89,7 +93,7 @@ export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: Progr
   }
   const m = /exporter "([^"]+)" could not be found/.exec(msg);
   if (m) return new StapelkitError('EXPORTER_MISSING', `the daemon has no "${m[1]}" exporter`, { cause: err });
-  const vertexDigest = d.vertex ?? progress?.failed()[0]?.digest;
+  const vertexDigest = d.vertex ?? progress?.failed().find((v) => !candidates || candidates.has(v.digest))?.digest;
   const rec = vertexDigest ? progress?.vertices.get(vertexDigest) : undefined;
   const { command, exitCode } = parseExecFailure(msg);
   const tail = vertexDigest && progress ? progress.lastLogLines(vertexDigest, LOG_TAIL) : [];

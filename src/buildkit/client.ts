@@ -143,11 +143,11 @@ const SESSION_EXPORTERS = new Set(['local', 'tar', 'oci', 'docker']);
 
 type AnyClient = grpc.Client & Record<string, any>;
 
-function platformString(p: any): string {
+export function platformString(p: any): string {
   return [p.OS || 'linux', p.Architecture, p.Variant].filter(Boolean).join('/');
 }
 
-function toWorker(w: any): WorkerInfo {
+export function toWorker(w: any): WorkerInfo {
   return { id: w.ID ?? '', labels: w.Labels ?? {}, platforms: (w.platforms ?? []).map(platformString) };
 }
 
@@ -181,7 +181,7 @@ function varint(n: number): Buffer {
 }
 
 /** A length-delimited field (wire type 2) written by hand, so Definition bytes pass through untouched. */
-function lenField(fieldNo: number, bytes: Uint8Array): Buffer {
+export function lenField(fieldNo: number, bytes: Uint8Array): Buffer {
   return Buffer.concat([varint((fieldNo << 3) | 2), varint(bytes.length), bytes]);
 }
 
@@ -247,7 +247,7 @@ function sortedMap(m?: Record<string, string>): Record<string, string> | undefin
 }
 
 /** Waits for `p` (settled either way), but at most `ms`; the timer does not keep the process alive. */
-function waitAtMost(p: Promise<unknown>, ms: number): Promise<unknown> {
+export function waitAtMost(p: Promise<unknown>, ms: number): Promise<unknown> {
   return Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]);
 }
 
@@ -258,7 +258,7 @@ function buildIdMetadata(ref: string): grpc.Metadata {
   return md;
 }
 
-function grpcFailure(what: string, err: unknown): StapelkitError {
+export function grpcFailure(what: string, err: unknown): StapelkitError {
   const e = err as grpc.ServiceError;
   const d = decodeGrpcError(e);
   if (e?.code === 14 /* UNAVAILABLE */) return new StapelkitError('DAEMON_UNREACHABLE', `${what}: the daemon is unavailable: ${d.message}`, { cause: err });
@@ -312,6 +312,36 @@ export class BuildkitClient {
       const opts: grpc.CallOptions = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
       client[method](req, md, opts, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
     });
+  }
+
+  /**
+   * LLBBridge call `method` of the client-side gateway build `buildId` (for src/buildkit/gateway-client.ts).
+   * @internal
+   */
+  bridgeCall<T>(method: string, req: unknown, buildId: string, deadlineMs?: number): Promise<T> {
+    return this.unary<T>(this.bridge, method, req, buildIdMetadata(buildId), deadlineMs);
+  }
+
+  /**
+   * Starts Control.Solve with already-encoded SolveRequest bytes; `done` settles with the raw
+   * response or the gRPC error. @internal
+   */
+  startControlSolve(bytes: Buffer): { done: Promise<any>; cancel(): void } {
+    let call: grpc.ClientUnaryCall | undefined;
+    const done = new Promise<any>((resolve, reject) => {
+      call = this.control.Solve(bytes, (err: grpc.ServiceError | null, r: any) => (err ? reject(err) : resolve(r)));
+    });
+    return { done, cancel: () => call?.cancel() };
+  }
+
+  /** The Status stream of build `ref` into `sink`. @internal */
+  openStatus(ref: string, sink: ProgressSink): { ended: Promise<void>; cancel(): void } {
+    return this.statusStream(ref, sink);
+  }
+
+  /** Whether a session with this id is attached through attachSession(). */
+  isAttached(sessionId: string): boolean {
+    return this.attached.has(sessionId);
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {

@@ -57,3 +57,5 @@ export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, emb
 export { ensureBusyboxImage, busyboxTag, type BusyboxArch } from './base-images';
 export { DockerApi, type ImageInspect } from './docker-api';
 export { addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';
+export { openGateway, ControlGateway, definitionOpDigests, type OpenGatewayOptions } from './gateway-client';
+export { exportImage, type ExportRequest, type ExportResult } from './export';

@@ -8,8 +8,9 @@ import { isStapelkitError } from '../errors';
 import { register as registerRender } from './commands/render';
 import { register as registerConfig } from './commands/config';
 import { register as registerDebug } from './commands/debug';
-import { register as registerExample } from './commands/example';
 import { register as registerDaemon } from './commands/daemon';
+import { register as registerBuild } from './commands/build';
+import { register as registerRun } from './commands/run';
 
 export function makeProgram(): Command {
   const program = new Command();
@@ -23,8 +24,9 @@ export function makeProgram(): Command {
   registerRender(program);
   registerConfig(program);
   registerDebug(program);
-  registerExample(program);
   registerDaemon(program);
+  registerBuild(program);
+  registerRun(program);
   return program;
 }
 
