@@ -15,7 +15,7 @@ import { ParsedSection, makeDocSource, parseSection } from './parse';
 import { RenderResult, Renderer, defaultRenderer } from './render';
 import { splitDocuments } from './split';
 import { assembleModel } from './validate';
-import { goBytes, invalidUtf8Offset } from '../template/bytes';
+import { goBytes, goString, invalidUtf8Offset } from '../template/bytes';
 
 export interface LoadOptions {
   /** Project directory (default: cwd). */
@@ -112,14 +112,14 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const templates = [...templatePaths].sort().map((p) => {
     const b = files.read(p, allowTemplates);
     if (b === undefined) throw fileStateError(`the file "${p}" not found in the project git repository`);
-    return { name: p.slice(templatesDir.length + 1), text: b.toString('utf8'), file: p };
+    return { name: p.slice(templatesDir.length + 1), text: goString(b), file: p };
   });
 
   const env = opts.env ?? environ.WERF_ENV ?? '';
   const render = opts.render ?? defaultRenderer();
   const werfFiles = makeWerfFiles(files, allowGlobs(g.goTemplateRendering.allowUncommittedFiles));
   const rendered = render({
-    main: { name: configFile, text: configText.toString('utf8') },
+    main: { name: configFile, text: goString(configText) },
     templates,
     files: werfFiles,
     commit: { hash: commit.hash, date: commit.date, tzOffsetMinutes: tzOffsetMinutes(commit.tzOffset) },
