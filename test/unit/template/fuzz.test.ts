@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ensureOracle, runOracleBatch, runOurs } from '../../template-oracle/corpus';
-import { fuzzCases, isRangeOverIntDifference, valueFuzzCases } from '../../template-oracle/fuzz';
+import { fuzzCases, isRangeOverIntDifference, regexFuzzCases, valueFuzzCases } from '../../template-oracle/fuzz';
 import { Case } from '../../template-oracle/corpus';
 
 const oracle = ensureOracle();
@@ -36,6 +36,14 @@ for (const seed of [1, 2]) {
     assert.ok(oracle, 'Go oracle unavailable');
     const problems = compare(valueFuzzCases(seed, 150));
     if (problems.length) assert.unreachable(`${problems.length} mismatches:\n` + problems.slice(0, 5).join('\n'));
+  });
+}
+
+for (const seed of [1, 2, 3]) {
+  test(`regexp fuzz seed ${seed}: 300 random RE2 patterns (valid and not) match the oracle`, () => {
+    assert.ok(oracle, 'Go oracle unavailable');
+    const problems = compare(regexFuzzCases(seed, 300));
+    if (problems.length) assert.unreachable(`${problems.length} mismatches:\n` + problems.slice(0, 8).join('\n'));
   });
 }
 
