@@ -154,3 +154,17 @@ export function regexFuzzCases(seed: number, count: number): Case[] {
   }
   return out;
 }
+
+/** The random templates of `fuzzCases` with some string atoms replaced by binary file contents (invalid UTF-8). */
+export function binaryFuzzCases(seed: number, count: number): Case[] {
+  const filesB64 = {
+    bin: Buffer.from([0x61, 0xff, 0x62, 0xc3, 0x2c, 0x80, 0x20, 0xe2, 0x82]).toString('base64'),
+    half: Buffer.from([0x68, 0xc3]).toString('base64'),
+  };
+  return fuzzCases(seed, count).map((c) => ({
+    ...c,
+    file: `binary-fuzz-${seed}`,
+    template: c.template.split('"abc"').join('(.Files.Get "bin")').split('"ünï"').join('(.Files.Get "half")').split('"a,b,c"').join('(print (.Files.Get "bin") "," (.Files.Get "half"))'),
+    filesB64,
+  }));
+}
