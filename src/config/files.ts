@@ -188,6 +188,10 @@ export function makeWerfFiles(files: ProjectFiles, allow: Allow): WerfFiles {
     // Contents are bytes: a binary file reaches the template unchanged (Go strings are byte strings).
     get(p: string): Buffer {
       const n = normalizeGitPath(p);
+      if (isOutside(n)) {
+        // Not a giterminism matter: no werf-giterminism.yaml setting reads outside the project.
+        throw new StapelkitError('FILES_OUTSIDE_PROJECT', `{{ .Files.Get ${JSON.stringify(p)} }}: the path leads outside the project directory through ".."; .Files reads only files of the project directory`);
+      }
       const b = files.read(n, allow);
       if (b === undefined) {
         throw new StapelkitError(

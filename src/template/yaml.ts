@@ -8,6 +8,7 @@
  *    resolve() plus libyaml's scalar analysis, `|-` literals for multi-line strings, and line
  *    folding of long scalars past column 80.
  */
+import { checkAliasExpansion, checkYamlChars, checkYamlDepth } from '../util/yaml-limits';
 import * as YAML from 'yaml';
 import { GoError, GoInt, GoList, GoMap, GoStruct, GoTime, Value, int } from './value';
 import { formatFloat } from './fmt';
@@ -197,6 +198,9 @@ export function fromYamlV2(src: string): GoMap {
 }
 
 function fromYamlV2Inner(src: string): GoMap {
+  // yaml.v2's limits (control characters, nesting, alias expansion): see src/util/yaml-limits.
+  const early = checkYamlChars(src) ?? checkYamlDepth(src);
+  if (early) throw new GoError(`yaml: ${early.message}`);
   const docs = YAML.parseAllDocuments(src, { schema: 'failsafe', uniqueKeys: false, strict: false, prettyErrors: false });
   const out = new GoMap('string', 'interface {}');
   if (!Array.isArray(docs)) throw new GoError('yaml: ' + String((docs as { errors?: unknown[] }).errors?.[0] ?? 'invalid document'));
@@ -207,6 +211,8 @@ function fromYamlV2Inner(src: string): GoMap {
     const line = e.linePos ? e.linePos[0].line : 1;
     throw new GoError(`yaml: line ${line}: ${e.message.split('\n')[0]}`);
   }
+  const bomb = checkAliasExpansion(doc);
+  if (bomb) throw new GoError(`yaml: ${bomb.message}`);
   const root = doc.contents as YNode;
   if (root === null) return out;
   if (YAML.isScalar(root) && root.type === 'PLAIN' && nullSet.has(String(root.value ?? ''))) return out;
