@@ -99,6 +99,17 @@ t('heredoc COPY writes the body (expanded unless quoted)', async () => {
   assert.equal(mk, ['hi world\n', 'hi $W\n']);
 });
 
+t('every op of an instruction carries its Dockerfile lines in Definition.Source', async () => {
+  const text = 'FROM x\nRUN a \\\n  b\nCOPY f /f\n';
+  const r = await compileDockerfile(text, { ...base, file: 'app/Dockerfile' });
+  const def = marshal(r.state, { platform: 'linux/amd64' });
+  assert.is(def.source?.infos[0].filename, 'app/Dockerfile');
+  assert.is(def.source?.infos[0].data?.toString(), text);
+  const byName = new Map(def.ops.map((o) => [o.digest, o.name]));
+  const lines = Object.entries(def.source!.locations).map(([dg, l]) => `${byName.get(dg)} ${l.locations[0].ranges[0].start.line}-${l.locations[0].ranges[0].end.line}`).sort();
+  assert.equal(lines, ['[stage-0 1/3] FROM docker.io/library/x@sha256:' + 'a'.repeat(64) + ' 1-1', '[stage-0 2/3] RUN a   b 2-3', '[stage-0 3/3] COPY f /f 4-4']);
+});
+
 const errorCases: [string, string, RegExp, Partial<CompileOptions>?][] = [
   ['unknown instruction', 'FROM x\nFROBNICATE a\n', /^Dockerfile:2:1: unknown instruction: FROBNICATE: FROBNICATE a/],
   ['bad flag', 'FROM x\nCOPY --frm=a b c\n', /^Dockerfile:2:6: unknown flag: --frm for COPY.*: COPY --frm=a b c/],
