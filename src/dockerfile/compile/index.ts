@@ -5,7 +5,7 @@
  */
 import type { OciImageConfig } from '../../build/gateway';
 import { StapelkitError } from '../../errors';
-import { defaultPlatform, formatPlatform, image, normalizeImageRef, normalizePlatform, parsePlatform, scratch, SourceMap, type Platform, type State } from '../../llb';
+import { defaultPlatform, formatPlatform, image, normalizeImageRef, normalizePlatform, parsePlatform, scratch, SourceMap, type Platform } from '../../llb';
 import { instructionError, parseDockerfile, parseInstruction, type Dockerfile, type Instruction, type Stage } from '../instructions';
 import { parse, type Node, type Pos } from '../parser/parser';
 import { ShellLex } from '../parser/shell';
