@@ -172,6 +172,18 @@ export class Session {
     if (opts.rawStreams !== false) this.installRawDispatch();
   }
 
+  /**
+   * Serves one more synced dir from now on (a build adds git content and mount sources as it goes).
+   * FileSync must already be served: construct the session with at least one synced dir.
+   */
+  addSyncedDir(name: string, d: SyncedDir): void {
+    if (Object.keys(this.syncedDirs).length === 0) throw new StapelkitError('E_SESSION_CONFIG', `addSyncedDir(${JSON.stringify(name)}): the session serves no FileSync (give it a synced dir at construction)`);
+    const prev = this.syncedDirs[name];
+    const next = { ...d, dir: path.resolve(d.dir) };
+    if (prev && JSON.stringify(prev) !== JSON.stringify(next)) throw new StapelkitError('E_SESSION_CONFIG', `synced dir ${JSON.stringify(name)} is already served from ${prev.dir}`);
+    this.syncedDirs[name] = next;
+  }
+
   /** Methods listed in X-Docker-Expose-Session-Grpc-Method: exactly those we serve. */
   exposedMethods(): string[] {
     const m = [M.health];
