@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Session } from '../../src/session';
+import { marshal, mkfile, scratch } from '../../src/llb';
 import { frontendLayout } from '../../scripts/frontend-image';
 import { frontendImage, projectDir } from './frontend-helpers';
 import { testEnv, testImageName, type TestEnv } from './harness';
@@ -110,6 +111,22 @@ t('gateway.v0: an unknown target names the images there are', async (ctx) => {
 });
 
 const GITERMINISM = 'giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n    allowEnvVariables: [GREETING]\n';
+
+t('gateway.v0 with frontend inputs: `dockerfile` and `context` LLB replace the locals', async (ctx) => {
+  const client = await ctx.env.client();
+  const dockerfile = marshal(scratch().file(mkfile('/werf.yaml', 0o644, werf(ctx.env.images.amd64))));
+  const context = marshal(scratch().file(mkfile('/werf-giterminism.yaml', 0o644, GITERMINISM)));
+  const name = testImageName('frontend-inputs');
+  // A session with no directories: the core's user stages mount the (optional) commit-env secret, which needs one.
+  const session = new Session({});
+  const res = await client
+    .solve({ frontend: 'gateway.v0', frontendAttrs: { source: ctx.image, filename: 'werf.yaml', 'build-arg:GREETING': 'from inputs' }, frontendInputs: { dockerfile, context }, session, exporter: { type: 'moby', attrs: { name } } })
+    .finally(() => session.close());
+  const names = [...res.progress.vertices.values()].map((v) => v.name);
+  assert.not.ok(names.some((n) => n.startsWith('local://')), names.join(' | '));
+  await checkBuilt(ctx, name, 'from inputs');
+  await ctx.env.docker.removeImage(name);
+});
 
 function dockerBuild(ctx: { env: TestEnv }, dir: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
