@@ -2,10 +2,11 @@
 # Installs what a fresh Debian bookworm machine lacks to build and test Stapelkit: the BuildKit daemon
 # (dockerd from Debian's docker.io — Stapelkit starts its own instance, never a system one), busybox-static
 # for locally made base images, qemu-user-static for cross-platform RUNs, Go + Sprig for the template
-# oracle, gcc for the static ssh-agent probe, openssh-client for ssh-agent/ssh-keygen in tests.
+# oracle, gcc for the static ssh-agent probe, openssh-client for ssh-agent/ssh-keygen in tests, docker-registry
+# (distribution v2) for the integration suite's own registry (started per run on 127.0.0.1, never as a service).
 # Idempotent: does nothing when everything is present. Needs root (or sudo) only when it installs.
 set -euo pipefail
-PKGS=(docker.io busybox-static qemu-user-static git iproute2 openssh-client gcc libc6-dev golang-go golang-github-masterminds-sprig-dev xz-utils)
+PKGS=(docker.io docker-registry busybox-static qemu-user-static git iproute2 openssh-client gcc libc6-dev golang-go golang-github-masterminds-sprig-dev xz-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -97,7 +97,10 @@ export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
       const planned = await conveyor.next(prev);
       if (!planned) break;
       const t0 = Date.now();
-      const sel = await selectStoredStage(stored.get(planned.digest), {
+      let candidates = stored.get(planned.digest);
+      // A registry's tag list has no labels: read them for this digest's candidates only.
+      if (candidates?.length && opts.storage.loadLabels) candidates = await Promise.all(candidates.map((c) => opts.storage.loadLabels!(c)));
+      const sel = await selectStoredStage(candidates, {
         parentCreatedMs: prev?.createdMs,
         git: planned.gitParamshashes.length && opts.hooks.git ? { ...opts.hooks.git, paramshashes: planned.gitParamshashes } : undefined,
       });

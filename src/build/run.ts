@@ -7,12 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { loadProject, imageLabel, type Image, type Model } from '../config';
-import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../buildkit/cli-options';
+import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../daemon/cli-options';
 import { openGateway } from '../buildkit/gateway-client';
 import type { BuildkitClient } from '../buildkit/client';
-import { DockerApi } from '../buildkit/docker-api';
-import { userStateDir } from '../buildkit/dockerd';
-import { busyboxTag, ensureBusyboxImage, type BusyboxArch } from '../buildkit/base-images';
+import { DockerApi } from '../daemon/docker-api';
+import { userStateDir } from '../daemon/dockerd';
+import { busyboxTag, ensureBusyboxImage, type BusyboxArch } from '../daemon/base-images';
 import { Session } from '../session';
 import type { SecretsProvider } from '../session/secrets';
 import { CliGitRepo } from '../git/cli-repo';
@@ -25,7 +25,7 @@ import { formatExplain, formatStageLine } from './lines';
 import { imagePlatforms, selectImages } from './plan';
 import { buildReport } from './report-build';
 import { formatReport } from './report';
-import { openStagesStorage } from './storage-select';
+import { openStagesStorage } from '../storage';
 import { stapelConveyor, StapelBuildContext } from './stapel';
 
 export interface BuildFlags extends DaemonFlags, ProjectFlags {
@@ -133,7 +133,6 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
     const ctx = new StapelBuildContext({ model, project, git, flags, env, dryRun: !!flags.dryRun });
     ctxRef = ctx;
     if (!flags.dryRun) ctx.checkSecrets(images);
-    const storage: StagesStorage = await openStagesStorage({ client, docker, repo: flags.repo, project: model.project, env, say: note, session: () => session!, progress });
     session = new Session({
       name: `stapelkit:${model.project}`,
       syncedDirs: { context: { dir: project.projectDir } },
@@ -141,6 +140,8 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
       ssh: ctx.sshAgents(),
     });
     ctx.attachSession(session);
+    const storage: StagesStorage = openStagesStorage({ client, repo: flags.repo, project: model.project, env, session, progress });
+    if (!storage.persistent) note(`stapelkit: ${client.address.text} has no image store and no --repo was given: stages are not stored, BuildKit's cache alone decides what is rebuilt`);
     const openGw = () =>
       (gateway ??= (async () => {
         const caps = await client.llbCaps();

@@ -42,7 +42,7 @@ import { GitContentDirs, type ContentEntry } from './git-content';
 import { scanImport } from './imports';
 import { MappingGit } from './mapping-git';
 import { tzOffsetMinutes } from '../git/reader';
-import { userStateDir } from '../buildkit/dockerd';
+import { userStateDir } from '../daemon/dockerd';
 
 export const TOOL_VERSION = 'stapelkit-0.1.0';
 

@@ -19,19 +19,12 @@ import { normalizeImageRef } from '../llb/reference';
 import { formatPlatform, parsePlatform, type Platform } from '../llb/platform';
 import { encodeMessage, messageType } from '../proto';
 import { buildErrorFrom, decodeGrpcError } from './build-error';
-import {
-  definitionSourceMap,
-  encodeSolveRequest,
-  grpcFailure,
-  lenField,
-  platformString,
-  waitAtMost,
-  type AttachedSession,
-  type BuildkitClient,
-  type DefinitionLike,
-  type SessionLike,
-} from './client';
+import type { BuildkitClient, WorkerInfo } from './client';
+import { grpcFailure, waitAtMost } from './grpc-util';
+import type { AttachedSession, SessionLike } from './session-tunnel';
+import { defBytes, definitionOpDigests, definitionSourceMap, encodeSolveRequest, lenField, type DefinitionLike } from './solve-request';
 import { ProgressCollector, teeProgress, type ProgressSink } from './progress';
+import { toBuildkitVersion } from './version';
 
 export interface OpenGatewayOptions {
   /**
@@ -47,14 +40,16 @@ export interface OpenGatewayOptions {
   entitlements?: string[];
 }
 
-/** Op digests (`sha256:…`) of a marshalled Definition. */
-export function definitionOpDigests(def: Uint8Array): string[] {
-  const d = messageType('pb.Definition').decode(def) as unknown as { def?: Uint8Array[] };
-  return (d.def ?? []).map((b) => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`);
+export { definitionOpDigests };
+
+/** `os/arch[/variant]` of a pb.Platform (protobufjs object). */
+export function platformString(p: any): string {
+  return [p.OS || 'linux', p.Architecture, p.Variant].filter(Boolean).join('/');
 }
 
-function defBytes(d: DefinitionLike): Uint8Array {
-  return d instanceof Uint8Array ? d : d.toBytes();
+export function toWorker(w: any): WorkerInfo {
+  const buildkitVersion = toBuildkitVersion(w.BuildkitVersion);
+  return { id: w.ID ?? '', labels: w.Labels ?? {}, platforms: (w.platforms ?? []).map(platformString), ...(buildkitVersion ? { buildkitVersion } : {}) };
 }
 
 function toStat(s: any): GatewayStat {
@@ -74,6 +69,8 @@ const GRPC_NOT_FOUND = 5;
 export class ControlGateway implements Gateway {
   private finished?: Promise<void>;
   private pingCaps?: GatewayCaps;
+  /** The daemon's workers as Ping reported them. */
+  workers: WorkerInfo[] = [];
 
   private constructor(
     private readonly client: BuildkitClient,
@@ -124,6 +121,7 @@ export class ControlGateway implements Gateway {
   private async ping(): Promise<GatewayCaps> {
     const pong = await this.call<any>('Ping', {}, 30_000);
     const enabled = (caps: any[] | undefined) => new Set<string>((caps ?? []).filter((c) => c.Enabled).map((c) => c.ID as string));
+    this.workers = (pong.Workers ?? []).map(toWorker);
     const platforms: Platform[] = [];
     const seen = new Set<string>();
     for (const w of pong.Workers ?? []) {
@@ -136,7 +134,8 @@ export class ControlGateway implements Gateway {
         }
       }
     }
-    this.pingCaps = { llb: enabled(pong.LLBCaps), frontend: enabled(pong.FrontendAPICaps), platforms, daemon: this.client.daemonKind };
+    const version = this.workers.find((w) => w.buildkitVersion?.version)?.buildkitVersion?.version;
+    this.pingCaps = { llb: enabled(pong.LLBCaps), frontend: enabled(pong.FrontendAPICaps), platforms, daemon: this.client.daemonKind, ...(version ? { version } : {}) };
     return this.pingCaps;
   }
 
@@ -297,4 +296,26 @@ function toPbResult(r: GatewayResult): Record<string, unknown> {
 /** Opens the Control-API gateway of `stapelkit build` (see ControlGateway). */
 export function openGateway(client: BuildkitClient, opts: OpenGatewayOptions = {}): Promise<ControlGateway> {
   return ControlGateway.open(client, opts);
+}
+
+/**
+ * The client-side half of a one-shot gateway build `ref` (client.solve with an image config):
+ * LLBBridge.Solve(definition) → result ref, then LLBBridge.Return with that ref and `metadata`.
+ * Errors of the LLB itself surface in the outer Control.Solve (the result is evaluated while
+ * exporting).
+ */
+export async function gatewayReturn(client: BuildkitClient, ref: string, def: Uint8Array, metadata: Record<string, Buffer>, outer: Promise<unknown>): Promise<void> {
+  const solveReq = Buffer.concat([encodeMessage(messageType('moby.buildkit.v1.frontend.SolveRequest'), { allowResultReturn: true, allowResultArrayRef: true }), lenField(1, def)]);
+  let resultId: string;
+  try {
+    const res = await client.bridgeCall<any>('Solve', solveReq, ref);
+    resultId = res.result?.ref?.id ?? res.result?.refDeprecated ?? res.ref ?? '';
+  } catch (e) {
+    // Hand the failure to the build so the outer Solve ends; report the bridge error itself.
+    const d = decodeGrpcError(e as grpc.ServiceError);
+    await client.bridgeCall<any>('Return', { error: { code: d.code, message: d.message } }, ref, 30_000).catch(() => undefined);
+    await outer.catch(() => undefined);
+    throw e;
+  }
+  await client.bridgeCall<any>('Return', { result: { ref: { id: resultId }, metadata } }, ref);
 }

@@ -17,7 +17,7 @@ import type { State } from '../llb';
 import { StapelkitError } from '../errors';
 import { sha256Hash, sha3_224Hash } from './hash';
 import { LABEL, mergedMounts, mountLabels } from './labels';
-import { currentGitLabels, gitMappings, nextStageGitDependencies, patchesEmpty } from './git';
+import { currentGitLabels, gitMappings, nextStageGitDependencies, recordedCommits } from './git';
 import { importLabels } from './dependencies';
 import { fromStage } from './from';
 import { beforeInstallStage, beforeSetupStage, installStage, setupStage } from './user';
@@ -145,9 +145,13 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
   const pos = stagePos(name, ctx.image);
   const displayName = `${ctx.image.isArtifact ? 'artifact' : 'image'} ${ctx.image.name === '' ? '~' : JSON.stringify(ctx.image.name)}, stage ${name}`;
 
-  // Which commits the stage records when built now: all current for gitArchive and whenever a patch
-  // was applied; inherited otherwise (werf adds git labels only in PrepareImage of a non-empty patch).
-  const recordsCurrent = impl.gitBearing && gitMappings(ctx.image).length > 0 && (name === 'gitArchive' || !patchesEmpty(ctx.patches) || !ctx.prev);
+  // Which commits the stage records when built now: gitArchive records the current ones; a patch
+  // stage does whenever some mapping's recorded commit differs from the current one (werf's
+  // GitPatchStage.IsEmpty is false, and PreparePatchForImage labels every mapping, even with an
+  // empty diff); otherwise the previous stage's labels are inherited.
+  const recorded = recordedCommits(ctx.prev?.labels, ctx.facts);
+  const commitsDiffer = ctx.facts.git.some((g, i) => recorded[i] !== g.commit);
+  const recordsCurrent = impl.gitBearing && gitMappings(ctx.image).length > 0 && (name === 'gitArchive' || commitsDiffer);
   const nextDeps = (labels: Record<string, string>) => (impl.gitBearing ? nextStageGitDependencies(labels, ctx.facts) : '');
 
   const labels = (parentStageId: string | undefined): Record<string, string> => {
@@ -155,12 +159,12 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
       [LABEL.werf]: ctx.model.project,
       [LABEL.version]: ctx.facts.toolVersion,
       [LABEL.projectRepoCommit]: ctx.facts.headCommit,
-      ...mountLabels(mergedMounts(ctx.prev?.labels, ctx.image.mounts)),
+      ...mountLabels(mergedMounts(ctx.prev ? ctx.prev.labels : ctx.facts.baseLabels, ctx.image.mounts)),
       ...importLabels(ctx, name),
       ...(recordsCurrent ? currentGitLabels(ctx.facts) : {}),
     };
     if (parentStageId) own[LABEL.parentStageId] = parentStageId;
-    const merged = { ...(ctx.prev?.labels ?? {}), ...own };
+    const merged = { ...(ctx.prev ? ctx.prev.labels : ctx.facts.baseLabels ?? {}), ...own };
     merged[LABEL.stageContentDigest] = stageContentDigest(ctx.facts.platform, name, digest, nextDeps(merged));
     merged[LABEL.stageInputs] = JSON.stringify({ stage: name, digest, deps: dependencies.value, parts: dependencies.parts.map((p) => [p.name, shortValue(p.value)]) });
     return merged;

@@ -11,7 +11,7 @@ import { StapelkitError } from '../errors';
 import { joinPath } from '../util/gopath';
 import { sha256Hash } from './hash';
 import { LABEL } from './labels';
-import { opDescription, opName } from './exec';
+import { opOptions } from './exec';
 import type { DigestPart, LlbInputs, StageContext, StageImpl, StageName } from './types';
 
 type DepStage = 'dependenciesBeforeInstall' | 'dependenciesAfterInstall' | 'dependenciesBeforeSetup' | 'dependenciesAfterSetup';
@@ -126,7 +126,7 @@ function dependenciesStage(stage: DepStage): StageImpl {
       for (const { imp, index } of stageImports(ctx.image, stage)) chain = importActions(ctx, imp, index, inputs, chain);
       if (!chain) return prev;
       const pos = stageImports(ctx.image, stage)[0]?.imp.pos;
-      return prev.file(chain, { customName: opName(ctx.image, stage, 'import'), description: opDescription(ctx.image, stage, pos) });
+      return prev.file(chain, opOptions(ctx.image, stage, 'import', pos, inputs));
     },
     imageConfig(ctx, prevConfig) {
       const env = [...(prevConfig.config?.Env ?? [])];

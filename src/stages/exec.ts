@@ -5,7 +5,7 @@
  * WERF_COMMIT_* from a session secret. Nothing here depends on a value that is not a digest input
  * (the commit, secret values, session ids), so BuildKit reuses the exec exactly when werf would.
  */
-import { mkfile, scratch, type MountSpec, type State } from '../llb';
+import { mkfile, rm, scratch, type MountSpec, type OpOptions, type State } from '../llb';
 import type { OciImageConfig } from '../build/gateway';
 import { formatPos } from '../errors';
 import { imageLabel, type Pos, type StapelImage } from '../config/model';
@@ -33,6 +33,14 @@ export function opDescription(image: StapelImage, stage: StageName, pos: Pos | u
   return d;
 }
 
+/** Op options of a stage's op: progress name, description, and the werf.yaml position as an LLB source location. */
+export function opOptions(image: StapelImage, stage: StageName, what: string | undefined, pos: Pos | undefined, inputs: LlbInputs): OpOptions {
+  const o: OpOptions = { customName: opName(image, stage, what), description: opDescription(image, stage, pos) };
+  const loc = pos && inputs.location?.(pos);
+  if (loc) o.location = loc;
+  return o;
+}
+
 export interface UserExecOptions {
   image: StapelImage;
   project: string;
@@ -48,7 +56,7 @@ export interface UserExecOptions {
 export function runUserCommands(fs: State, o: UserExecOptions): State {
   const delivery = o.inputs.commitEnv ?? { mode: 'secret' };
   const script = makeScript(o.commands, { sourceCommitEnv: delivery.mode === 'secret' });
-  const scriptState = scratch().file(mkfile('/script.sh', 0o555, script), { customName: opName(o.image, o.stage, 'script') });
+  const scriptState = scratch().file(mkfile('/script.sh', 0o555, script), opOptions(o.image, o.stage, 'script', o.pos, o.inputs));
 
   const mounts: MountSpec[] = [{ target: SCRIPT_DIR, from: scriptState, readonly: true }];
   const set = mergedMounts(o.prevLabels, o.image.mounts);
@@ -68,12 +76,16 @@ export function runUserCommands(fs: State, o: UserExecOptions): State {
   }
   if (o.inputs.ssh) st = st.addEnv('SSH_AUTH_SOCK', SSH_AUTH_SOCK_PATH);
   if (o.image.network === 'host' || o.image.network === 'none') st = st.network(o.image.network);
-  return st
+  const root = st
     .run({
       args: ['sh', SCRIPT_PATH],
       mounts,
-      customName: opName(o.image, o.stage),
-      description: opDescription(o.image, o.stage, o.pos),
+      ...opOptions(o.image, o.stage, undefined, o.pos, o.inputs),
     })
     .root();
+  // BuildKit < v0.10 leaves mount points it created as empty stubs: drop the ones under werf's
+  // /.werf (the directory itself stays, as in werf-built images).
+  let clean = rm(SCRIPT_DIR, { allowNotFound: true }).rm(COMMIT_ENV_PATH, { allowNotFound: true });
+  if (o.inputs.ssh) clean = clean.rm(SSH_AUTH_SOCK_PATH.slice(0, SSH_AUTH_SOCK_PATH.lastIndexOf('/')), { allowNotFound: true });
+  return root.file(clean, opOptions(o.image, o.stage, 'clean mount stubs', o.pos, o.inputs));
 }

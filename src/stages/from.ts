@@ -1,9 +1,10 @@
 /** Stage `from` (werf pkg/build/stage/from.go): the base image, plus clearing inherited mount points. */
-import { mkdir, rm, scratch } from '../llb';
+import { mkdir, scratch, type FileAction } from '../llb';
 import { cleanPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
 import { sha256Hash } from './hash';
-import { opDescription, opName } from './exec';
+import { mergedMounts } from './labels';
+import { opOptions } from './exec';
 import type { DigestPart, StageImpl } from './types';
 
 export const fromStage: StageImpl = {
@@ -34,17 +35,17 @@ export const fromStage: StageImpl = {
     const base = ctx.image.base.type === 'scratch' ? scratch() : inputs.base;
     if (!base) throw new StapelkitError('STAGE_FACTS', `image ${JSON.stringify(ctx.image.name)}: stage from needs the base filesystem`);
     void prev;
-    if (ctx.image.mounts.length === 0 || base.isScratch()) return base;
-    // werf (buildah) empties mount points inherited from the base: their contents never reach the image.
-    let a = undefined as ReturnType<typeof rm> | undefined;
-    for (const m of ctx.image.mounts) {
-      // The mount point exists in every stage (BuildKit's rm of a wildcard needs the parent dir).
-      a = a ? a.mkdir(cleanPath(m.to), 0o755, { makeParents: true }) : mkdir(cleanPath(m.to), 0o755, { makeParents: true });
-      for (const pat of [`${cleanPath(m.to)}/*`, `${cleanPath(m.to)}/.*`]) {
-        a = a ? a.rm(pat, { allowNotFound: true, allowWildcard: true }) : rm(pat, { allowNotFound: true, allowWildcard: true });
-      }
+    const set = mergedMounts(ctx.facts.baseLabels, ctx.image.mounts);
+    const points = [...set.tmpDir, ...set.buildDir, ...[...set.custom.values()].flat()];
+    if (points.length === 0 || base.isScratch()) return base;
+    // werf (buildah) empties mount points inherited from the base: their contents never reach the
+    // image. FileOp's wildcard rm needs the parent, so the mount point is made first (left empty).
+    let a: FileAction | undefined;
+    for (const to of points) {
+      a = a ? a.mkdir(to, 0o755, { makeParents: true }) : mkdir(to, 0o755, { makeParents: true });
+      for (const pat of [`${to}/*`, `${to}/.*`]) a = a.rm(pat, { allowNotFound: true, allowWildcard: true });
     }
-    return base.file(a!, { customName: opName(ctx.image, 'from', 'clear mount points'), description: opDescription(ctx.image, 'from', ctx.image.base.pos) });
+    return base.file(a!, opOptions(ctx.image, 'from', 'clear mount points', ctx.image.base.pos, inputs));
   },
   imageConfig: (_ctx, prevConfig) => prevConfig,
 };

@@ -6,7 +6,7 @@
 import type { FileAction } from '../llb';
 import { goSortStrings, sha256Hash } from './hash';
 import { allPatchActions, archiveActions, gitMappings, patchesEmpty } from './git';
-import { opDescription, opName } from './exec';
+import { opOptions } from './exec';
 import type { StageImpl, StapelImage } from './types';
 
 /** werf's patchSizeStep: gitCache exists once the pending patch reaches 1 MiB. */
@@ -33,7 +33,7 @@ export const gitArchiveStage: StageImpl = {
       chain = archiveActions(m, g, inputs.local(g.source), chain);
     });
     if (!chain) return prev;
-    return prev.file(chain, { customName: opName(ctx.image, 'gitArchive'), description: opDescription(ctx.image, 'gitArchive', ctx.image.git[0]?.pos) });
+    return prev.file(chain, opOptions(ctx.image, 'gitArchive', undefined, ctx.image.git[0]?.pos, inputs));
   },
   imageConfig: (_ctx, c) => c,
 };
@@ -56,7 +56,7 @@ export const gitCacheStage: StageImpl = {
   },
   llb(ctx, prev, _config, inputs) {
     const a = allPatchActions(ctx.image, ctx.facts, ctx.patches, inputs);
-    return a ? prev.file(a, { customName: opName(ctx.image, 'gitCache'), description: opDescription(ctx.image, 'gitCache', ctx.image.git[0]?.pos) }) : prev;
+    return a ? prev.file(a, opOptions(ctx.image, 'gitCache', undefined, ctx.image.git[0]?.pos, inputs)) : prev;
   },
   imageConfig: (_ctx, c) => c,
 };
@@ -73,7 +73,7 @@ export const gitLatestPatchStage: StageImpl = {
   },
   llb(ctx, prev, _config, inputs) {
     const a = allPatchActions(ctx.image, ctx.facts, ctx.patches, inputs);
-    return a ? prev.file(a, { customName: opName(ctx.image, 'gitLatestPatch'), description: opDescription(ctx.image, 'gitLatestPatch', ctx.image.git[0]?.pos) }) : prev;
+    return a ? prev.file(a, opOptions(ctx.image, 'gitLatestPatch', undefined, ctx.image.git[0]?.pos, inputs)) : prev;
   },
   imageConfig: (_ctx, c) => c,
 };

@@ -5,7 +5,7 @@
  */
 import type { GitMapping, Image, Model, Pos, StapelImage } from '../config/model';
 import type { OciImageConfig } from '../build/gateway';
-import type { State } from '../llb';
+import type { SourceLocation, State } from '../llb';
 
 export type StageName =
   | 'from'
@@ -116,6 +116,8 @@ export interface ImageFacts {
   /** Value of the `werf-version` label. */
   toolVersion: string;
   base: BaseFacts;
+  /** Labels of the base image when it is a werf stage (its mounts are inherited, as werf does). */
+  baseLabels?: Record<string, string>;
   /** In conveyor mapping order (see `gitMappings`): local mappings first, then remote ones. */
   git: GitMappingFacts[];
   /** Parallel to image.imports. */
@@ -175,6 +177,8 @@ export interface LlbInputs {
   commitEnv?: CommitEnvDelivery;
   /** Forward the ssh agent to user stages (id "" = default agent). */
   ssh?: { id?: string };
+  /** The LLB source location of a werf.yaml position (spine's SourceMap.at), attached to every op of the stage. */
+  location?(pos: Pos): SourceLocation | undefined;
   /** Local source name for a `fromPath` mount (default `mount:<fromPath>`). */
   mountSourceName?(fromPath: string): string;
 }

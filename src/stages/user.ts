@@ -6,7 +6,7 @@
 import type { Shell, StapelImage, UserStage } from '../config/model';
 import { sha256Hash } from './hash';
 import { allPatchActions, gitMappings } from './git';
-import { opDescription, opName, runUserCommands } from './exec';
+import { opOptions, runUserCommands } from './exec';
 import type { DigestPart, StageImpl } from './types';
 
 function stageCacheVersion(shell: Shell, stage: UserStage): string | undefined {
@@ -37,6 +37,7 @@ function userStage(stage: UserStage, withGitPatch: boolean): StageImpl {
       const perMapping = ctx.facts.git.map((g) => g.stageDependencies[stage as 'install' | 'beforeSetup' | 'setup']);
       const sd = sha256Hash(...perMapping);
       const parts: DigestPart[] = [
+        ...builder.parts,
         { name: 'builderChecksum', value: builder.value },
         { name: 'stageDependenciesChecksum', value: sd },
       ];
@@ -47,7 +48,7 @@ function userStage(stage: UserStage, withGitPatch: boolean): StageImpl {
       let fs = prev;
       if (withGitPatch && gitMappings(ctx.image).length) {
         const patch = allPatchActions(ctx.image, ctx.facts, ctx.patches, inputs);
-        if (patch) fs = fs.file(patch, { customName: opName(ctx.image, stage, 'git patch'), description: opDescription(ctx.image, stage, ctx.image.git[0]?.pos) });
+        if (patch) fs = fs.file(patch, opOptions(ctx.image, stage, 'git patch', ctx.image.git[0]?.pos, inputs));
       }
       if (ctx.image.shell[stage].length === 0) return fs; // only cache versions: an empty stage image, as werf
       return runUserCommands(fs, {

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { image, marshal } from '../../src/llb';
-import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
+import { dockerdOnly, opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv }>('arm64 under qemu');
 
@@ -15,7 +15,7 @@ t.after(async (ctx) => {
   await ctx.env?.stop();
 });
 
-t('the daemon lists linux/arm64 and an arm64 exec prints aarch64', async ({ env }) => {
+dockerdOnly(t, 'moby exporter, docker run')('the daemon lists linux/arm64 and an arm64 exec prints aarch64', async ({ env }) => {
   assert.ok(env.images.arm64, `arm64 fixture image missing: ${env.images.arm64Note}`);
   const client = await env.client();
   const workers = await client.listWorkers();

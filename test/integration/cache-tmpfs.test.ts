@@ -5,7 +5,7 @@ import * as crypto from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { image, marshal } from '../../src/llb';
-import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
+import { dockerdOnly, opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv }>('cache and tmpfs mounts');
 
@@ -16,7 +16,7 @@ t.after(async (ctx) => {
   await ctx.env?.stop();
 });
 
-t('a cache mount keeps its files between two solves; tmpfs content is not in the image', async ({ env }) => {
+dockerdOnly(t, 'moby exporter, docker run')('a cache mount keeps its files between two solves; tmpfs content is not in the image', async ({ env }) => {
   const client = await env.client();
   const cacheId = `stapelkit-test-${crypto.randomBytes(6).toString('hex')}`;
   const base = image(env.images.amd64);

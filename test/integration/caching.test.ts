@@ -5,7 +5,7 @@ import * as crypto from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { image, marshal, mkdir } from '../../src/llb';
-import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
+import { dockerdOnly, opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv }>('caching');
 
@@ -46,7 +46,7 @@ t('the second solve of the same graph is fully cached', async ({ env }) => {
   assert.ok(second.progress.vertices.get(img)?.completed, 'the source completed');
 });
 
-t('inline cache export and import through a local image survive a cache prune', async ({ env }) => {
+dockerdOnly(t, 'moby exporter, image store as cache source')('inline cache export and import through a local image survive a cache prune', async ({ env }) => {
   const client = await env.client();
   const salt = crypto.randomBytes(6).toString('hex');
   const state = image(env.images.amd64).run({ shell: `echo ${salt} > /inline; echo built inline` }).root();

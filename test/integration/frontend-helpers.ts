@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DockerApi } from '../../src/buildkit/docker-api';
+import type { DockerApi } from '../../src/daemon/docker-api';
 import { loadFrontendImage } from '../../scripts/frontend-image';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -13,7 +13,7 @@ import { BuildError } from '../../src/buildkit/build-error';
 import { openGateway, type ControlGateway } from '../../src/buildkit/gateway-client';
 import { exportImage } from '../../src/buildkit/export';
 import { Session } from '../../src/session';
-import { copy, image, local, marshal, scratch } from '../../src/llb';
+import { copy, image, local, marshal, scratch, SourceMap } from '../../src/llb';
 import { isStapelkitError } from '../../src/errors';
 import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
@@ -146,6 +146,33 @@ t('a failing exec is a BuildError with command, status and last log lines', asyn
   // The gateway stays usable after a failed solve.
   const ok = await gw.solve(marshal(image(env.images.amd64).run({ shell: 'echo fine > /fine' }).root(), { platform: 'linux/amd64' }));
   assert.is((await gw.readFile(ok, '/fine')).toString(), 'fine\n');
+});
+
+t('a failing RUN is reported at its werf.yaml position (LLB source map)', async ({ env, gw }) => {
+  const yaml = 'project: app\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\nshell:\n  install:\n  - make\n';
+  const sm = new SourceMap('werf.yaml', yaml, undefined, 'yaml');
+  const st = image(env.images.amd64, { location: sm.at(5, 7) }).run({
+    shell: 'echo building; echo "make: *** [all] Error 2" >&2; exit 2',
+    customName: 'image "app", stage install',
+    ignoreCache: true,
+    location: sm.at(8, 5),
+  });
+  const def = marshal(st.root(), { platform: 'linux/amd64' });
+  for (const attempt of ['gateway', 'control'] as const) {
+    let err: unknown;
+    try {
+      if (attempt === 'gateway') await gw.solve(def);
+      else await (await env.client()).solve({ definition: def });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof BuildError, `${attempt}: ${String(err)}`);
+    const be = err as BuildError;
+    assert.equal(be.pos, { file: 'werf.yaml', line: 8, column: 5 }, attempt);
+    const text = be.format();
+    assert.match(text, /^werf\.yaml:8:5: image "app", stage install: command 'echo building; .*' exited 2\n/, text);
+    assert.match(text, /make: \*\*\* \[all\] Error 2/);
+  }
 });
 
 t('concurrent solves in one gateway; a concurrent failure blames its own vertex', async ({ env, gw }) => {

@@ -19,10 +19,11 @@ t.after(async (ctx) => {
   await ctx.env?.stop();
 });
 
-t('our BuildKit v0.8 cap list is exactly what dockerd 20.10 reports', async ({ env }) => {
-  const caps = (await (await env.client()).llbCaps()).llb;
+t('our BuildKit v0.8 cap list is exactly what dockerd 20.10 reports (a newer daemon has at least those)', async ({ env }) => {
+  const client = await env.client();
+  const caps = (await client.llbCaps()).llb;
   const ours = new Set(BUILDKIT_V08_LLB_CAPS);
-  assert.equal([...caps].filter((c) => !ours.has(c)).sort(), [], 'caps the daemon has that we do not list');
+  if (client.daemonKind === 'dockerd') assert.equal([...caps].filter((c) => !ours.has(c)).sort(), [], 'caps the daemon has that we do not list');
   assert.equal([...ours].filter((c) => !caps.has(c)).sort(), [], 'caps we list that the daemon lacks');
 });
 
@@ -49,9 +50,19 @@ t('graphs needing caps this daemon lacks are refused at marshal time', async ({ 
     [() => marshal(busybox.run({ shell: 'true', mounts: [{ type: 'tmpfs', target: '/t', size: 1 << 20 }] }).root(), { caps }), Cap.ExecMountTmpfsSize],
     [() => marshal(scratch().file(copy(a, '/', '/', { includePatterns: ['a'] })), { caps }), Cap.FileCopyIncludeExcludePatterns],
   ];
+  const client = await env.client();
+  let lacking = 0;
   for (const [fn, cap] of cases) {
-    assert.not.ok(caps.has(cap), `v0.8 has no ${cap}`);
-    refused(fn, cap);
+    if (client.daemonKind === 'dockerd') assert.not.ok(caps.has(cap), `v0.8 has no ${cap}`);
+    if (caps.has(cap)) fn(); // a daemon that has the cap: the same graph marshals
+    else {
+      refused(fn, cap);
+      lacking++;
+    }
+  }
+  if (caps.has(Cap.MergeOp)) {
+    console.log(`llb-caps: the daemon has mergeop (refused ${lacking} of ${cases.length} cases)`);
+    return;
   }
   // The same client refuses a pre-marshalled Definition before sending it.
   const unchecked = marshal(merge([a, b]), { platform: 'linux/amd64' });

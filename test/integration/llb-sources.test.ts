@@ -1,8 +1,8 @@
 /**
  * Source ops on the real daemon: http (testBuildHTTPSource: file name, perm, uid/gid, checksum,
  * 404) and git (a bare repo served over git's dumb HTTP protocol by this process: ref, keepGitDir),
- * plus image config applied with withImageConfig. The daemon fetches from 127.0.0.1 because dockerd
- * runs in this host's network namespace.
+ * plus image config applied with withImageConfig. The daemon fetches from 127.0.0.1: it must run in
+ * this host's network namespace (dockerd does; a buildkitd in a container needs host networking).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { git, http, image } from '../../src/llb';
-import { testEnv, type TestEnv } from './harness';
+import { baseImageConfig, testEnv, type TestEnv } from './harness';
 import { entry, exportTar, inspect, solveError } from './llb-helpers';
 
 interface Ctx {
@@ -138,9 +138,9 @@ t('git: keepGitDir keeps a .git whose HEAD is the checked-out commit', async ({ 
 });
 
 t('withImageConfig: Env, WorkingDir and User of the image config reach the process', async ({ env }) => {
-  const inspected = await env.docker.inspectImage(env.images.amd64);
-  assert.ok(inspected, 'fixture image present');
-  const cfg = { architecture: inspected!.Architecture, os: inspected!.Os, config: { ...inspected!.Config, Env: [...(inspected!.Config?.Env ?? []), 'FROM_CONFIG=yes'], WorkingDir: '/var/www', User: 'www-data' } };
+  const base = await baseImageConfig(env);
+  assert.ok(base.config?.Env?.some((e) => e.startsWith('PATH=')), 'the fixture config has a PATH');
+  const cfg = { architecture: base.architecture, os: base.os, config: { ...base.config, Env: [...(base.config?.Env ?? []), 'FROM_CONFIG=yes'], WorkingDir: '/var/www', User: 'www-data' } };
   const st = image(env.images.amd64).withImageConfig(cfg);
   const run = st.run({ shell: 'echo "$FROM_CONFIG $(pwd) $(id -u)" > /tmp/o; cat /tmp/o > /var/www/report' });
   const files = await exportTar(env, run.root());

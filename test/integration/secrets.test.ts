@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testEnv, type TestEnv } from './harness';
+import { dockerdOnly, testEnv, type TestEnv } from './harness';
 import { Session } from '../../src/session';
 import { image, marshal } from '../../src/llb';
 import { readTarEntries } from './session-helpers';
@@ -16,6 +16,26 @@ import { readTarEntries } from './session-helpers';
 const t = suite<{ env: TestEnv }>('secrets');
 t.before(async (ctx) => { ctx.env = await testEnv(); });
 t.after(async (ctx) => { await ctx.env?.stop(); });
+
+/** A RUN that hashes the three secrets (and checks an optional missing one) into /. */
+function secretRun(env: TestEnv) {
+  return image(env.images.amd64).run({
+    shell: [
+      'set -e',
+      'sha256sum /run/secrets/from-env | cut -d" " -f1 > /hash-env',
+      'sha256sum /etc/app/token | cut -d" " -f1 > /hash-file',
+      'sha256sum /run/secrets/from-value | cut -d" " -f1 > /hash-value',
+      'stat -c %a /etc/app/token > /mode-file',
+      'if [ -e /run/secrets/not-provided ]; then echo present; else echo absent; fi > /optional',
+    ].join('\n'),
+    mounts: [
+      { type: 'secret', id: 'from-env' },
+      { type: 'secret', id: 'from-file', target: '/etc/app/token', mode: 0o440 },
+      { type: 'secret', id: 'from-value' },
+      { type: 'secret', id: 'not-provided', optional: true },
+    ],
+  });
+}
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
@@ -33,22 +53,7 @@ t('secrets from env, file and value are readable in RUN and absent from definiti
     secrets: [{ id: 'from-env', env: 'SKT_TEST_SECRET_ENV' }, { id: 'from-file', file: secretFile }, { id: 'from-value', value: values.value }],
     exportTarget: { kind: 'tar', file: tarFile },
   });
-  const run = image(env.images.amd64).run({
-    shell: [
-      'set -e',
-      'sha256sum /run/secrets/from-env | cut -d" " -f1 > /hash-env',
-      'sha256sum /etc/app/token | cut -d" " -f1 > /hash-file',
-      'sha256sum /run/secrets/from-value | cut -d" " -f1 > /hash-value',
-      'stat -c %a /etc/app/token > /mode-file',
-      'if [ -e /run/secrets/not-provided ]; then echo present; else echo absent; fi > /optional',
-    ].join('\n'),
-    mounts: [
-      { type: 'secret', id: 'from-env' },
-      { type: 'secret', id: 'from-file', target: '/etc/app/token', mode: 0o440 },
-      { type: 'secret', id: 'from-value' },
-      { type: 'secret', id: 'not-provided', optional: true },
-    ],
-  });
+  const run = secretRun(env);
   const def = marshal(run.root());
   const defBytes = Buffer.from(def.toBytes());
   for (const v of Object.values(values)) assert.is(defBytes.indexOf(v), -1, 'secret must not be in the LLB');
@@ -65,8 +70,17 @@ t('secrets from env, file and value are readable in RUN and absent from definiti
   assert.is(files.get('optional')?.data.toString().trim(), 'absent');
   for (const v of Object.values(values)) assert.is(tar.indexOf(v), -1, 'secret must not be in the exported filesystem');
   assert.not.ok([...files.keys()].some((n) => n.startsWith('run/secrets/') && files.get(n)!.data.length > 0));
+});
 
-  // The same build into the docker image store, then `docker save` through the API: every layer
+dockerdOnly(t, 'moby exporter and docker save')('secrets are absent from every layer and the config of an image in the docker store', async ({ env }) => {
+  const client = await env.client();
+  const tag = crypto.randomBytes(8).toString('hex');
+  const values = { env: `env-secret-${tag}`, file: `file-secret-${tag}`, value: `value-secret-${tag}` };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-sec-'));
+  const secretFile = path.join(dir, 'token');
+  fs.writeFileSync(secretFile, values.file);
+  const def = marshal(secretRun(env).root());
+  // Into the docker image store, then `docker save` through the API: every layer
   // (uncompressed tar inside the saved archive) and the image config must be free of the secrets.
   const tagName = `stapelkit-test/secrets:${tag}`;
   const session2 = new Session({
@@ -83,6 +97,7 @@ t('secrets from env, file and value are readable in RUN and absent from definiti
   assert.is(inLayers.get('hash-env')?.data.toString().trim(), sha256(values.env), 'the RUN layer was inspected');
   for (const v of Object.values(values)) assert.is(saved.indexOf(v), -1, 'secret must not be in any saved layer or config');
   await env.docker.removeImage(tagName).catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 t('a required secret the session does not have fails the build', async ({ env }) => {

@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BuildkitClient } from '../../src/buildkit/client';
-import { DockerApi } from '../../src/buildkit/docker-api';
-import { removeStateDir, stopDockerdAt } from '../../src/buildkit/dockerd';
-import { openTransport, resolveAddress } from '../../src/buildkit/transport';
-import { testEnv, type TestEnv } from './harness';
+import { DockerApi } from '../../src/daemon/docker-api';
+import { removeStateDir, stopDockerdAt } from '../../src/daemon/dockerd';
+import { openTransport } from '../../src/buildkit/transport';
+import { resolveAddress } from '../../src/daemon/connect';
+import { dockerdOnly, testEnv, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv; home: string }>('embedded default daemon');
 
@@ -54,11 +55,12 @@ t('starts a private dockerd once, says so, and reuses it', async ({ env, home })
   assert.is(fs.readFileSync(path.join(home, 'stapelkit', 'dockerd', 'docker.pid'), 'utf8').trim(), pid, 'same daemon');
 
   // The harness daemon is still fine beside it.
-  assert.ok(await env.docker.ping());
+  if (env.dockerd) assert.ok(await env.docker.ping());
+  else assert.ok((await (await env.client()).listWorkers()).length > 0);
   assert.ok(await new DockerApi(sock).ping());
 });
 
-t('precedence: flag, BUILDKIT_HOST, DOCKER_HOST, then the default sockets', async ({ env, home }) => {
+dockerdOnly(t, 'the harness dockerd socket as DOCKER_HOST')('precedence: flag, BUILDKIT_HOST, DOCKER_HOST, then the default sockets', async ({ env, home }) => {
   const nowhere = { buildkitd: path.join(home, 'none.sock'), docker: path.join(home, 'none2.sock') };
   const all = { BUILDKIT_HOST: 'tcp://127.0.0.1:1234', DOCKER_HOST: `unix://${env.dockerSocket}` };
   assert.is((await resolveAddress({ addr: 'unix:///x.sock', env: all, defaultSockets: nowhere })).source, 'flag');

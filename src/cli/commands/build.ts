@@ -5,7 +5,7 @@
  * werf has the flag.
  */
 import { Command, Option } from 'commander';
-import { addDaemonOptions } from '../../buildkit/cli-options';
+import { addDaemonOptions } from '../../daemon/cli-options';
 import { runBuild, type BuildFlags } from '../../build/run';
 import { addProjectOptions } from './project-options';
 

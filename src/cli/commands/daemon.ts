@@ -3,7 +3,9 @@
  * starts under $XDG_STATE_HOME/stapelkit when no other daemon is given or found.
  */
 import { Command } from 'commander';
-import { embeddedDockerdStatus, ensureEmbeddedDockerd, removeStateDir, stopEmbeddedDockerd, type EmbeddedStatus } from '../../buildkit/dockerd';
+import { addConnectionOptions, connectWithFlags, type DaemonFlags } from '../../daemon/cli-options';
+import { formatDaemonVersion } from '../../buildkit/version';
+import { embeddedDockerdStatus, ensureEmbeddedDockerd, removeStateDir, stopEmbeddedDockerd, type EmbeddedStatus } from '../../daemon/dockerd';
 
 /** Human lines for `daemon status` (pure). */
 export function formatStatus(s: EmbeddedStatus): string[] {
@@ -15,12 +17,37 @@ export function register(program: Command): void {
   const daemon = program.command('daemon').description("manage Stapelkit's embedded default dockerd (under $XDG_STATE_HOME/stapelkit)");
   const print = (lines: string[]) => process.stdout.write(lines.map((l) => `${l}\n`).join(''));
 
-  daemon
-    .command('status')
-    .description('show whether the embedded dockerd runs, its socket, pid and state dir')
-    .action(async () => {
-      print(formatStatus(await embeddedDockerdStatus()));
-    });
+  /** `buildkit: …` and `workers: …` lines of the daemon at `flags.addr`, or one line saying why not. */
+  const describeDaemon = async (flags: DaemonFlags): Promise<string[]> => {
+    let client;
+    try {
+      client = await connectWithFlags(flags, { say: () => undefined });
+    } catch (e) {
+      return [`buildkit: unreachable: ${(e as Error).message}`];
+    }
+    try {
+      const version = formatDaemonVersion(await client.daemonVersion());
+      const workers = await client.listWorkers();
+      return [`buildkit: ${version}`, ...workers.map((w) => `worker: ${w.id} (${w.platforms.join(', ')})`)];
+    } catch (e) {
+      return [`buildkit: ${(e as Error).message}`];
+    } finally {
+      await client.close();
+    }
+  };
+
+  addConnectionOptions(
+    daemon
+      .command('status')
+      .description('show whether the embedded dockerd runs (socket, pid, state dir) and its BuildKit version; with --addr, the version and workers of that daemon'),
+  ).action(async (flags: DaemonFlags) => {
+    if (flags.addr) {
+      print([`address: ${flags.addr}`, ...(await describeDaemon(flags))]);
+      return;
+    }
+    const status = await embeddedDockerdStatus();
+    print([...formatStatus(status), ...(status.answering ? await describeDaemon({ addr: status.addr }) : [])]);
+  });
 
   daemon
     .command('start')

@@ -4,8 +4,8 @@
  */
 import { Command } from 'commander';
 import { StapelkitError } from '../../errors';
-import { addDaemonOptions, connectWithFlags } from '../../buildkit/cli-options';
-import { DockerApi } from '../../buildkit/docker-api';
+import { addDaemonOptions, connectWithFlags } from '../../daemon/cli-options';
+import { DockerApi } from '../../daemon/docker-api';
 import { runBuild, type BuildFlags } from '../../build/run';
 import { addProjectOptions } from './project-options';
 

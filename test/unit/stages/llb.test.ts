@@ -88,6 +88,20 @@ test('user stage: sh script as 0:0 in / with the image env; commit env only thro
   assert.not.ok(a.bytes.equals(c.bytes));
 });
 
+test('every op of a stage carries its werf.yaml position as an LLB source location (op bytes unchanged)', () => {
+  const m = model('004-conveyor-stapel');
+  const img = stapel(m, 'app');
+  const st = stageOf(m, img, 'install');
+  const sm = new llb.SourceMap('werf.yaml', 'project: example\n');
+  const plain = ops(st.llb(llb.image('alpine'), baseConfig, inputs()));
+  const located = ops(st.llb(llb.image('alpine'), baseConfig, inputs({ location: (pos) => sm.at(pos.line, pos.column) })));
+  assert.ok(plain.bytes.equals(located.bytes));
+  const exec = located.def.ops.find((o) => o.kind === 'exec')!;
+  const loc = located.def.source!.locations[exec.digest].locations[0];
+  assert.equal(loc.ranges[0].start, { line: img.shell.pos!.line, character: img.shell.pos!.column });
+  assert.is(located.def.source!.infos[0].filename, 'werf.yaml');
+});
+
 test('user stage: secrets at /run/secrets/<id>, ssh agent at /.werf/tmp/ssh-auth-sock, build_dir cache and fromPath bind', () => {
   const m = model('002-mount');
   const img = structuredClone(stapel(m, 'app'));
