@@ -17,7 +17,7 @@ import { imageLabel, type Image } from '../config/model';
 import { StapelkitError } from '../errors';
 import type { CliGitRepo } from '../git/cli-repo';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../llb/platform';
-import { NoStagesStorage } from '../storage/docker-store';
+import { NoStagesStorage } from '../storage/none';
 import type { ContextProject } from './project';
 
 /** The core's build context with the frontend's commit (from the context's `.git`, or none) and no ssh. */
