@@ -16,6 +16,7 @@ import { StapelBuildContext, stapelConveyor } from '../build/stapel';
 import { imageLabel, type Image } from '../config/model';
 import { StapelkitError } from '../errors';
 import type { CliGitRepo } from '../git/cli-repo';
+import { Definition, type State } from '../llb';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../llb/platform';
 import { NoStagesStorage } from '../storage/none';
 import type { ContextProject } from './project';
@@ -49,9 +50,20 @@ export function unsupportedInFrontend(images: Image[]): void {
   }
 }
 
+/** The Definition with every op marked ignore-cache (the `no-cache` option): BuildKit re-runs them all. */
+export function ignoringCache(def: Definition): Definition {
+  const md = new Map([...def.metadata].map(([d, m]) => [d, { ...m, ignoreCache: true }]));
+  return new Definition(def.ops, md, def.head);
+}
+
 export interface FrontendBuildOptions {
   /** Target platforms; empty: the image's, then build.platform, then the daemon's first. */
   platforms: Platform[];
+  /**
+   * `no-cache`: true = nothing from the cache; a list of image names = when the target is among them.
+   * Applied to the target's whole graph (the images it is built from included).
+   */
+  noCache?: true | string[];
   log(line: string): void;
 }
 
@@ -69,6 +81,8 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
   const commit = { hash: project.commit.hash, authorTime: Math.floor(project.commit.date.getTime() / 1000), tzOffset: '+0000' };
   const ctx = new FrontendStapelContext(project, commit);
   ctx.setCaps(caps.llb);
+  const noCache = opts.noCache === true || (Array.isArray(opts.noCache) && opts.noCache.includes(target.name));
+  const marshalFor = (state: State, platform: string) => (noCache ? ignoringCache(ctx.marshal(state, platform)) : ctx.marshal(state, platform));
   ctx.setGateway(async () => gw);
   try {
     const result = await runDriver({
@@ -77,7 +91,7 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
       images,
       platforms: platformsOf,
       parallel: 4,
-      marshal: (state, platform) => ctx.marshal(state, platform),
+      marshal: marshalFor,
       hooks: {
         conveyor: (img, platform, built) => stapelConveyor(ctx, img, platform, built),
         stageLine: (o) => opts.log(`stage ${o.image || '~'}/${o.stage} [${o.platform}] ${o.digest.slice(0, 12)} ${o.how} in ${o.ms} ms`),
@@ -85,7 +99,7 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
     });
     const outs = result.images.filter((o) => o.image.name === target.name);
     const solved: { platform: string; ref: GatewayRef; config: OciImageConfig }[] = [];
-    for (const o of outs) solved.push({ platform: o.platform, ref: await gw.solve(ctx.marshal(o.last.state, o.platform)), config: o.last.imageConfig });
+    for (const o of outs) solved.push({ platform: o.platform, ref: await gw.solve(marshalFor(o.last.state, o.platform)), config: o.last.imageConfig });
     if (solved.length === 1) return { refs: solved[0].ref, imageConfig: solved[0].config };
     return { refs: Object.fromEntries(solved.map((s) => [s.platform, s.ref])), imageConfig: Object.fromEntries(solved.map((s) => [s.platform, s.config])) };
   } finally {

@@ -97,6 +97,21 @@ t('gateway.v0 source=<image> through the Control API: werf.yaml read, the image 
   await ctx.env.docker.removeImage(name);
 });
 
+t('gateway.v0: a second build comes from BuildKit\'s cache; no-cache runs the stage again', async (ctx) => {
+  const dir = project(ctx, { 'werf.yaml': `project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: ${ctx.env.images.amd64}\nshell:\n  install: cat /proc/sys/kernel/random/uuid > /id\n` });
+  const idOf = async (attrs: Record<string, string>) => {
+    const name = testImageName('frontend-cache');
+    await gatewaySolve(ctx, dir, { 'loose-giterminism': 'true', ...attrs }, name);
+    const out = await ctx.env.docker.run(name, ['cat', '/id']);
+    await ctx.env.docker.removeImage(name);
+    assert.match(out.stdout, /^[0-9a-f-]{36}\n$/, out.stderr);
+    return out.stdout;
+  };
+  const first = await idOf({});
+  assert.is(await idOf({}), first, 'cached');
+  assert.is.not(await idOf({ 'no-cache': '' }), first, 'run again');
+});
+
 t('gateway.v0: a bad werf.yaml fails the build with the positioned message', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64, 'shel:\n  install: x\n') });
   const err = await gatewaySolve(ctx, dir, { 'loose-giterminism': 'true' }).catch((e) => e);
