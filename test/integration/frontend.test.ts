@@ -172,6 +172,33 @@ t('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image 
   assert.match(refused.out, /GREETING/);
 });
 
+t('docker build: a werf secret served by `docker build --secret`, a build_dir cache mount', async (ctx) => {
+  const werfYaml = `# syntax=${ctx.image}
+project: demo
+configVersion: 1
+---
+image: app
+from: ${ctx.env.images.amd64}
+secrets:
+- env: SECRET_VALUE
+mount:
+- from: build_dir
+  to: /cache
+shell:
+  install:
+  - test "$(cat /run/secrets/SECRET_VALUE)" = s3cret && echo secret-ok > /secret-ok
+  - echo hi > /cache/f && cp /cache/f /from-cache
+`;
+  const giterminism = 'giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowEnvVariables: [SECRET_VALUE]\n  stapel:\n    mount:\n      allowBuildDir: true\n';
+  const dir = project(ctx, { 'werf.yaml': werfYaml, 'werf-giterminism.yaml': giterminism, '.dockerignore': '.docker-config\nsecret.txt\n', 'secret.txt': 's3cret' });
+  const name = testImageName('frontend-secret');
+  const r = await dockerBuild(ctx, dir, ['-t', name, '--secret', `id=SECRET_VALUE,src=${dir}/secret.txt`]);
+  assert.is(r.code, 0, r.out);
+  const out = await ctx.env.docker.run(name, ['sh', '-c', 'cat /secret-ok /from-cache; ls /cache | wc -l; grep -rl s3cret / --exclude-dir=proc --exclude-dir=sys 2>/dev/null | wc -l']);
+  assert.is(out.stdout, 'secret-ok\nhi\n0\n0\n', out.stderr);
+  await ctx.env.docker.removeImage(name);
+});
+
 t('docker build: a bad werf.yaml shows the positioned message in the build output', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\n` + werf(ctx.env.images.amd64, 'shel:\n  install: x\n'), 'werf-giterminism.yaml': GITERMINISM });
   const r = await dockerBuild(ctx, dir, []);
