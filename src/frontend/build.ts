@@ -64,6 +64,8 @@ export interface FrontendBuildOptions {
    * Applied to the target's whole graph (the images it is built from included).
    */
   noCache?: true | string[];
+  /** `label:NAME=VALUE` options: added to the result's image config. */
+  labels?: Record<string, string>;
   log(line: string): void;
 }
 
@@ -99,7 +101,8 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
     });
     const outs = result.images.filter((o) => o.image.name === target.name);
     const solved: { platform: string; ref: GatewayRef; config: OciImageConfig }[] = [];
-    for (const o of outs) solved.push({ platform: o.platform, ref: await gw.solve(marshalFor(o.last.state, o.platform)), config: o.last.imageConfig });
+    const withLabels = (c: OciImageConfig): OciImageConfig => (opts.labels && Object.keys(opts.labels).length ? { ...c, config: { ...(c.config ?? {}), Labels: { ...(c.config?.Labels ?? {}), ...opts.labels } } } : c);
+    for (const o of outs) solved.push({ platform: o.platform, ref: await gw.solve(marshalFor(o.last.state, o.platform)), config: withLabels(o.last.imageConfig) });
     if (solved.length === 1) return { refs: solved[0].ref, imageConfig: solved[0].config };
     return { refs: Object.fromEntries(solved.map((s) => [s.platform, s.ref])), imageConfig: Object.fromEntries(solved.map((s) => [s.platform, s.config])) };
   } finally {

@@ -161,9 +161,10 @@ t('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image 
   const dir = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\n` + werf(ctx.env.images.amd64), 'werf-giterminism.yaml': GITERMINISM, '.dockerignore': '.docker-config\n' });
   const name = testImageName('frontend-syntax');
   // --build-arg reaches the template environment; werf-giterminism.yaml in the context allows it.
-  const ok = await dockerBuild(ctx, dir, ['-t', name, '--build-arg', 'GREETING=hi']);
+  const ok = await dockerBuild(ctx, dir, ['-t', name, '--build-arg', 'GREETING=hi', '--label', 'org.example.team=core']);
   assert.is(ok.code, 0, ok.out);
   await checkBuilt(ctx, name, 'hi');
+  assert.is((await ctx.env.docker.inspectImage(name))!.Config?.Labels?.['org.example.team'], 'core', '--label reaches the result');
   await ctx.env.docker.removeImage(name);
   // Without the giterminism file the same build-arg is refused, as werf refuses env.
   const dir2 = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\n` + werf(ctx.env.images.amd64) });

@@ -94,7 +94,7 @@ t('options: Dockerfile-frontend names, Stapelkit extras, errors naming the optio
 
 t('reads werf.yaml from the dockerfile local (filename followed), the context whole, and builds through the shared core', async () => {
   const gw = new MemGateway({ dockerfile: { 'werf.yaml': WERF }, context: { 'werf.yaml': 'stale copy', 'src/a.txt': 'a' } });
-  const res = await runFrontend(gw, env({ filename: 'werf.yaml', 'build-arg:GREETING': 'hi', 'loose-giterminism': 'true' }));
+  const res = await runFrontend(gw, env({ filename: 'werf.yaml', 'build-arg:GREETING': 'hi', 'loose-giterminism': 'true', 'label:org.example.team': 'core' }));
   assert.equal(gw.solves[0], { identifier: 'local://dockerfile', attrs: { 'local.followpaths': '["werf.yaml"]', 'local.session': 'sess42', 'local.sharedkeyhint': 'werf.yaml' }, kinds: ['source', 'other'], ignoreCache: 0 });
   assert.equal(gw.solves[1], { identifier: 'local://context', attrs: { 'local.session': 'sess42', 'local.sharedkeyhint': 'context' }, kinds: ['source', 'other'], ignoreCache: 0 });
   const last = gw.solves[gw.solves.length - 1];
@@ -104,6 +104,7 @@ t('reads werf.yaml from the dockerfile local (filename followed), the context wh
   assert.equal((res.refs as GatewayRef).id, 'docker-image://docker.io/library/busybox:latest');
   assert.equal((res.imageConfig as any).config.Cmd, ['sh'], 'the base config carried through');
   assert.ok(Object.keys((res.imageConfig as any).config.Labels ?? {}).some((k) => k.startsWith('werf')), 'werf stage labels from the core');
+  assert.is((res.imageConfig as any).config.Labels['org.example.team'], 'core', 'label: options');
 });
 
 t('templates and .Files.Get come from the context; giterminism gates env like werf', async () => {
