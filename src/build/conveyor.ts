@@ -18,6 +18,9 @@ export interface UsedStage {
   createdMs: number;
   /** `<repo>:<digest>-<ms>`, or '' when there is no persistent storage. */
   imageName: string;
+  /** Image (config) id and manifest digest, when the storage knows them. */
+  imageId?: string;
+  manifestDigest?: string;
   /** LLB of the stage's result: an image source of the stored stage, or the built graph. */
   state: State;
   imageConfig: OciImageConfig;

@@ -242,6 +242,8 @@ function fromStored(planned: PlannedStage, s: StoredStage, storage: StagesStorag
     labels: s.labels,
     createdMs: s.createdMs,
     imageName: s.imageName,
+    imageId: s.imageId,
+    manifestDigest: s.manifestDigest,
     state: imageSource(storage.sourceRef(s)),
     // Filled by ensureConfig when a stage is built on top of this one.
     imageConfig: undefined as unknown as OciImageConfig,

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { image as imageSource, local, marshal, type Definition, type State } from '../llb';
 import { parsePlatform } from '../llb/platform';
-import { imageLabel, type Image, type Model, type StapelImage } from '../config';
+import { imageLabel, type Image, type Model, type Pos, type StapelImage } from '../config';
+import { SourceMap, type SourceLocation } from '../llb/sourcemap';
 import type { LoadedProject } from '../config/project';
 import type { Session } from '../session';
 import type { SecretsProvider } from '../session/secrets';
@@ -81,6 +82,7 @@ export class StapelBuildContext {
   private readonly sources = new Map<string, () => Promise<string>>();
   private readonly served = new Map<string, Promise<void>>();
   readonly mappingGit: MappingGit;
+  private readonly sourceMaps = new Map<string, SourceMap>();
   private headP?: Promise<{ hash: string; authorTime: number; tzOffset: string }>;
 
   constructor(o: StapelContextOptions) {
@@ -201,6 +203,23 @@ export class StapelBuildContext {
     );
   }
 
+  /** LLB source location of a werf.yaml (or partial) position; the file's text goes into the Definition's source info. */
+  location(pos: Pos): SourceLocation | undefined {
+    if (!pos?.file || !pos.line) return undefined;
+    let sm = this.sourceMaps.get(pos.file);
+    if (!sm) {
+      let data: Buffer | undefined;
+      try {
+        data = fs.readFileSync(path.resolve(this.project.projectDir, pos.file));
+      } catch {
+        data = undefined;
+      }
+      sm = new SourceMap(pos.file, data, undefined, 'yaml');
+      this.sourceMaps.set(pos.file, sm);
+    }
+    return sm.at(pos.line, pos.column);
+  }
+
   localSource(name: string): State {
     return local(name, { sharedKeyHint: name, customName: `[internal] ${name}` });
   }
@@ -293,16 +312,17 @@ function stageIdOf(u: UsedStage): string {
 
 async function imageFacts(ctx: StapelBuildContext, image: StapelImage, platform: string, built: ReadonlyMap<string, ImageOutcome>): Promise<ImageFacts> {
   const head = await ctx.head();
-  let base: BaseFacts;
-  if (image.base.type === 'scratch') base = { kind: 'scratch' } as BaseFacts;
-  else if (image.base.type === 'image') {
+  let base: BaseFacts = {};
+  let baseLabels: Record<string, string> | undefined;
+  if (image.base.type === 'image') {
     const dep = built.get(image.base.image);
     if (!dep) throw new StapelkitError('INTERNAL', `${imageLabel(image)}: base image ${image.base.image} was not built first`);
-    base = { kind: 'image', contentDigest: dep.last.labels[LABEL.stageContentDigest] ?? '' } as BaseFacts;
-  } else {
-    const b: any = { kind: 'external', ref: image.base.ref };
-    if (image.fromLatest) b.repoId = (await (await ctx.gateway()).resolveImageConfig(image.base.ref, { platform: parsePlatform(platform), resolveMode: 'pull' })).digest;
-    base = b as BaseFacts;
+    base = { contentDigest: dep.last.labels[LABEL.stageContentDigest] ?? '' };
+    baseLabels = dep.last.labels;
+  } else if (image.base.type === 'external' && image.fromLatest) {
+    // werf hashes the registry's image id (config digest); the manifest digest changes exactly when it does.
+    const r = await (await ctx.gateway()).resolveImageConfig(image.base.ref, { platform: parsePlatform(platform), resolveMode: 'pull' });
+    base = { repoId: r.digest };
   }
   const git: GitMappingFacts[] = [];
   for (const m of gitMappings(image)) git.push(await ctx.mappingGit.facts(ctx, m, head.hash));
@@ -311,14 +331,24 @@ async function imageFacts(ctx: StapelBuildContext, image: StapelImage, platform:
   const dependencies = image.dependencies.map((d) => {
     const dep = built.get(d.image);
     if (!dep) throw new StapelkitError('INTERNAL', `${imageLabel(image)}: dependency ${d.image} was not built first`);
-    return { imageName: dep.last.imageName, imageId: dep.last.labels.__imageId ?? '', imageDigest: '' };
+    return { imageName: dep.last.imageName, imageId: dep.last.imageId ?? '', imageDigest: dep.last.manifestDigest ?? '' };
   });
-  return { platform, headCommit: head.hash, toolVersion: TOOL_VERSION, base, git, imports, dependencies };
+  return { platform, headCommit: head.hash, toolVersion: TOOL_VERSION, base, ...(baseLabels ? { baseLabels } : {}), git, imports, dependencies };
 }
 
 /** werf's import checksum of what an import brings (cached per source stage + filters in the state dir). */
 async function importFacts(ctx: StapelBuildContext, image: StapelImage, imp: StapelImage['imports'][number], platform: string, built: ReadonlyMap<string, ImageOutcome>): Promise<ImportFacts> {
-  if (imp.source.type === 'external') throw new StapelkitError('NOT_SUPPORTED', `${imageLabel(image)}: import from an external image (${imp.source.ref}) is not supported yet`, { pos: imp.pos });
+  if (imp.source.type === 'external') {
+    // werf: the importSourceID of an external image is keyed by its reference.
+    const sourceId = sha256Hash('SourceImageContentDigest', `external-image:${imp.source.ref}`, 'Add', imp.add, 'IncludePaths', imp.includePaths.join('///'), 'ExcludePaths', imp.excludePaths.join('///'));
+    const cached = ctx.importMetadata(sourceId);
+    if (cached) return { checksum: cached.checksum, paths: cached.paths };
+    const gw = await ctx.gateway();
+    const ref = await gw.solve(ctx.marshal(externalImport(imp.source.ref, platform), platform));
+    const scan = await scanImport(gw, ref, imp.add, ctx.mappingGit.importMatcher(imp));
+    ctx.saveImportMetadata(sourceId, { checksum: scan.checksum, paths: scan.paths });
+    return { checksum: scan.checksum, paths: scan.paths };
+  }
   const src = built.get(imp.source.image);
   if (!src) throw new StapelkitError('INTERNAL', `${imageLabel(image)}: import source ${imp.source.image} was not built first`);
   const used = imp.stage ? src.used.find((u) => u.name === imp.stage) ?? src.last : src.last;
@@ -354,8 +384,12 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
     }
   }
   const importSources: State[] = [];
+  // Parallel to image.imports.
   for (const imp of image.imports) {
-    if (imp.source.type === 'external') continue;
+    if (imp.source.type === 'external') {
+      importSources.push(externalImport(imp.source.ref, platform));
+      continue;
+    }
     const src = built.get(imp.source.image)!;
     importSources.push((imp.stage ? src.used.find((u) => u.name === imp.stage) ?? src.last : src.last).state);
   }
@@ -368,6 +402,7 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
       return ctx.localSource(name);
     },
     caps: (await gw.caps()).llb,
+    location: (pos) => ctx.location(pos),
     commitEnv: { mode: 'secret' },
     ssh: ctx.hasSsh() ? {} : undefined,
     // werf: fromPath is a host path (`~` expanded), created when missing; writes stay in that dir, never in the image.
@@ -378,6 +413,10 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
         return p;
       }),
   };
+}
+
+function externalImport(ref: string, platform: string): State {
+  return imageSource(ref, { platform: parsePlatform(platform), customName: `import from ${ref}` });
 }
 
 async function patchFacts(ctx: StapelBuildContext, image: StapelImage, index: number, g: GitMappingFacts, from: string): Promise<PatchFacts> {

@@ -3,6 +3,8 @@
  * `register(program)`. Errors a user can cause are StapelkitErrors: printed as one line, exit 1;
  * `--debug` adds the stack.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
 import { isStapelkitError } from '../errors';
 import { register as registerRender } from './commands/render';
@@ -13,8 +15,15 @@ import { register as registerBuild } from './commands/build';
 import { register as registerRun } from './commands/run';
 import { werfBool } from './commands/project-options';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const VERSION: string = (require('../../package.json') as { version: string }).version;
+/** package.json's version, found upwards from here (src/cli under tsx, dist/src/cli compiled). */
+function packageVersion(): string {
+  for (let d = __dirname, i = 0; i < 6; i++, d = path.dirname(d)) {
+    const p = path.join(d, 'package.json');
+    if (fs.existsSync(p)) return (JSON.parse(fs.readFileSync(p, 'utf8')) as { version: string }).version;
+  }
+  return '0.0.0';
+}
+const VERSION = packageVersion();
 
 /** --debug, werf's --log-debug, or $WERF_LOG_DEBUG (werf's boolean spelling). */
 export function debugRequested(argv: readonly string[], environ: Record<string, string | undefined> = process.env): boolean {

@@ -4,7 +4,6 @@
  * Stapelkit adds one line: WERF_COMMIT_* come from a session-served file, so they reach the commands
  * without entering the LLB (and so BuildKit's cache key) — see CommitEnvDelivery.
  */
-import { goQuote } from './hash';
 
 export const SCRIPT_DIR = '/.werf/stapelkit';
 export const SCRIPT_PATH = `${SCRIPT_DIR}/script.sh`;
@@ -15,7 +14,9 @@ export const SSH_AUTH_SOCK_PATH = '/.werf/tmp/ssh-auth-sock';
 export function makeScript(commands: readonly string[], opts: { sourceCommitEnv?: boolean } = {}): string {
   const lines: string[] = [];
   for (const c of commands) {
-    lines.push(`printf "$ %s\\n" ${goQuote(c)}`);
+    // Single quotes: the echo shows the command as written and never runs its $(…) a second time
+    // (a double-quoted echo would expand secrets read by command substitution into the log).
+    lines.push(`printf '$ %s\\n' ${shQuote(c)}`);
     lines.push(c);
   }
   const commitEnv = opts.sourceCommitEnv ? `if [ -r ${COMMIT_ENV_PATH} ]; then . ${COMMIT_ENV_PATH}; fi\n\n` : '';

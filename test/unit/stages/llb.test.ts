@@ -45,7 +45,7 @@ test('script: werf makeScript with the commit-env line', () => {
   const s = makeScript(['echo "$HOME"', 'make'], { sourceCommitEnv: true });
   assert.ok(s.startsWith('#!/bin/sh\n\nset -e\n\nif [ "x$_IS_REEXEC" = "x" ]; then\n\tif type bash >/dev/null 2>&1 ; then'));
   assert.ok(s.includes('\t\texec bash $0\n'));
-  assert.ok(s.includes('if [ -r /.werf/commit-env ]; then . /.werf/commit-env; fi\n\nprintf "$ %s\\n" "echo \\"$HOME\\""\necho "$HOME"\nprintf "$ %s\\n" "make"\nmake\n'));
+  assert.ok(s.includes("if [ -r /.werf/commit-env ]; then . /.werf/commit-env; fi\n\nprintf '$ %s\\n' 'echo \"$HOME\"'\necho \"$HOME\"\nprintf '$ %s\\n' 'make'\nmake\n"));
   assert.not.ok(makeScript(['x']).includes('commit-env'));
   assert.is(commitEnvFile({ hash: 'abc', timeHuman: "it's", timeUnix: '1' }), "export WERF_COMMIT_HASH='abc'\nexport WERF_COMMIT_TIME_HUMAN='it'\\''s'\nexport WERF_COMMIT_TIME_UNIX='1'\n");
   assert.is(goTimeString(1643034379, 180), '2022-01-24 17:26:19 +0300 +0300');
@@ -67,7 +67,7 @@ test('user stage: sh script as 0:0 in / with the image env; commit env only thro
   assert.is(byDest['/tmp/build'].mountType, 4, 'tmp_dir is a tmpfs');
   assert.equal(byDest['/.werf/commit-env'].secretOpt, { ID: 'stapelkit-werf-commit-env', mode: 256, optional: true });
   const script = a.decoded.find((o) => o.kind === 'file' && o.op.file.actions[0].mkfile)!.op.file.actions[0].mkfile;
-  assert.ok(Buffer.from(script.data).toString().includes('printf "$ %s\\n" "make deps"\nmake deps\n'));
+  assert.ok(Buffer.from(script.data).toString().includes("printf '$ %s\\n' 'make deps'\nmake deps\n"));
   assert.is(a.def.ops.find((o) => o.kind === 'exec')!.name, 'image "app", stage install');
   assert.is(a.def.metadata.get(a.def.ops.find((o) => o.kind === 'exec')!.digest)!.description!['stapelkit.stage'], 'install');
 
