@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { testEnv, type TestEnv } from './harness';
 import { build, werfProject } from './werf-project';
 import { runCli } from './cli-run';
-import { startDockerd } from '../../src/daemon/dockerd';
+import { spawnSync } from 'node:child_process';
+import { startDockerd, stopDockerdAt } from '../../src/daemon/dockerd';
 import { DockerApi } from '../../src/daemon/docker-api';
 
 const t = suite('build and stages CLI');
@@ -92,7 +93,18 @@ t('the daemon dies mid-build: clear error, no tag for the unfinished stage; the 
   assert.match(r.stderr, /^error: /m);
   assert.not.match(r.stderr, /^\s+at /m, 'no stack trace');
   await d.stop().catch(() => undefined);
-  d = await startDockerd({ stateDir });
+  // dockerd was SIGKILLed: its containerd may linger; clean up by the state dir, then start again.
+  await stopDockerdAt(stateDir).catch(() => undefined);
+  for (let i = 0; ; i++) {
+    try {
+      d = await startDockerd({ stateDir });
+      break;
+    } catch (e) {
+      if (i >= 2) throw e;
+      spawnSync('pkill', ['-KILL', '-f', `${stateDir}/exec/containerd`]);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
   try {
     const tags = await stageTags(new DockerApi(d.socketPath), name);
     assert.is(tags.length, 2, `only from and beforeInstall stored: ${tags.join(', ')}`);
