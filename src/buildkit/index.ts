@@ -56,5 +56,6 @@ export {
 export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, embeddedStateDir, embeddedDockerdStatus, stopEmbeddedDockerd, type EmbeddedStatus, ensureBinfmt, userStateDir, type DockerdInstance, type DockerdOptions } from './dockerd';
 export { ensureBusyboxImage, busyboxTag, type BusyboxArch } from './base-images';
 export { DockerApi, type ImageInspect } from './docker-api';
-export { addConnectionOptions, addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';
+export { addCacheOptions, addConnectionOptions, addDaemonOptions, cacheFromFlags, connectWithFlags, progressFromFlags, type CacheFlags, type DaemonFlags } from './cli-options';
+export { parseCacheSpec, prepareSessionStores, putIndexEntry, indexDigest, type PreparedStores } from './cache-options';
 export { formatDaemonVersion, toBuildkitVersion, type BuildkitVersion, type DaemonVersion } from './version';
