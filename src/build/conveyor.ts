@@ -39,6 +39,8 @@ export interface PlannedStage {
   build(prev: UsedStage | undefined): Promise<BuiltStage> | BuiltStage;
   /** Whether the stage only changes the config (docker, imageSpec): no layer, no RUN. */
   configOnly: boolean;
+  /** The labels the stage image gets (commits of its git mappings, mounts, imports, werf's labels). */
+  labels: Record<string, string>;
 }
 
 export interface BuiltStage {

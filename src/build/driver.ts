@@ -16,7 +16,7 @@ import type { ImageConveyor, PlannedStage, UsedStage } from './conveyor';
 import type { Gateway, GatewayRef, OciImageConfig } from './gateway';
 import { selectStoredStage, type GitSelectContext, type Selection } from './select';
 
-export type StageHow = 'built' | 'storage' | 'cached';
+export type StageHow = 'built' | 'storage' | 'cached' | 'missing';
 
 export interface StageOutcome {
   image: string;
@@ -36,6 +36,8 @@ export interface ImageOutcome {
   image: Image;
   platform: string;
   stages: StageOutcome[];
+  /** Every stage used, in order (imports of `stage: install` take theirs from here). */
+  used: UsedStage[];
   last: UsedStage;
   ms: number;
 }
@@ -63,6 +65,8 @@ export interface DriverOptions {
   signal?: AbortSignal;
   /** Say why each built stage was built (its inputs against the stored stage of the previous build). */
   explain?: boolean;
+  /** `stapelkit stages`: compute digests and look them up, build nothing (a missing stage counts as built now). */
+  dryRun?: boolean;
 }
 
 export interface DriverResult {
@@ -86,13 +90,17 @@ export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
     const started = Date.now();
     const conveyor = await opts.hooks.conveyor(img, platform, byName);
     const outcomes: StageOutcome[] = [];
+    const usedStages: UsedStage[] = [];
     let prev: UsedStage | undefined;
     for (;;) {
       if (opts.signal?.aborted) throw new StapelkitError('CANCELLED', 'build cancelled');
       const planned = await conveyor.next(prev);
       if (!planned) break;
       const t0 = Date.now();
-      const sel = await selectStoredStage(stored.get(planned.digest), {
+      let candidates = stored.get(planned.digest);
+      // A registry's tag list has no labels: read them for this digest's candidates only.
+      if (candidates?.length && opts.storage.loadLabels) candidates = await Promise.all(candidates.map((c) => opts.storage.loadLabels!(c)));
+      const sel = await selectStoredStage(candidates, {
         parentCreatedMs: prev?.createdMs,
         git: planned.gitParamshashes.length && opts.hooks.git ? { ...opts.hooks.git, paramshashes: planned.gitParamshashes } : undefined,
       });
@@ -104,6 +112,18 @@ export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
         how = 'storage';
       } else {
         explain = opts.explain ? explainRebuild(planned, img.name, stored) : undefined;
+        if (opts.dryRun) {
+          const labels = { ...planned.labels, ...breakdownLabels(img.name, planned) };
+          used = { name: planned.name, digest: planned.digest, labels, createdMs: Date.now(), imageName: '', state: undefined as never, imageConfig: {} };
+          const o: StageOutcome = { image: img.name, platform, stage: planned.name, digest: planned.digest, how: 'missing', ms: 0, imageName: '', createdMs: used.createdMs, explain };
+          outcomes.push(o);
+          opts.hooks.stageLine?.(o);
+          usedStages.push(used);
+          prev = used;
+          continue;
+        }
+        // Building: the gateway (and with it the daemon's caps) is needed from here on.
+        await opts.gateway();
         if (prev) await ensureConfig(prev, opts.gateway);
         const built = await planned.build(prev);
         built.labels = { ...built.labels, ...breakdownLabels(img.name, planned) };
@@ -125,11 +145,11 @@ export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
       const o: StageOutcome = { image: img.name, platform, stage: planned.name, digest: planned.digest, how, ms: Date.now() - t0, imageName: used.imageName, createdMs: used.createdMs, explain, selection: sel?.how };
       outcomes.push(o);
       opts.hooks.stageLine?.(o);
+      usedStages.push(used);
       prev = used;
     }
     if (!prev) throw new StapelkitError('INTERNAL', `${imageLabel(img)} has no stages`);
-    await ensureConfig(prev, opts.gateway);
-    return { image: img, platform, stages: outcomes, last: prev, ms: Date.now() - started };
+    return { image: img, platform, stages: outcomes, used: usedStages, last: prev, ms: Date.now() - started };
   };
 
   const schedule = (img: Image, platform: string): Promise<ImageOutcome> => {
@@ -229,8 +249,11 @@ function fromStored(planned: PlannedStage, s: StoredStage, storage: StagesStorag
   return used;
 }
 
-/** A stored stage's config is read only when a stage is built on top of it (a no-op build reads none). */
-async function ensureConfig(u: UsedStage, gateway: () => Promise<Gateway>): Promise<void> {
+/**
+ * A stored stage's config is read only when something needs it — a stage built on top of it, an
+ * image based on it, the frontend's result — so a no-op build reads none.
+ */
+export async function ensureConfig(u: UsedStage, gateway: () => Promise<Gateway>): Promise<void> {
   if (u.imageConfig) return;
   const gw = await gateway();
   const r = await gw.resolveImageConfig(u.imageName, { resolveMode: 'local' });

@@ -8,23 +8,36 @@ import { isStapelkitError } from '../errors';
 import { register as registerRender } from './commands/render';
 import { register as registerConfig } from './commands/config';
 import { register as registerDebug } from './commands/debug';
-import { register as registerExample } from './commands/example';
 import { register as registerDaemon } from './commands/daemon';
+import { register as registerBuild } from './commands/build';
+import { register as registerRun } from './commands/run';
+import { werfBool } from './commands/project-options';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+/** --debug, werf's --log-debug, or $WERF_LOG_DEBUG (werf's boolean spelling). */
+export function debugRequested(argv: readonly string[], environ: Record<string, string | undefined> = process.env): boolean {
+  return argv.includes('--debug') || argv.includes('--log-debug') || werfBool(environ.WERF_LOG_DEBUG);
+}
 
 export function makeProgram(): Command {
   const program = new Command();
   program
     .name('stapelkit')
     .description('Compile werf.yaml into BuildKit LLB and build it on a BuildKit daemon')
+    .version(VERSION, '--version', 'print the Stapelkit version')
     .option('--debug', 'show stack traces and protocol details on errors')
+    .option('--log-debug', "the same as --debug, werf's name (default $WERF_LOG_DEBUG)")
     .showHelpAfterError()
     .exitOverride();
   // Sub-commands register themselves here (one line each).
   registerRender(program);
   registerConfig(program);
   registerDebug(program);
-  registerExample(program);
   registerDaemon(program);
+  registerBuild(program);
+  registerRun(program);
   return program;
 }
 
@@ -51,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
-    return reportError(e, argv.includes('--debug'));
+    return reportError(e, debugRequested(argv));
   }
 }
 

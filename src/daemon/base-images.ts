@@ -47,7 +47,19 @@ export function busyboxRootfs(busybox: Buffer, appletPaths: string[]): TarEntry[
 }
 
 /** A `docker save` style tarball holding one image with one layer. */
-export function imageTarball(opts: { tag: string; arch: string; layer: Buffer; env?: string[]; cmd?: string[]; created?: string }): { tarball: Buffer; configDigest: string } {
+export function imageTarball(opts: {
+  tag: string;
+  arch: string;
+  layer: Buffer;
+  env?: string[];
+  cmd?: string[];
+  created?: string;
+  /** Entrypoint (then Cmd is left out unless given), labels, working dir, the history line. */
+  entrypoint?: string[];
+  labels?: Record<string, string>;
+  workingDir?: string;
+  createdBy?: string;
+}): { tarball: Buffer; configDigest: string } {
   const diffId = `sha256:${sha256(opts.layer)}`;
   const created = opts.created ?? '1970-01-01T00:00:00Z';
   const config = Buffer.from(
@@ -55,9 +67,14 @@ export function imageTarball(opts: { tag: string; arch: string; layer: Buffer; e
       architecture: opts.arch,
       os: 'linux',
       created,
-      config: { Env: opts.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: opts.cmd ?? ['sh'] },
+      config: {
+        Env: opts.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        ...(opts.entrypoint ? { Entrypoint: opts.entrypoint, ...(opts.cmd ? { Cmd: opts.cmd } : {}) } : { Cmd: opts.cmd ?? ['sh'] }),
+        ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}),
+        ...(opts.labels ? { Labels: opts.labels } : {}),
+      },
       rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created, created_by: 'stapelkit: busybox rootfs from Debian busybox-static' }],
+      history: [{ created, created_by: opts.createdBy ?? 'stapelkit: busybox rootfs from Debian busybox-static' }],
     }),
   );
   const configHex = sha256(config);

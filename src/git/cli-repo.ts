@@ -9,7 +9,7 @@ import { StapelkitError } from '../errors';
 import { CatFileBatch, gitRun } from './proc';
 import type { TreeEntry } from './reader';
 import { normalizeGitPath } from './reader';
-import type { ChangedPath, CommitMeta, DiffTextOptions, GitRepo, SizedTreeEntry, Submodule } from './repo';
+import type { ChangedPath, CommitMeta, DiffTextOptions, GitRepo, LsTreeOpts, SizedTreeEntry, Submodule } from './repo';
 
 const OID_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -97,14 +97,16 @@ export class CliGitRepo implements GitRepo {
           const [hash, tree, at, ai] = out.split('\0');
           return { hash, tree, authorTime: Number(at), tzOffset: ai.slice(-5) };
         });
-      // Only immutable names are cached: branches and HEAD may move.
+      // Only immutable names are cached (branches and HEAD may move); every answer is cached by its hash.
       if (OID_RE.test(ref)) this.resolved.set(ref, p);
+      const done = p;
+      p.then((m) => { if (!this.resolved.has(m.hash)) this.resolved.set(m.hash, done); }, () => undefined);
       p.catch(() => this.resolved.delete(ref));
     }
     return p;
   }
 
-  async lsTree(commit: string, opts: { dir?: string; trees?: boolean; sizes?: boolean } = {}): Promise<SizedTreeEntry[]> {
+  async lsTree(commit: string, opts: LsTreeOpts = {}): Promise<SizedTreeEntry[]> {
     const dir = normalizeGitPath(opts.dir ?? '');
     const args = ['ls-tree', '-r', '-z', '--full-tree'];
     if (opts.trees) args.push('-t');
@@ -124,7 +126,7 @@ export class CliGitRepo implements GitRepo {
       throw new StapelkitError('GIT_FAILED', `git ls-tree ${commit} ${dir}: ${r.stderr.trim().split('\n')[0]}`);
     }
     // git sorts tree entries with directories as if suffixed by "/"; callers want plain path order.
-    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    if (opts.order !== 'git') out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return out;
   }
 

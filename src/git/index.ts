@@ -3,3 +3,10 @@ export { CliGitReader, findRepoRoot, runGit, readWorktreeFile, parseCatFileBatch
 export * from './repo';
 export { CliGitRepo } from './cli-repo';
 export { openRemote, remoteRepoId, redactUrl, type RemoteRef, type RemoteAuth, type OpenedRemote } from './remote';
+export { pathMatch, validatePattern, BadPatternError } from './doublestar';
+export * from './pathmatch';
+export { loadCommitTree, loadSubmoduleTree, nodeAt, type CommitTree, type TreeNode } from './tree';
+export { lsTree, resultChecksum, resultEntries, isEmptyResult, type LsEntry, type LsResult, type LsTreeOptions } from './lstree';
+export { filterPatch, type FilteredPatch, type PatchFilterOptions } from './patch';
+export * from './mapping';
+export { gitTreeSource, writeGitFiles, gitFilesId, ARCHIVE_DIR_MODE, type GitFiles } from './content';

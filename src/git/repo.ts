@@ -47,7 +47,7 @@ export interface GitRepo {
   /** Resolve `HEAD`, a branch, tag or commit to its commit. Throws GIT_REF_NOT_FOUND. */
   resolve(ref: string): Promise<CommitMeta>;
   /** Entries under `dir` at `commit` (recursive; trees included when `trees`), sorted by path. */
-  lsTree(commit: string, opts?: { dir?: string; trees?: boolean; sizes?: boolean }): Promise<SizedTreeEntry[]>;
+  lsTree(commit: string, opts?: LsTreeOpts): Promise<SizedTreeEntry[]>;
   /** The entry at `path` in `commit` (`""`: the root tree), or undefined. */
   entry(commit: string, path: string): Promise<TreeEntry | undefined>;
   /** Changes from `from` to `to`, limited to paths under `dir` (recursive, no rename detection). */
@@ -68,6 +68,16 @@ export interface GitRepo {
   diffText(from: string, to: string, opts?: DiffTextOptions): Promise<Buffer>;
   /** Ends the long-lived helper processes (blob reader). Further calls reopen them. */
   close(): void;
+}
+
+export interface LsTreeOpts {
+  dir?: string;
+  /** Include tree entries (`-t`). */
+  trees?: boolean;
+  /** Blob sizes (`-l`). */
+  sizes?: boolean;
+  /** `'git'`: git's tree-walk order (parents first, siblings in git order) instead of path order. */
+  order?: 'path' | 'git';
 }
 
 export interface DiffTextOptions {
