@@ -41,8 +41,8 @@ export interface SolveOptions {
   entitlements?: string[];
   /**
    * The session the daemon calls back into (local sources, secrets, ssh, exporter output). A
-   * SessionLike is attached for the duration of this solve unless it is already attached through
-   * attachSession(); a string is the id of a session attached elsewhere.
+   * SessionLike is leased for the duration of this solve (attachSession(); an already attached
+   * session stays attached); a string is the id of a session attached elsewhere.
    */
   session?: SessionLike | string;
   /**
@@ -133,7 +133,8 @@ export async function runSolve(client: BuildkitClient, opts: SolveOptions, progr
   if (typeof opts.session === 'string') sessionId = opts.session;
   else if (opts.session) {
     sessionId = opts.session.id;
-    if (!client.isAttached(sessionId)) attachedHere = await client.attachSession(opts.session);
+    // A lease: the tunnel stays open while anyone else (the build's gateway) holds one too.
+    attachedHere = await client.attachSession(opts.session);
   }
 
   const req: Record<string, unknown> = { Ref: ref };

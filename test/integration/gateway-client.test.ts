@@ -220,6 +220,22 @@ t('exportImage: concurrent moby exports with image config in one attached sessio
   assert.ok(client.isAttached(session.id), 'the long-lived session stays attached');
 });
 
+t('session leases: an export attaching the session of the gateway does not close it under the gateway', async ({ env, ctxDir }) => {
+  const client = await env.client();
+  const session = new Session({ syncedDirs: { context: { dir: ctxDir } }, ssh: [] });
+  const def = marshal(image(env.images.amd64).file(copy(local('context'), '/hello.txt', '/hello.txt')).run({ shell: 'sleep 1' }).root(), { platform: 'linux/amd64' });
+  // The export attaches the session first; the gateway opens while the export runs.
+  const exporting = exportImage(client, { session, definition: def, imageConfig: { architecture: 'amd64', os: 'linux', config: {} }, exporter: { type: 'moby', attrs: { name: testImageName('lease') } } });
+  while (!client.isAttached(session.id)) await new Promise((r) => setTimeout(r, 10));
+  const gw2 = await openGateway(client, { session });
+  await exporting;
+  assert.ok(client.isAttached(session.id), 'still attached for the gateway');
+  const ref = await gw2.solve(marshal(scratch().file(copy(local('context'), '/sub', '/sub2')), { platform: 'linux/amd64' }));
+  assert.is((await gw2.readFile(ref, '/sub2/x.txt')).toString(), 'x\n');
+  await gw2.finish();
+  assert.not.ok(client.isAttached(session.id), 'the last lease closed the tunnel');
+});
+
 t('finish ends the gateway build; later calls are refused', async ({ env }) => {
   const client = await env.client();
   const gw2 = await openGateway(client);
