@@ -13,8 +13,20 @@ import { register as registerBuild } from './commands/build';
 import { register as registerRun } from './commands/run';
 import { werfBool } from './commands/project-options';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const VERSION: string = (require('../../package.json') as { version: string }).version;
+/** package.json's version: two levels up from src/cli (tsx), three from dist/src/cli (compiled). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require(rel) as { version: string }).version;
+    } catch {
+      /* not at this level */
+    }
+  }
+  return 'unknown';
+}
+
+const VERSION: string = packageVersion();
 
 /** --debug, werf's --log-debug, or $WERF_LOG_DEBUG (werf's boolean spelling). */
 export function debugRequested(argv: readonly string[], environ: Record<string, string | undefined> = process.env): boolean {
