@@ -14,11 +14,11 @@ import { local, type Platform, type State } from '../llb';
 import { parsePlatform } from '../llb/platform';
 import { imageLabel, type DependencyImportType, type DockerfileImage, type Image, type Model, type StapelImage } from '../config';
 import { effectiveImageSpec } from '../config/imagespec';
-import { compileParsed, dockerfileStageDependencies, parseDockerfile, readDockerignore, type Dockerfile, type ResolvedBase } from '../dockerfile';
+import { compileParsed, dockerfileStageDependencies, dockerfileStageDigest, parseDockerfile, readDockerignore, type Dockerfile, type DockerfileDigestOptions, type ResolvedBase } from '../dockerfile';
 import { newPathMatcher } from '../git/pathmatch';
 import { normalizeGitPath } from '../git/reader';
 import { PatternMatcher } from '../session/patterns';
-import { BUILD_CACHE_VERSION, LABEL, sha3_224Hash, stageContentDigest, stageDigest, type StageName } from '../stages';
+import { LABEL, stageContentDigest, stageDigest, type StageName } from '../stages';
 import { imageSpecStage } from '../stages/image-spec';
 import { ensureConfig, type ImageOutcome } from './driver';
 import type { ImageConveyor, PlannedStage, UsedStage } from './conveyor';
@@ -281,7 +281,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
   };
   const dependencyArgs = dependencyBuildArgs(img, depValues);
   const checksums = new Map<string, string>();
-  const deps = await dockerfileStageDependencies(df, {
+  const digestOpts: DockerfileDigestOptions = {
     target: img.target,
     buildArgs: img.args,
     dependencyArgs,
@@ -294,10 +294,10 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
       if (c === undefined) checksums.set(k, (c = contextChecksum(facts.files, sources, ignore)));
       return c;
     },
-  });
-  // dockerfileStageDigest's formula, with the dependencies string kept for --explain.
-  const p = platform !== 'linux/amd64' ? [platform] : [];
-  const digest = sha3_224Hash(...p, BUILD_CACHE_VERSION, 'dockerfile', deps);
+  };
+  // The dependencies string for --explain; the digest from src/dockerfile's own formula.
+  const deps = await dockerfileStageDependencies(df, digestOpts);
+  const digest = await dockerfileStageDigest(df, digestOpts);
   const head = (await ctx.head()).hash;
   const labels: Record<string, string> = {
     [LABEL.werf]: model.project,
