@@ -221,6 +221,22 @@ t('<dockerfile>.dockerignore wins over .dockerignore; contextAddFiles come from 
   p.remove();
 });
 
+t('platform: an arm64 Dockerfile image under qemu gets TARGETARCH and an arm64 config', async () => {
+  if (!env.images.arm64) {
+    process.stderr.write(`skipping arm64: ${env.images.arm64Note}\n`);
+    return;
+  }
+  const p = werfProject({
+    'werf.yaml': `project: ${uniq('dfarm')}\nconfigVersion: 1\n---\nimage: app\ndockerfile: Dockerfile\nplatform: [linux/arm64]\n`,
+    Dockerfile: `FROM ${env.images.arm64}\nARG TARGETARCH\nRUN echo "$TARGETARCH $(uname -m)" > /arch\n`,
+  });
+  const r = await build(p, args(), { env: cliEnv });
+  const img = r.report.Images.app.DockerImageName;
+  assert.is((await env.docker.inspectImage(img))?.Architecture, 'arm64');
+  assert.is((await env.docker.run(img, ['cat', '/arch'], { platform: 'linux/arm64' })).stdout, 'arm64 aarch64\n');
+  p.remove();
+});
+
 t('bad input: missing Dockerfile, bad context, missing contextAddFile, dependency cycle, staged — positioned errors, non-zero exit', async () => {
   const cases: { yaml: string; files?: Record<string, string>; err: RegExp }[] = [
     { yaml: 'image: app\ndockerfile: Nope.Dockerfile\n', err: /werf\.yaml:\d+:\d+: .*image "app": the Dockerfile "Nope\.Dockerfile" was not found/ },
@@ -235,6 +251,8 @@ t('bad input: missing Dockerfile, bad context, missing contextAddFile, dependenc
       err: /werf\.yaml:\d+:\d+: .*(cycle|circular|infinite loop)/i,
     },
     { yaml: 'image: app\ndockerfile: Dockerfile\nstaged: true\n', err: /werf\.yaml:\d+:\d+: .*staged/ },
+    { yaml: 'image: app\ndockerfile: sub/Dockerfile\n', files: { 'sub/Dockerfile': `FROM ${env.images.amd64}\nRUN echo going down && exit 3\n` }, err: /sub\/Dockerfile:2:\d+: .*exited 3[^]*going down/ },
+    { yaml: 'image: app\ndockerfile: sub/Dockerfile\n', files: { 'sub/Dockerfile': `FROM ${env.images.amd64}\nCOPY nothere.txt /x\n` }, err: /sub\/Dockerfile:2:\d+: .*nothere\.txt/ },
   ];
   for (const c of cases) {
     const p = werfProject({ 'werf.yaml': `project: ${uniq('bad')}\nconfigVersion: 1\n---\n${c.yaml}`, Dockerfile: `FROM ${env.images.amd64}\n`, ...(c.files ?? {}) });
