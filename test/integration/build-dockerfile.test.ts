@@ -88,6 +88,12 @@ shell:
   install:
   - ls /imported > /listing
 ---
+image: ontop
+fromImage: df
+shell:
+  install:
+  - cat /final /out/a.txt > /seen
+---
 image: user
 from: ${bb}
 dependencies:
@@ -130,7 +136,7 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   const p = werfProject(mixed(name, env.images.amd64));
   const r = await build(p, args(), { env: cliEnv });
   const images = r.report.Images;
-  assert.equal(Object.keys(images).sort(), ['base', 'consumer', 'df', 'user']);
+  assert.equal(Object.keys(images).sort(), ['base', 'consumer', 'df', 'ontop', 'user']);
   assert.ok(r.built.includes('df/dockerfile') && r.built.includes('df/imageSpec'), r.built.join());
   const df = images.df.DockerImageName;
   const baseName = images.base.DockerImageName;
@@ -164,6 +170,9 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   const userEnv = (await env.docker.inspectImage(images.user.DockerImageName))?.Config?.Env ?? [];
   assert.ok(userEnv.includes(`DF_IMAGE=${df}`), JSON.stringify(userEnv));
 
+  // A Stapel image on top of the Dockerfile image: its files, and imageSpec's env inherited.
+  assert.is(await sh(images.ontop.DockerImageName, 'cat /seen; echo $FROM_SPEC'), 'final\na1\nyes\n');
+
   // Nothing changed: nothing built.
   assert.equal((await build(p, args(), { env: cliEnv })).built, []);
 
@@ -179,6 +188,7 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   assert.ok(r2.built.includes('df/dockerfile'), r2.built.join());
   assert.equal(r2.built.filter((s) => s.startsWith('consumer/')), [], `imported files unchanged: ${r2.built.join()}`);
   assert.ok(r2.built.some((s) => s.startsWith('user/')), `a new ImageName for the dependency: ${r2.built.join()}`);
+  assert.ok(r2.built.includes('ontop/from'), `a new base: ${r2.built.join()}`);
   assert.is(await sh(r2.report.Images.df.DockerImageName, 'cat /extra.txt'), 'extra2\n');
 
   // A COPYed file consumer imports: consumer rebuilds too.
