@@ -274,13 +274,18 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
   const dockerfileFile = [img.context, img.dockerfile].filter(Boolean).join('/');
   const df: Dockerfile = parseDockerfile(facts.dockerfileText, dockerfileFile);
   const ignore = facts.dockerignore ? new PatternMatcher(readDockerignore(facts.dockerignore.text, facts.dockerignore.file)) : undefined;
+  // Without a stages storage a dependency has no image name: a stable stand-in (project:digest)
+  // that only this build's graph resolves, so FROM ${ImageName} still links it.
+  const linkName = (dep: ImageOutcome) => dep.last.imageName || `${model.project}:${dep.last.digest}`;
   const depValues = (name: string): DependencyValues => {
     const dep = built.get(name);
     if (!dep) throw new StapelkitError('INTERNAL', `${imageLabel(img)}: dependency ${name} was not built first`);
-    return { imageName: dep.last.imageName, imageId: dep.last.imageId ?? '', imageDigest: dep.last.manifestDigest ?? '' };
+    return { imageName: linkName(dep), imageId: dep.last.imageId ?? '', imageDigest: dep.last.manifestDigest ?? '' };
   };
   const dependencyArgs = dependencyBuildArgs(img, depValues);
   const checksums = new Map<string, string>();
+  /** ADD/COPY text → checksum of the files it reads (for --explain). */
+  const copyInputs = new Map<string, string>();
   const digestOpts: DockerfileDigestOptions = {
     target: img.target,
     buildArgs: img.args,
@@ -288,10 +293,11 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
     addHost: img.addHost,
     imageCacheVersion: img.cacheVersion ?? model.meta.build.cacheVersion,
     platform,
-    checksum: (sources) => {
+    checksum: (sources, instruction) => {
       const k = JSON.stringify(sources);
       let c = checksums.get(k);
       if (c === undefined) checksums.set(k, (c = contextChecksum(facts.files, sources, ignore)));
+      copyInputs.set(instruction, c);
       return c;
     },
   };
@@ -312,7 +318,8 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
     digest,
     inputs: [
       { name: 'dependencies', value: deps },
-      ...Object.entries(dependencyArgs).map(([k, v]) => ({ name: `dependency ${k}`, value: v })),
+      ...[...copyInputs].map(([k, v]) => ({ name: `files of ${k}`, value: v })),
+      ...Object.entries({ ...img.args, ...dependencyArgs }).map(([k, v]) => ({ name: `build arg ${k}`, value: v })),
     ],
     pos: img.pos,
     gitParamshashes: [],
@@ -324,7 +331,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
       const linked = new Map<string, ImageOutcome>();
       for (const d of img.dependencies) {
         const dep = built.get(d.image);
-        if (dep?.last.imageName) linked.set(dep.last.imageName, dep);
+        if (dep) linked.set(linkName(dep), dep);
       }
       const resolveImage = async (ref: string, pf: Platform): Promise<ResolvedBase> => {
         const dep = linked.get(ref);

@@ -184,8 +184,10 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   // A COPYed file outside what consumer imports: df and its dependency user rebuild, consumer does not.
   p.write({ 'app/extra.txt': 'extra2\n' });
   p.commit('extra');
-  const r2 = await build(p, args(), { env: cliEnv });
+  const r2 = await build(p, [...args(), '--explain'], { env: cliEnv });
   assert.ok(r2.built.includes('df/dockerfile'), r2.built.join());
+  assert.match(r2.stdout, /files of COPY extra\.txt \/extra\.txt: /, '--explain names the COPY whose files changed');
+  assert.not.match(r2.stdout, /files of COPY src\/ \/out\/: /);
   assert.equal(r2.built.filter((s) => s.startsWith('consumer/')), [], `imported files unchanged: ${r2.built.join()}`);
   assert.ok(r2.built.some((s) => s.startsWith('user/')), `a new ImageName for the dependency: ${r2.built.join()}`);
   assert.ok(r2.built.includes('ontop/from'), `a new base: ${r2.built.join()}`);
