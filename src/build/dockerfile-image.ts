@@ -23,7 +23,9 @@ import { imageSpecStage } from '../stages/image-spec';
 import { ensureConfig, type ImageOutcome } from './driver';
 import type { ImageConveyor, PlannedStage, UsedStage } from './conveyor';
 import type { OciImageConfig } from './gateway';
-import type { ContentEntry } from './git-content';
+import { gitTreeSource } from '../git/content';
+import type { ArchiveEntry } from '../git/mapping';
+import type { TreeSource, TreeSourceEntry } from '../session/tree-source';
 import { TOOL_VERSION, type StapelBuildContext } from './stapel';
 
 /** One file of the build context: path relative to the context dir, git mode, content id (blob oid or sha256). */
@@ -205,7 +207,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     const text = read(img.dockerfile);
     if (text === undefined) throw new StapelkitError('DOCKERFILE_MISSING', `${imageLabel(img)}: the Dockerfile "${dockerfilePath}" was not found in the work tree`, { pos: img.pos });
     const di = dockerignoreCandidates(img.dockerfile).map((f) => ({ file: f, text: read(f) })).find((c) => c.text !== undefined);
-    const source = ctx.defineSource(`dockerfile-context-${sha256(contextAbs).slice(0, 16)}`, async () => contextAbs);
+    const source = ctx.defineSource(`dockerfile-context-${sha256(contextAbs).slice(0, 16)}`, async () => ({ dir: contextAbs }));
     return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source };
   }
 
@@ -215,7 +217,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     throw new StapelkitError('DOCKERFILE_CONTEXT', `${imageLabel(img)}: context "${ctxLabel}" is not a directory in the project git repository at ${head.slice(0, 12)}`, { pos: img.pos, hint: 'the context is read from the HEAD commit: commit it (or build with --dev)' });
   }
   const strip = ctxRepo === '' ? 0 : ctxRepo.length + 1;
-  const entries = (await ctx.git.lsTree(head, { dir: ctxRepo })).filter((e) => e.type === 'blob').map((e) => ({ path: e.path.slice(strip), mode: e.mode, oid: e.oid }));
+  const entries = (await ctx.git.lsTree(head, { dir: ctxRepo, sizes: true })).filter((e) => e.type === 'blob').map((e) => ({ path: e.path.slice(strip), mode: e.mode, oid: e.oid, size: e.size ?? 0 }));
   const byPath = new Map(entries.map((e) => [e.path, e]));
   const blob = async (rel: string) => {
     const e = byPath.get(rel);
@@ -243,16 +245,37 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
   );
   const key = sha256(JSON.stringify([head, ctxRepo, added])).slice(0, 16);
   const source = ctx.defineSource(`dockerfile-context-${key}`, async () => {
-    const content: ContentEntry[] = entries;
-    const dir = await ctx.gitContent(ctx.git, content);
-    if (added.length === 0) return dir;
-    // contextAddFiles come from the work tree: a copy of the git content with them on top.
-    const withAdded = `${dir}-add-${key}`;
-    fs.cpSync(dir, withAdded, { recursive: true, verbatimSymlinks: true });
-    for (const f of img.contextAddFiles) fs.cpSync(path.join(contextAbs, f), path.join(withAdded, f), { recursive: true, verbatimSymlinks: true });
-    return withAdded;
+    // Served from git objects (a tree source); symlink targets are their blobs.
+    const links = entries.filter((e) => e.mode === '120000');
+    const targets = links.length ? await ctx.git.readBlobs(links.map((e) => e.oid)) : new Map<string, Buffer>();
+    const repoDir = ctx.project.repoRoot;
+    const archive: ArchiveEntry[] = entries.map((e) => ({ ...e, repoDir, ...(e.mode === '120000' ? { linkTarget: targets.get(e.oid)?.toString() ?? '' } : {}) }));
+    const git = gitTreeSource({ entries: archive, repos: new Map([[repoDir, ctx.git]]) });
+    return { dir: '', source: added.length ? withWorkTreeFiles(git, added, contextAbs) : git };
   });
   return { files, dockerfileText: text, dockerignore, source };
+}
+
+/** `git` with the work-tree files `added` (context-relative, under `root`) over it: contextAddFiles. */
+function withWorkTreeFiles(git: TreeSource, added: ContextFile[], root: string): TreeSource {
+  const over = new Set(added.map((f) => f.path));
+  const disk = new Map<string, string>();
+  return {
+    id: sha256(JSON.stringify([git.id, added])),
+    dirMode: git.dirMode,
+    mtimeNs: git.mtimeNs,
+    async entries() {
+      const base = (await git.entries()).filter((e) => !over.has(e.path));
+      const extra: TreeSourceEntry[] = added.map((f) => {
+        const abs = path.join(root, f.path);
+        disk.set(f.path, abs);
+        if (f.mode === '120000') return { path: f.path, type: 'symlink', mode: 0o777, linkname: fs.readlinkSync(abs) };
+        return { path: f.path, type: 'file', mode: f.mode === '100755' ? 0o755 : 0o644, size: fs.statSync(abs).size };
+      });
+      return [...base, ...extra];
+    },
+    read: (e) => (disk.has(e.path) ? fs.promises.readFile(disk.get(e.path)!) : git.read(e)),
+  };
 }
 
 /** A view of a Dockerfile image that src/stages' imageSpec rules take (they read name, final, imageSpec). */
