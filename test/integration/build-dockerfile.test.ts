@@ -8,6 +8,7 @@
  */
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
+import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -247,6 +248,29 @@ t('platform: an arm64 Dockerfile image under qemu gets TARGETARCH and an arm64 c
   assert.is((await env.docker.inspectImage(img))?.Architecture, 'arm64');
   assert.is((await env.docker.run(img, ['cat', '/arch'], { platform: 'linux/arm64' })).stdout, 'arm64 aarch64\n');
   p.remove();
+});
+
+t('ssh (an agent socket named in werf.yaml), addHost and network', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-agent-'));
+  const sock = path.join(dir, 'agent.sock');
+  const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    const p = werfProject({
+      'werf.yaml': `project: ${uniq('net')}\nconfigVersion: 1\n---\nimage: app\ndockerfile: Dockerfile\nssh: default=${sock}\naddHost: [db.internal:10.1.2.3]\nnetwork: none\n`,
+      Dockerfile: `FROM ${env.images.amd64}\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo ssh-ok > /ssh\nRUN grep db.internal /etc/hosts > /hosts; ls /sys/class/net > /net\n`,
+    });
+    const { SSH_AUTH_SOCK: _drop, ...noAgent } = cliEnv;
+    const r = await build(p, args(), { env: noAgent });
+    const img = r.report.Images.app.DockerImageName;
+    assert.is(await sh(img, 'cat /ssh'), 'ssh-ok\n');
+    assert.match(await sh(img, 'cat /hosts'), /^10\.1\.2\.3\s+db\.internal/);
+    assert.is(await sh(img, 'cat /net'), 'lo\n', 'network: none');
+    p.remove();
+  } finally {
+    agent.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 t('bad input: missing Dockerfile, bad context, missing contextAddFile, dependency cycle, staged — positioned errors, non-zero exit', async () => {
