@@ -13,7 +13,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testEnv, type TestEnv } from './harness';
+import { testEnv, testRegistry, type TestEnv } from './harness';
 import { build, werfProject } from './werf-project';
 
 const t = suite('build dockerfile images');
@@ -270,6 +270,30 @@ t('ssh (an agent socket named in werf.yaml), addHost and network', async () => {
   } finally {
     agent.kill();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t('a registry stages storage: ImageDigest is the manifest digest, the dependency is FROM by its registry name', async () => {
+  const registry = await testRegistry();
+  try {
+    const name = uniq('reg');
+    const repo = `${registry.host}/${name}`;
+    const p = werfProject({
+      'werf.yaml': `project: ${name}\nconfigVersion: 1\n---\nimage: base\nfinal: false\nfrom: ${env.images.amd64}\nshell:\n  install:\n  - echo from-base > /b\n---\nimage: app\ndockerfile: Dockerfile\ndependencies:\n- image: base\n  imports:\n  - type: ImageName\n    targetBuildArg: BASE\n  - type: ImageDigest\n    targetBuildArg: BASE_DIGEST\n`,
+      Dockerfile: 'ARG BASE\nFROM ${BASE}\nARG BASE\nARG BASE_DIGEST\nRUN echo "$BASE $BASE_DIGEST" > /seen\n',
+    });
+    const r = await build(p, [...args(), '--repo', repo], { env: cliEnv });
+    const img = r.report.Images.app.DockerImageName;
+    await env.docker.call(`/images/create?fromImage=${encodeURIComponent(img)}`, { method: 'POST' });
+    const [base, digest] = (await sh(img, 'cat /b /seen')).split('\n')[1].split(' ');
+    assert.is(base, r.report.Images.base.DockerImageName);
+    assert.ok(base.startsWith(`${repo}:`), base);
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    assert.is(await sh(img, 'cat /b'), 'from-base\n');
+    assert.equal((await build(p, [...args(), '--repo', repo], { env: cliEnv })).built, []);
+    p.remove();
+  } finally {
+    await registry.stop().catch(() => undefined);
   }
 });
 
