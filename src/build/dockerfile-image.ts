@@ -16,6 +16,9 @@ import { imageLabel, type DependencyImportType, type DockerfileImage, type Image
 import { effectiveImageSpec } from '../config/imagespec';
 import { compileParsed, dockerfileStageDependencies, dockerfileStageDigest, parseDockerfile, readDockerignore, type Dockerfile, type DockerfileDigestOptions, type ResolvedBase } from '../dockerfile';
 import { newPathMatcher } from '../git/pathmatch';
+import { gitRun } from '../git/proc';
+import { FILE_STATE_ERROR } from '../config/files';
+import { GITERMINISM_PARAGRAPH, pathAllowed } from '../config/giterminism';
 import { normalizeGitPath } from '../git/reader';
 import { PatternMatcher } from '../session/patterns';
 import { LABEL, stageContentDigest, stageDigest, type StageName } from '../stages';
@@ -119,6 +122,9 @@ export function contextChecksum(files: readonly ContextFile[], sources: readonly
   return h.digest('hex');
 }
 
+/** contextChecksum of no files. */
+const EMPTY_CHECKSUM = crypto.createHash('sha256').digest('hex');
+
 /** werf's id of a stage image (the tag): the parent stage id recorded by the next stage. */
 function stageIdOf(u: UsedStage): string {
   return u.imageName ? u.imageName.slice(u.imageName.lastIndexOf(':') + 1) : `${u.digest}-${u.createdMs}`;
@@ -134,11 +140,27 @@ interface ContextFacts {
   dockerignore?: { file: string; text: string };
   /** The session source serving the context (made on demand). */
   source: string;
+  /** Context-relative files whose work-tree state differs from HEAD (giterminism refuses a COPY of them). */
+  uncommitted: Map<string, 'modified' | 'untracked'>;
 }
 
 export interface DockerfileConveyorOptions {
   /** `--dev`: the context comes from the work tree. */
   dev: boolean;
+  /** `--loose-giterminism`: uncommitted Dockerfile, .dockerignore and context files are read from disk / not refused. */
+  loose?: boolean;
+}
+
+/** Paths (repo-relative) under `dir` that differ from HEAD in the work tree: modified, deleted, untracked (not ignored). */
+async function uncommittedPaths(repoRoot: string, dir: string): Promise<Map<string, 'modified' | 'untracked'>> {
+  const r = await gitRun(repoRoot, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', dir || '.']);
+  if (r.code !== 0) throw new StapelkitError('GIT_FAILED', `git status: ${r.stderr.trim().split('\n')[0]}`);
+  const out = new Map<string, 'modified' | 'untracked'>();
+  for (const rec of r.stdout.toString('utf8').split('\0')) {
+    if (rec.length < 4) continue;
+    out.set(rec.slice(3), rec.startsWith('??') ? 'untracked' : 'modified');
+  }
+  return out;
 }
 
 /** Walks a work-tree directory (without `.git`): files with git-like modes and content hashes. */
@@ -208,7 +230,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     if (text === undefined) throw new StapelkitError('DOCKERFILE_MISSING', `${imageLabel(img)}: the Dockerfile "${dockerfilePath}" was not found in the work tree`, { pos: img.pos });
     const di = dockerignoreCandidates(img.dockerfile).map((f) => ({ file: f, text: read(f) })).find((c) => c.text !== undefined);
     const source = ctx.defineSource(`dockerfile-context-${sha256(contextAbs).slice(0, 16)}`, async () => ({ dir: contextAbs }));
-    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source };
+    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source, uncommitted: new Map() };
   }
 
   const head = (await ctx.head()).hash;
@@ -219,11 +241,28 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
   const strip = ctxRepo === '' ? 0 : ctxRepo.length + 1;
   const entries = (await ctx.git.lsTree(head, { dir: ctxRepo, sizes: true })).filter((e) => e.type === 'blob').map((e) => ({ path: e.path.slice(strip), mode: e.mode, oid: e.oid, size: e.size ?? 0 }));
   const byPath = new Map(entries.map((e) => [e.path, e]));
-  const blob = async (rel: string) => {
+  const uncommitted = new Map<string, 'modified' | 'untracked'>();
+  if (!o.loose) for (const [p, st] of await uncommittedPaths(project.repoRoot, ctxRepo)) uncommitted.set(p.slice(strip), st);
+  for (const f of added) uncommitted.delete(f.path);
+  const g = ctx.model.giterminism.config.config.dockerfile;
+  const projectRel = (rel: string) => [img.context, rel].filter(Boolean).join('/');
+  // werf: the Dockerfile and .dockerignore come from HEAD; an uncommitted one is refused unless giterminism allows reading it from disk.
+  const blob = async (rel: string, allow: string[]) => {
+    const st = uncommitted.get(rel);
+    if (st !== undefined) {
+      if (o.loose || pathAllowed(projectRel(rel), allow)) {
+        try {
+          return fs.readFileSync(path.join(contextAbs, rel), 'utf8');
+        } catch {
+          return undefined;
+        }
+      }
+      throw new StapelkitError(FILE_STATE_ERROR, `${imageLabel(img)}: ${st === 'untracked' ? 'the untracked file' : 'the file'} "${projectRel(rel)}" must be committed`, { pos: img.pos, hint: GITERMINISM_PARAGRAPH });
+    }
     const e = byPath.get(rel);
     return e ? (await ctx.git.readBlob(e.oid))?.toString('utf8') : undefined;
   };
-  const text = await blob(img.dockerfile);
+  const text = await blob(img.dockerfile, g.allowUncommitted);
   if (text === undefined) {
     const onDisk = fs.existsSync(path.join(contextAbs, img.dockerfile));
     throw new StapelkitError('DOCKERFILE_MISSING', `${imageLabel(img)}: the Dockerfile "${dockerfilePath}" was not found in the project git repository at ${head.slice(0, 12)}`, {
@@ -233,7 +272,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
   }
   let dockerignore: ContextFacts['dockerignore'];
   for (const f of dockerignoreCandidates(img.dockerfile)) {
-    const t = await blob(f);
+    const t = await blob(f, g.allowUncommittedDockerignoreFiles);
     if (t !== undefined) {
       dockerignore = { file: [img.context, f].filter(Boolean).join('/'), text: t };
       break;
@@ -253,7 +292,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     const git = gitTreeSource({ entries: archive, repos: new Map([[repoDir, ctx.git]]) });
     return { dir: '', source: added.length ? withWorkTreeFiles(git, added, contextAbs) : git };
   });
-  return { files, dockerfileText: text, dockerignore, source };
+  return { files, dockerfileText: text, dockerignore, source, uncommitted };
 }
 
 /** `git` with the work-tree files `added` (context-relative, under `root`) over it: contextAddFiles. */
@@ -317,6 +356,15 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
     imageCacheVersion: img.cacheVersion ?? model.meta.build.cacheVersion,
     platform,
     checksum: (sources, instruction) => {
+      if (facts.uncommitted.size) {
+        const dirty = [...facts.uncommitted.keys()].filter((f) => contextChecksum([{ path: f, mode: '', id: '' }], sources, ignore) !== EMPTY_CHECKSUM);
+        if (dirty.length) {
+          const node = df.stages.flatMap((st) => st.commands).find((c) => c.node.original.trim() === instruction)?.node;
+          const at = node ? { file: dockerfileFile, line: node.range.start.line, column: node.range.start.column } : img.pos;
+          const list = dirty.slice(0, 5).map((f) => `"${[img.context, f].filter(Boolean).join('/')}"`).join(', ') + (dirty.length > 5 ? ` and ${dirty.length - 5} more` : '');
+          throw new StapelkitError(FILE_STATE_ERROR, `${imageLabel(img)}: ${instruction}: the build context files ${list} must be committed`, { pos: at, hint: `${GITERMINISM_PARAGRAPH} (or build with --dev)` });
+        }
+      }
       const k = JSON.stringify(sources);
       let c = checksums.get(k);
       if (c === undefined) checksums.set(k, (c = contextChecksum(facts.files, sources, ignore)));

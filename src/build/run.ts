@@ -161,7 +161,7 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
       dryRun: !!flags.dryRun,
       marshal: (state, platform) => ctx.marshal(state, platform),
       hooks: {
-        conveyor: (img, platform, built) => (img.kind === 'dockerfile' ? dockerfileConveyor(ctx, img, platform, built, { dev: !!flags.dev }) : stapelConveyor(ctx, img, platform, built)),
+        conveyor: (img, platform, built) => (img.kind === 'dockerfile' ? dockerfileConveyor(ctx, img, platform, built, { dev: !!flags.dev, loose: !!flags.looseGiterminism }) : stapelConveyor(ctx, img, platform, built)),
         git: ctx.selectionGit(),
         stageLine: (o) => {
           io.out.write(formatStageLine(o, o.platform !== daemonDefault || platforms.length > 1) + '\n');

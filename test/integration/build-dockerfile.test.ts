@@ -220,9 +220,15 @@ t('<dockerfile>.dockerignore wins over .dockerignore; contextAddFiles come from 
   const r = await build(p, args(), { env: cliEnv });
   const img = r.report.Images.app.DockerImageName;
   assert.is(await sh(img, 'cat /ctx/a.txt /ctx/generated.txt; test -e /ctx/b.txt && echo b || echo no-b'), 'a\ngen1\nno-b\n');
-  // The uncommitted change of a.txt is not in the context (HEAD), but --dev takes it.
+  // An uncommitted change of a file a COPY reads: refused (giterminism) at the COPY, but --dev takes it.
   p.write({ 'a.txt': 'a-dirty\n' });
-  assert.equal((await build(p, args(), { env: cliEnv })).built, [], 'work-tree edits do not reach the HEAD context');
+  const refused = await build(p, args(), { env: cliEnv, expectFail: true });
+  assert.is.not(refused.code, 0);
+  assert.match(refused.stderr, /docker\/app\.Dockerfile:2:1: .*COPY \. \/ctx\/: the build context files "a\.txt" must be committed/);
+  // … unless no COPY reads it (b.txt is in app.Dockerfile.dockerignore).
+  p.write({ 'a.txt': 'a\n', 'b.txt': 'b-dirty\n' });
+  assert.equal((await build(p, args(), { env: cliEnv })).built, []);
+  p.write({ 'a.txt': 'a-dirty\n', 'b.txt': 'b\n' });
   const dev = await build(p, [...args(), '--dev'], { env: cliEnv });
   assert.equal(dev.built, ['app/dockerfile']);
   assert.is(await sh(dev.report.Images.app.DockerImageName, 'cat /ctx/a.txt'), 'a-dirty\n');
@@ -311,11 +317,13 @@ t('bad input: missing Dockerfile, bad context, missing contextAddFile, dependenc
       err: /werf\.yaml:\d+:\d+: .*(cycle|circular|infinite loop)/i,
     },
     { yaml: 'image: app\ndockerfile: Dockerfile\nstaged: true\n', err: /werf\.yaml:\d+:\d+: .*staged/ },
+    { yaml: 'image: app\ndockerfile: Dockerfile\n', files: { 'Dockerfile.dirty': '' }, err: /werf\.yaml:\d+:\d+: .*the file "Dockerfile" must be committed/ },
     { yaml: 'image: app\ndockerfile: sub/Dockerfile\n', files: { 'sub/Dockerfile': `FROM ${env.images.amd64}\nRUN echo going down && exit 3\n` }, err: /sub\/Dockerfile:2:\d+: .*exited 3[^]*going down/ },
     { yaml: 'image: app\ndockerfile: sub/Dockerfile\n', files: { 'sub/Dockerfile': `FROM ${env.images.amd64}\nCOPY nothere.txt /x\n` }, err: /sub\/Dockerfile:2:\d+: .*nothere\.txt/ },
   ];
   for (const c of cases) {
     const p = werfProject({ 'werf.yaml': `project: ${uniq('bad')}\nconfigVersion: 1\n---\n${c.yaml}`, Dockerfile: `FROM ${env.images.amd64}\n`, ...(c.files ?? {}) });
+    if (c.files?.['Dockerfile.dirty'] !== undefined) p.write({ Dockerfile: `FROM ${env.images.amd64}\nRUN true\n` });
     const r = await build(p, args(), { env: cliEnv, expectFail: true });
     assert.is.not(r.code, 0, c.yaml);
     assert.match(r.stderr, c.err, `${c.yaml}\n${r.stderr}`);
