@@ -142,6 +142,8 @@ interface ContextFacts {
   source: string;
   /** Context-relative files whose work-tree state differs from HEAD (giterminism refuses a COPY of them). */
   uncommitted: Map<string, 'modified' | 'untracked'>;
+  /** Excludes added to .dockerignore's (the work tree's `.git`, which a HEAD context never has). */
+  extraExcludes: string[];
 }
 
 export interface DockerfileConveyorOptions {
@@ -230,7 +232,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     if (text === undefined) throw new StapelkitError('DOCKERFILE_MISSING', `${imageLabel(img)}: the Dockerfile "${dockerfilePath}" was not found in the work tree`, { pos: img.pos });
     const di = dockerignoreCandidates(img.dockerfile).map((f) => ({ file: f, text: read(f) })).find((c) => c.text !== undefined);
     const source = ctx.defineSource(`dockerfile-context-${sha256(contextAbs).slice(0, 16)}`, async () => ({ dir: contextAbs }));
-    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source, uncommitted: new Map() };
+    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source, uncommitted: new Map(), extraExcludes: fs.existsSync(path.join(contextAbs, '.git')) ? ['.git'] : [] };
   }
 
   const head = (await ctx.head()).hash;
@@ -292,7 +294,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     const git = gitTreeSource({ entries: archive, repos: new Map([[repoDir, ctx.git]]) });
     return { dir: '', source: added.length ? withWorkTreeFiles(git, added, contextAbs) : git };
   });
-  return { files, dockerfileText: text, dockerignore, source, uncommitted };
+  return { files, dockerfileText: text, dockerignore, source, uncommitted, extraExcludes: [] };
 }
 
 /** `git` with the work-tree files `added` (context-relative, under `root`) over it: contextAddFiles. */
@@ -415,7 +417,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
       };
       const r = await compileParsed(df, {
         file: dockerfileFile,
-        context: ({ excludePatterns }) => local(facts.source, { sharedKeyHint: facts.source, customName: `[internal] ${imageLabel(img)} context`, excludePatterns }),
+        context: ({ excludePatterns }) => local(facts.source, { sharedKeyHint: facts.source, customName: `[internal] ${imageLabel(img)} context`, excludePatterns: [...excludePatterns, ...facts.extraExcludes] }),
         ...(facts.dockerignore ? { dockerignore: facts.dockerignore.text, dockerignoreFile: facts.dockerignore.file } : {}),
         resolveImage,
         buildArgs: { ...img.args, ...dependencyArgs },

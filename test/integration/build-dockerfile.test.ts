@@ -231,7 +231,7 @@ t('<dockerfile>.dockerignore wins over .dockerignore; contextAddFiles come from 
   p.write({ 'a.txt': 'a-dirty\n', 'b.txt': 'b\n' });
   const dev = await build(p, [...args(), '--dev'], { env: cliEnv });
   assert.equal(dev.built, ['app/dockerfile']);
-  assert.is(await sh(dev.report.Images.app.DockerImageName, 'cat /ctx/a.txt'), 'a-dirty\n');
+  assert.is(await sh(dev.report.Images.app.DockerImageName, 'cat /ctx/a.txt; test -e /ctx/.git && echo git || echo no-git'), 'a-dirty\nno-git\n', 'the work tree without .git');
   // A contextAddFile edit rebuilds.
   p.write({ 'generated.txt': 'gen2\n', 'a.txt': 'a\n' });
   const r2 = await build(p, args(), { env: cliEnv });
