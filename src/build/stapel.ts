@@ -211,6 +211,8 @@ export class StapelBuildContext {
       } catch {
         data = undefined;
       }
+      // The file's text goes to the daemon in the Definition: `value` secrets written in it must not.
+      if (data) data = redactSecretValues(data, this.model);
       sm = new SourceMap(pos.file, data, undefined, 'yaml');
       this.sourceMaps.set(pos.file, sm);
     }
@@ -246,6 +248,18 @@ export class StapelBuildContext {
   close(): void {
     /* git content is served from git objects: nothing on disk to remove */
   }
+}
+
+/** `data` with every `value` secret of the model replaced by `*`s of the same byte length (positions stay). */
+export function redactSecretValues(data: Buffer, model: Pick<Model, 'images'>): Buffer {
+  const values = [...new Set(model.images.flatMap((i) => i.secrets.filter((s) => s.type === 'value' && s.value.length > 0).map((s) => s.value)))];
+  if (values.length === 0) return data;
+  const out = Buffer.from(data);
+  for (const v of values) {
+    const needle = Buffer.from(v);
+    for (let i = out.indexOf(needle); i >= 0; i = out.indexOf(needle, i + needle.length)) out.fill(0x2a, i, i + needle.length);
+  }
+  return out;
 }
 
 function userCacheDir(env: NodeJS.ProcessEnv): string {

@@ -240,7 +240,7 @@ export async function compileParsed(df: Dockerfile, opts: CompileOptions): Promi
       if (total) d.cmdIndex = 1;
       const fr = d.stage.from.node.range;
       const location = d.imageOnly ? undefined : sourceMap.location({ start: { line: fr.start.line, character: fr.start.column }, end: { line: fr.end.line } });
-      d.state = image(ref, { platform: d.platform, customName: name, ...(location ? { location } : {}) }).platform(d.platform);
+      d.state = (r.state ?? image(ref, { platform: d.platform, customName: name, ...(location ? { location } : {}) })).platform(d.platform);
       if (!d.imageOnly) steps.push({ name, stage: d.name, range: d.stage.from.node.range, kind: 'from', file, text: d.stage.from.node.original.trim() });
       const cfg = clone(r.config ?? {});
       d.image = { ...cfg, config: cfg.config ?? {}, history: cfg.history ?? [] } as DispatchState['image'];
