@@ -1,7 +1,7 @@
 # Stapelkit — see README.md
 NODE_IMPORT := node --import tsx
 
-.PHONY: all setup deps build typecheck test unit integration example bench clean
+.PHONY: all setup deps build typecheck test unit integration example bench clean frontend-image
 
 all: build
 
@@ -36,7 +36,13 @@ integration: deps
 
 # The main job: build the example project on the embedded default daemon.
 example: build
-	./bin/stapelkit example --dir examples/hello
+	./bin/stapelkit build --dir examples/hello
+	./bin/stapelkit run --dir examples/hello hello
+
+# The frontend image, offline: local node binary + compiled project, loaded into DOCKER_HOST (else
+# the embedded dockerd). The last line is the image reference (use it as `# syntax=<ref>`).
+frontend-image: build
+	@$(NODE_IMPORT) scripts/frontend-image.ts
 
 bench: build
 	$(NODE_IMPORT) bench/context-sync.ts

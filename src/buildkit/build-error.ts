@@ -79,8 +79,12 @@ export function parseExecFailure(msg: string): { command?: string; exitCode?: nu
 
 const LOG_TAIL = 10;
 
-/** The StapelkitError for a failed Solve, using what the Status stream recorded about the vertex. */
-export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector, sourceMap?: ReadonlyMap<string, SourcePos>): StapelkitError {
+/**
+ * The StapelkitError for a failed Solve, using what the Status stream recorded about the vertex.
+ * `candidates` (op digests of the failed Definition) keeps a Status stream shared by concurrent
+ * solves (one client-side gateway build) from blaming another solve's failed vertex.
+ */
+export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector, sourceMap?: ReadonlyMap<string, SourcePos>, candidates?: ReadonlySet<string>): StapelkitError {
   const d = decodeGrpcError(err);
   const msg = d.message.replace(/^failed to solve: (rpc error: code = \w+ desc = )?/, '');
   if (/unknown API capability/.test(msg)) {
@@ -89,16 +93,16 @@ export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: Progr
   }
   const m = /exporter "([^"]+)" could not be found/.exec(msg);
   if (m) return new StapelkitError('EXPORTER_MISSING', `the daemon has no "${m[1]}" exporter`, { cause: err });
-  const vertexDigest = d.vertex ?? progress?.failed()[0]?.digest;
+  const vertexDigest = d.vertex ?? progress?.failed().find((v) => !candidates || candidates.has(v.digest))?.digest;
   const rec = vertexDigest ? progress?.vertices.get(vertexDigest) : undefined;
   const { command, exitCode } = parseExecFailure(msg);
   const tail = vertexDigest && progress ? progress.lastLogLines(vertexDigest, LOG_TAIL) : [];
   let text: string;
   if (exitCode !== undefined) {
-    const cmd = command ? `\`${command}\`` : 'the command';
+    const cmd = command ? `command '${shownCommand(command)}'` : 'the command';
     // Vertex names are often the command itself; name the step only when it says something more.
     const step = rec?.name && rec.name !== command ? `${rec.name}: ` : '';
-    text = `${step}${cmd} failed with exit status ${exitCode}`;
+    text = `${step}${cmd} exited ${exitCode}`;
   } else {
     text = rec?.name ? `${rec.name}: ${msg}` : msg;
   }
@@ -106,6 +110,16 @@ export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: Progr
   // dockerd 20.10 sends no status details; then the Definition's own source map (if any) says where.
   const pos = sourcePos(d.source) ?? (vertexDigest ? sourceMap?.get(vertexDigest) : undefined);
   return new BuildError(text, vertexDigest, rec?.name, command, exitCode, tail, msg, { cause: err, pos });
+}
+
+/** The command as people wrote it: without the `/bin/sh -c` of a shell-form RUN, first line only, at most 80 characters. */
+export function shownCommand(command: string): string {
+  let c = command.replace(/^(\/bin\/)?sh -c /, '');
+  const lines = c.split('\n').filter((l) => l.trim() !== '');
+  c = lines[0] ?? '';
+  const more = lines.length > 1;
+  if (c.length > 80) return `${c.slice(0, 79)}…`;
+  return more ? `${c} …` : c;
 }
 
 /** A SourcePos from a BuildKit source range start (1-based line/character; 0 means unknown). */

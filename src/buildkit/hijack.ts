@@ -5,6 +5,7 @@
  * connection. `/grpc`: we are the HTTP/2 client of the daemon's gRPC server. `/session`: the daemon is
  * the gRPC client and we serve.
  */
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { StapelkitError } from '../errors';
 import type { DaemonAddress } from './transport';
@@ -61,4 +62,29 @@ export function dialHijack(address: DockerdAddress, urlPath: '/grpc' | '/session
     };
     sock.on('data', onData);
   });
+}
+
+/** `GET path` on dockerd's API socket: status and body (rejects when the socket does not answer in time). */
+export function dockerGet(socketPath: string, urlPath: string, timeoutMs = 2000): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path: urlPath, headers: { Host: 'docker' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`docker API ${urlPath}: no answer within ${timeoutMs} ms`)));
+    req.end();
+  });
+}
+
+/** true when dockerd's `GET /_ping` on `socketPath` answers `OK` within timeoutMs. */
+export async function dockerPing(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const res = await dockerGet(socketPath, '/_ping', timeoutMs);
+    return res.status === 200 && res.body.toString() === 'OK';
+  } catch {
+    return false;
+  }
 }

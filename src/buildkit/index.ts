@@ -1,19 +1,19 @@
 /**
- * Stapelkit's BuildKit layer: find or start a daemon, talk to its Control API, show progress.
+ * Stapelkit's BuildKit layer: the Control API, the session tunnel, the client-side gateway, progress.
+ * Finding or starting a daemon is src/daemon (connect(), dockerd, the Docker API, base images).
  *
- *   const client = await connect(opts.addr);            // --addr / BUILDKIT_HOST / DOCKER_HOST / defaults / embedded
+ *   const client = await connect(opts.addr);            // src/daemon: --addr / BUILDKIT_HOST / DOCKER_HOST / defaults / embedded
  *   const res = await client.solve({ definition, exporter: { type: 'moby', attrs: { name } }, session, imageConfig },
  *                                  createProgress('auto'));
  */
 export {
-  connect,
+  connectTo,
   BuildkitClient,
   MAX_MESSAGE_SIZE,
   definitionCaps,
   definitionSourceDigests,
   definitionSourceMap,
   encodeSolveRequest,
-  type ConnectOptions,
   type SolveOptions,
   type SolveResult,
   type SessionLike,
@@ -43,7 +43,6 @@ export {
 export {
   parseAddress,
   parseDockerHost,
-  resolveAddress,
   openTransport,
   startGrpcUpgradeBridge,
   DEFAULT_BUILDKITD_SOCKET,
@@ -53,9 +52,7 @@ export {
   type TlsFiles,
   type Transport,
 } from './transport';
-export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, embeddedStateDir, embeddedDockerdStatus, stopEmbeddedDockerd, type EmbeddedStatus, ensureBinfmt, userStateDir, type DockerdInstance, type DockerdOptions } from './dockerd';
-export { ensureBusyboxImage, busyboxTag, type BusyboxArch } from './base-images';
-export { DockerApi, type ImageInspect } from './docker-api';
-export { addCacheOptions, addConnectionOptions, addDaemonOptions, cacheFromFlags, connectWithFlags, progressFromFlags, type CacheFlags, type DaemonFlags } from './cli-options';
+export { openGateway, ControlGateway, definitionOpDigests, type OpenGatewayOptions } from './gateway-client';
+export { exportImage, type ExportRequest, type ExportResult } from './export';
 export { parseCacheSpec, prepareSessionStores, putIndexEntry, indexDigest, type PreparedStores } from './cache-options';
 export { formatDaemonVersion, toBuildkitVersion, type BuildkitVersion, type DaemonVersion } from './version';

@@ -18,9 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { StapelkitError } from '../errors';
-import { DockerdAddress, dialHijack } from './hijack';
-import { DockerApi } from './docker-api';
-import { ensureEmbeddedDockerd } from './dockerd';
+import { DockerdAddress, dialHijack, dockerPing } from './hijack';
 import { probePlain, probeTls, startTlsBridge } from './tls';
 
 export interface TlsFiles {
@@ -106,7 +104,7 @@ export interface ResolvedAddress {
 }
 
 /** Opens and closes one connection: undefined when it was accepted, else why not. */
-function dialError(to: net.NetConnectOpts, timeoutMs: number): Promise<string | undefined> {
+export function dialError(to: net.NetConnectOpts, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const s = net.connect(to);
     const done = (err?: string) => {
@@ -119,41 +117,8 @@ function dialError(to: net.NetConnectOpts, timeoutMs: number): Promise<string | 
   });
 }
 
-async function socketAnswers(p: string, timeoutMs = 1000): Promise<boolean> {
+export async function socketAnswers(p: string, timeoutMs = 1000): Promise<boolean> {
   return fs.existsSync(p) && (await dialError({ path: p }, timeoutMs)) === undefined;
-}
-
-/**
- * Picks the daemon address: `addr` (the --addr flag), then BUILDKIT_HOST, then DOCKER_HOST, then a
- * daemon answering at /run/buildkit/buildkitd.sock or /var/run/docker.sock, and finally — unless
- * `embedded` is false — Stapelkit's own private dockerd (started or reused, see dockerd.ts).
- */
-export async function resolveAddress(
-  opts: {
-    addr?: string;
-    tls?: TlsFiles;
-    env?: NodeJS.ProcessEnv;
-    embedded?: boolean;
-    say?: (line: string) => void;
-    /** Override the default socket locations (tests). */
-    defaultSockets?: { buildkitd: string; docker: string };
-  } = {},
-): Promise<ResolvedAddress> {
-  const env = opts.env ?? process.env;
-  const bkSock = opts.defaultSockets?.buildkitd ?? DEFAULT_BUILDKITD_SOCKET;
-  const dockerSock = opts.defaultSockets?.docker ?? DEFAULT_DOCKER_SOCKET;
-  if (opts.addr) return { address: parseAddress(opts.addr, opts.tls), source: 'flag' };
-  if (env.BUILDKIT_HOST) return { address: parseAddress(env.BUILDKIT_HOST, opts.tls), source: 'BUILDKIT_HOST' };
-  if (env.DOCKER_HOST) return { address: parseDockerHost(env.DOCKER_HOST), source: 'DOCKER_HOST' };
-  if (await socketAnswers(bkSock)) return { address: parseAddress(`unix://${bkSock}`), source: 'default' };
-  if (fs.existsSync(dockerSock) && (await new DockerApi(dockerSock).ping(2000))) {
-    return { address: parseAddress(`docker://unix://${dockerSock}`), source: 'default' };
-  }
-  if (opts.embedded === false) {
-    throw new StapelkitError('NO_DAEMON', `no BuildKit daemon found (looked at --addr, BUILDKIT_HOST, DOCKER_HOST, ${bkSock}, ${dockerSock})`);
-  }
-  const inst = await ensureEmbeddedDockerd(opts.say, env);
-  return { address: parseAddress(inst.addr), source: 'embedded' };
 }
 
 /** What grpc-js needs to dial, plus how to tear down whatever stands in front of the daemon. */
@@ -263,7 +228,7 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
   // dockerd
   if (address.net === 'unix') {
     if (!fs.existsSync(address.path)) throw unreachable(address, `${address.path} does not exist`);
-    if (!(await new DockerApi(address.path).ping(5000))) throw unreachable(address, 'no answer to /_ping');
+    if (!(await dockerPing(address.path, 5000))) throw unreachable(address, 'no answer to /_ping');
   } else {
     const err = await tcpAnswers(address.host, address.port);
     if (err) throw unreachable(address, err);

@@ -3,7 +3,7 @@
  * tracked files of the work tree), and from disk only where werf-giterminism.yaml allows
  * uncommitted files. Also the `.Files` object handed to the template engine.
  */
-import { minimatch } from 'minimatch';
+import { Minimatch } from 'minimatch';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
@@ -11,16 +11,12 @@ import { GitReader, PathState, isOutside, normalizeGitPath } from '../git/reader
 import { readWorktreeFile } from '../git/cli';
 import { GITERMINISM_PARAGRAPH, pathAllowed } from './giterminism';
 import { oneLine } from './yamlnode';
+import type { WerfFiles } from '../template/werf';
+
+export type { WerfFiles };
 
 export const FILE_STATE_ERROR = 'GITERMINISM_FILE';
 
-/** The `.Files` object of werf templates (paths relative to the project directory). */
-export interface WerfFiles {
-  get(path: string): string;
-  glob(pattern: string): Record<string, string>;
-  exists(path: string): boolean;
-  isDir(path: string): boolean;
-}
 
 export interface ProjectFilesOptions {
   git: GitReader;
@@ -59,26 +55,56 @@ export class ProjectFiles {
    * form giterminism refuses (untracked, uncommitted changes) unless `allow(p)`.
    */
   read(p: string, allow: Allow): Buffer | undefined {
+    return this.readMany([p], allow).get(p);
+  }
+
+  /**
+   * Contents of several project files (as `read`), with every git object read in one batch: a
+   * `.Files.Glob` over thousands of files costs one git process, not one per file.
+   */
+  readMany(ps: string[], allow: Allow): Map<string, Buffer> {
+    const out = new Map<string, Buffer>();
+    const fromGit: { p: string; rp: string; ifMissing?: () => void }[] = [];
+    for (const p of ps) {
+      const plan = this.plan(p, allow);
+      if (plan === undefined) continue;
+      if ('content' in plan) out.set(p, plan.content);
+      else fromGit.push({ p, ...plan });
+    }
+    if (fromGit.length === 0) return out;
+    const got = this.opts.git.readFiles(fromGit.map((g) => g.rp));
+    for (const g of fromGit) {
+      const b = got.get(g.rp);
+      if (b !== undefined) out.set(g.p, b);
+      else g.ifMissing?.();
+    }
+    return out;
+  }
+
+  /** Where `read` takes a file from: disk content now, a git path to read (batched), or nothing. */
+  private plan(p: string, allow: Allow): { content: Buffer } | { rp: string; ifMissing?: () => void } | undefined {
     const rp = this.repoPath(p);
     // Only files of the project directory are readable.
     if (isOutside(p) || rp === '' || isOutside(rp)) return undefined;
     const git = this.opts.git;
     const st = this.state(p);
-    const fromDisk = () => readWorktreeFile(git.repoRoot, rp);
     if (this.opts.loose || allow(p)) {
-      if (st !== 'committed' || git.worktree) return fromDisk() ?? git.readFile(rp);
-      return git.readFile(rp);
+      if (st !== 'committed' || git.worktree) {
+        const disk = readWorktreeFile(git.repoRoot, rp);
+        return disk !== undefined ? { content: disk } : { rp };
+      }
+      return { rp };
     }
     if (git.worktree) {
       // --dev: tracked files as they are on disk; untracked files must be staged first.
-      const b = git.readFile(rp);
-      if (b !== undefined) return b;
-      if (st === 'untracked' || st === 'ignored') throw fileStateError(`the untracked file "${p}" must be staged`);
-      return undefined;
+      const ifMissing = () => {
+        if (st === 'untracked' || st === 'ignored') throw fileStateError(`the untracked file "${p}" must be staged`);
+      };
+      return { rp, ifMissing };
     }
     switch (st) {
       case 'committed':
-        return git.readFile(rp);
+        return { rp };
       case 'untracked':
       case 'ignored':
         throw fileStateError(`the untracked file "${p}" must be committed`);
@@ -159,8 +185,13 @@ export function allowGlobs(globs: string[]): Allow {
 /** werf's `.Files`: paths relative to the project dir, content from git unless `allow`ed. */
 export function makeWerfFiles(files: ProjectFiles, allow: Allow): WerfFiles {
   return {
-    get(p: string): string {
+    // Contents are bytes: a binary file reaches the template unchanged (Go strings are byte strings).
+    get(p: string): Buffer {
       const n = normalizeGitPath(p);
+      if (isOutside(n)) {
+        // Not a giterminism matter: no werf-giterminism.yaml setting reads outside the project.
+        throw new StapelkitError('FILES_OUTSIDE_PROJECT', `{{ .Files.Get ${JSON.stringify(p)} }}: the path leads outside the project directory through ".."; .Files reads only files of the project directory`);
+      }
       const b = files.read(n, allow);
       if (b === undefined) {
         throw new StapelkitError(
@@ -168,17 +199,14 @@ export function makeWerfFiles(files: ProjectFiles, allow: Allow): WerfFiles {
           `{{ .Files.Get ${JSON.stringify(p)} }}: the file ${JSON.stringify(n)} not found in the project git repository. If the file exists locally, configure werf-giterminism.yaml to allow uncommitted files`,
         );
       }
-      return b.toString('utf8');
+      return b;
     },
-    glob(pattern: string): Record<string, string> {
-      const out: Record<string, string> = {};
+    glob(pattern: string): Record<string, Buffer> {
       const pat = pattern.replace(/^\.\//, '').replace(/^\/+/, '');
-      for (const p of files.listFiles(allow)) {
-        if (minimatch(p, pat, { dot: true })) {
-          const b = files.read(p, allow);
-          if (b !== undefined) out[p] = b.toString('utf8');
-        }
-      }
+      const mm = new Minimatch(pat, { dot: true }); // compiled once, not per listed file
+      const matched = files.listFiles(allow).filter((p) => mm.match(p));
+      const out: Record<string, Buffer> = {};
+      for (const [p, b] of files.readMany(matched, allow)) out[p] = b;
       return out;
     },
     exists(p: string): boolean {

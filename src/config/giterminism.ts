@@ -7,6 +7,7 @@ import { minimatch } from 'minimatch';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { aliasTargets, checkAliasExpansion, checkYamlChars, checkYamlDepth, lineColAt } from '../util/yaml-limits';
 import { StapelkitError } from '../errors';
 import { normalizeGitPath } from '../git/reader';
 import { GiterminismConfig, Model, Pos, imageLabel } from './model';
@@ -38,13 +39,18 @@ export function defaultGiterminism(): GiterminismConfig {
 
 /** Parse werf-giterminism.yaml text; `file` names it in errors. */
 export function parseGiterminism(text: string, file: string): GiterminismConfig {
+  const early = checkYamlChars(text) ?? checkYamlDepth(text);
+  if (early) throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${early.message}`, { pos: { file, ...lineColAt(text, early.offset) }, hint: early.hint });
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, version: '1.1', keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
-  const src: DocSource = { doc, lineCounter, startLine: 0, mapLine: (line) => ({ file, line }) };
+  const aliases = aliasTargets(doc);
+  const src: DocSource = { doc, lineCounter, startLine: 0, mapLine: (line) => ({ file, line }), aliases };
   if (doc.errors[0]) {
     const pos = posAt(src, doc.errors[0].pos[0]);
     throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${yamlErrorMessage(doc.errors[0])}`, { pos });
   }
+  const bomb = checkAliasExpansion(doc, aliases);
+  if (bomb) throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${bomb.message}`, { pos: posAt(src, bomb.offset), hint: bomb.hint });
   const root = new At(src, 'giterminism', [], doc.contents as At['node'], 0);
   const cfg = defaultGiterminism();
   if (root.isNull()) throw root.error('`giterminismConfigVersion: 1` required', undefined, GITERMINISM_ERROR);
@@ -117,10 +123,22 @@ export function hostPathAllowed(p: string, globs: string[], projectDir: string):
   });
 }
 
-export function giterminismError(msg: string, pos?: Pos & { keyPath?: string }): StapelkitError {
+export const GITERMINISM_DOCS = 'https://werf.io/documentation/usage/project_configuration/giterminism.html';
+
+/**
+ * The hint of a giterminism refusal: the werf-giterminism.yaml key that would allow it, e.g.
+ * `config.goTemplateRendering.allowEnvVariables: [NAME]` (a list entry) or
+ * `config.stapel.allowFromLatest: true`.
+ */
+export function allowHint(key: string, entry?: string): string {
+  const value = entry === undefined ? 'true' : `[${/^[A-Za-z0-9_./*~-]+$/.test(entry) ? entry : JSON.stringify(entry)}]`;
+  return oneLine(`to allow it, add \`${key}: ${value}\` to ${GITERMINISM_FILE}`);
+}
+
+export function giterminismError(msg: string, pos: (Pos & { keyPath?: string }) | undefined, key: string, entry?: string): StapelkitError {
   return new StapelkitError(GITERMINISM_ERROR, oneLine(`the configuration with potential external dependency found in the werf config: ${msg}`), {
     pos: pos && { ...pos, keyPath: oneLine(pos.keyPath) },
-    hint: GITERMINISM_PARAGRAPH,
+    hint: allowHint(key, entry),
   });
 }
 
@@ -131,25 +149,27 @@ export function checkModelGiterminism(model: Model, projectDir: string): void {
     const label = imageLabel(img);
     const at = (pos: Pos, keyPath: string) => ({ ...pos, keyPath: `${label} → ${keyPath}` });
     if (img.kind === 'stapel') {
-      if (img.fromLatest && !g.stapel.allowFromLatest) throw giterminismError('fromLatest directive not allowed by giterminism', at(img.base.pos, 'fromLatest'));
+      if (img.fromLatest && !g.stapel.allowFromLatest) throw giterminismError('fromLatest directive not allowed by giterminism', at(img.base.pos, 'fromLatest'), 'config.stapel.allowFromLatest');
       img.git.forEach((m, i) => {
         if (m.type === 'remote' && m.tag === undefined && m.commit === undefined && !g.stapel.git.allowBranch) {
-          throw giterminismError('git branch directive not allowed by giterminism', at(m.pos, `git[${i}]${m.branch !== undefined ? '.branch' : ''}`));
+          // No ref at all follows the remote's default branch: as unpinned as a branch, said so.
+          const what = m.branch !== undefined ? 'git branch directive' : 'remote git mapping without `commit` or `tag` (it follows the default branch)';
+          throw giterminismError(`${what} not allowed by giterminism`, at(m.pos, `git[${i}]${m.branch !== undefined ? '.branch' : ''}`), 'config.stapel.git.allowBranch');
         }
       });
       img.mounts.forEach((m, i) => {
         if (m.type === 'build_dir' && !g.stapel.mount.allowBuildDir) {
-          throw giterminismError('"mount { from: build_dir, ... }" not allowed by giterminism', at(m.pos, `mount[${i}].from`));
+          throw giterminismError('"mount { from: build_dir, ... }" not allowed by giterminism', at(m.pos, `mount[${i}].from`), 'config.stapel.mount.allowBuildDir');
         }
         if (m.type === 'custom_dir' && !hostPathAllowed(m.fromPath!, g.stapel.mount.allowFromPaths, projectDir)) {
-          throw giterminismError(`"mount { fromPath: ${m.fromPath}, ... }" not allowed by giterminism`, at(m.pos, `mount[${i}].fromPath`));
+          throw giterminismError(`"mount { fromPath: ${m.fromPath}, ... }" not allowed by giterminism`, at(m.pos, `mount[${i}].fromPath`), 'config.stapel.mount.allowFromPaths', m.fromPath!);
         }
       });
     } else {
       img.contextAddFiles.forEach((f, i) => {
         const rel = img.context === '' ? f : `${img.context}/${f}`;
         if (!pathAllowed(rel, g.dockerfile.allowContextAddFiles)) {
-          throw giterminismError(`contextAddFile "${rel}" not allowed by giterminism`, at(img.pos, `contextAddFiles[${i}]`));
+          throw giterminismError(`contextAddFile "${rel}" not allowed by giterminism`, at(img.pos, `contextAddFiles[${i}]`), 'config.dockerfile.allowContextAddFiles', rel);
         }
       });
     }
@@ -162,7 +182,7 @@ export function checkModelGiterminism(model: Model, projectDir: string): void {
             : g.secrets.allowValueIds.includes(s.id);
       if (!ok) {
         const what = s.type === 'value' ? s.id : s.value;
-        throw giterminismError(`secret "${what}" is not allowed by giterminism`, at(s.pos, `secrets[${i}].${s.type}`));
+        throw giterminismError(`secret "${what}" is not allowed by giterminism`, at(s.pos, `secrets[${i}].${s.type}`), s.type === 'env' ? 'config.secrets.allowEnvVariables' : s.type === 'src' ? 'config.secrets.allowFiles' : 'config.secrets.allowValueIds', what);
       }
     });
   }

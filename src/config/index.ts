@@ -1,6 +1,6 @@
 /** werf.yaml front: project directory → rendered text → validated, normalised Model. */
 export * from './model';
-export { loadProject, renderProject, parseRendered } from './project';
+export { loadProject, renderProject, parseRendered, imageDocuments } from './project';
 export type { LoadOptions, LoadedProject, RenderedProject } from './project';
 export { splitDocuments } from './split';
 export type { RawDoc } from './split';

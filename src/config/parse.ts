@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { StapelkitError } from '../errors';
 import { isOutside } from '../git/reader';
+import { YamlViolation, aliasTargets, checkAliasExpansion, checkYamlChars, checkYamlDepth, lineColAt } from '../util/yaml-limits';
 import { cleanPath } from '../util/gopath';
 import {
   DEPENDENCY_IMPORT_TYPES,
@@ -30,6 +31,7 @@ import {
 } from './model';
 import { emptyImageSpec } from './imagespec';
 import { RawDoc } from './split';
+import { goSprintYaml } from './gofmt';
 import {
   At,
   CONFIG_ERROR,
@@ -99,6 +101,19 @@ const PROJECT_RE = /^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
 export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src: DocSource; parseError?: StapelkitError } {
   const lineCounter = new LineCounter();
+  const yamlError = (v: YamlViolation, pos: Pos) =>
+    new StapelkitError('CONFIG_YAML', `YAML: ${v.message}`, { pos: { ...pos, keyPath: `document #${raw.index}` }, hint: v.hint });
+  const textPos = (offset: number): Pos => {
+    const lc = lineColAt(raw.text, offset);
+    const mapped = mapLine(raw.startLine + lc.line);
+    return { file: mapped.file, line: mapped.line, column: lc.column };
+  };
+  // Limits first: the characters YAML allows, and a nesting depth the recursive composer survives.
+  const early = checkYamlChars(raw.text) ?? checkYamlDepth(raw.text);
+  if (early) {
+    const src: DocSource = { doc: new Document(null), lineCounter, startLine: raw.startLine, mapLine };
+    return { src, parseError: yamlError(early, textPos(early.offset)) };
+  }
   const doc = parseDocument(raw.text, {
     lineCounter,
     version: '1.1', // werf parses with yaml.v2 (YAML 1.1: `yes`/`on` are booleans, `0777` is octal)
@@ -108,7 +123,8 @@ export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src
     merge: true,
     strict: false,
   });
-  const src: DocSource = { doc: doc as Document, lineCounter, startLine: raw.startLine, mapLine };
+  const aliases = aliasTargets(doc as Document);
+  const src: DocSource = { doc: doc as Document, lineCounter, startLine: raw.startLine, mapLine, aliases };
   const err = doc.errors[0];
   if (err) {
     const pos = posAt(src, err.pos[0]);
@@ -119,6 +135,9 @@ export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src
     }
     return { src, parseError: new StapelkitError('CONFIG_YAML', `YAML: ${message}`, { pos: { ...pos, keyPath: `document #${raw.index}` } }) };
   }
+  // The walk below resolves aliases itself: refuse what yaml.v2's decoder refuses before it expands them.
+  const bomb = checkAliasExpansion(doc as Document, aliases);
+  if (bomb) return { src, parseError: yamlError(bomb, posAt(src, bomb.offset)) };
   return { src };
 }
 
@@ -359,6 +378,21 @@ function parseStapelImage(root: At, ctx: ParseContext): ParsedImage {
   const imageSpec = isAbsent(ise) ? undefined : parseImageSpec(ise.value, false);
   if (docker && imageSpec) throw ise!.keyAt.error('`docker` directive is deprecated and can\'t be used along with `imageSpec`!');
 
+  // werf v2 builds a user stage for stageDependencies even without commands (an empty stage that
+  // rebuilds when the paths change); it warns, werf v3 refuses it.
+  listAt(f.get('git'), 'git').forEach((item, i) => {
+    const sd = entries(item).find((e) => e.key === 'stageDependencies');
+    if (isAbsent(sd) || describe(sd.value.node) !== 'a mapping') return;
+    for (const e of entries(sd.value)) {
+      const st = e.key as 'install' | 'beforeSetup' | 'setup';
+      if (git[i].stageDependencies[st]?.length && shell[st].length === 0) {
+        ctx.warnings.push(
+          warn(e.keyAt, `\`stageDependencies.${st}\` has no effect: the image has no \`shell.${st}\` commands, so a change of these paths only rebuilds an empty stage (werf v3 rejects this)`),
+        );
+      }
+    }
+  });
+
   const common = parseCommon(at, f, isArtifact, 'stapel', refs);
   const fromLatest = optBool(f.get('fromLatest'), false);
   if (fromLatest && rawBase.directive === 'from' && rawBase.value === 'scratch') {
@@ -493,7 +527,40 @@ function absPath(at: At, key: string, what: string): string {
   return c;
 }
 
-function relPaths(e: Entry | undefined, key: string): string[] {
+/**
+ * Why `pattern` is not a valid glob for werf's matcher (bmatcuk/doublestar's ValidatePattern, `/`
+ * separator), or undefined when it is.
+ */
+export function globProblem(pattern: string): string | undefined {
+  let alts = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      if (++i >= pattern.length) return 'trailing escape character `\\`';
+    } else if (c === '[') {
+      const start = i;
+      if (++i < pattern.length && (pattern[i] === '^' || pattern[i] === '!')) i++;
+      if (i >= pattern.length) return `unclosed character class \`[\` at offset ${start}`;
+      if (pattern[i] === ']') return `empty character class at offset ${start}`;
+      let closed = false;
+      for (; i < pattern.length; i++) {
+        if (pattern[i] === '\\') i++;
+        else if (pattern[i] === ']') {
+          closed = true;
+          break;
+        }
+      }
+      if (!closed) return `unclosed character class \`[\` at offset ${start}`;
+    } else if (c === '{') alts++;
+    else if (c === '}') {
+      if (alts === 0) return `\`}\` without a matching \`{\` at offset ${i}`;
+      alts--;
+    }
+  }
+  return alts > 0 ? 'unclosed alternative `{`' : undefined;
+}
+
+function relPaths(e: Entry | undefined, key: string, globs = false): string[] {
   if (isAbsent(e)) return [];
   const list = strOrList(e.value);
   return list.map((p, i) => {
@@ -501,6 +568,8 @@ function relPaths(e: Entry | undefined, key: string): string[] {
     if (c.startsWith('/') || p === '') {
       throw itemAt(e, i).error(`\`${key}: [PATH, ...]|PATH\` should be relative paths!`, `got "${p}"`);
     }
+    const bad = globs ? globProblem(p) : undefined;
+    if (bad) throw itemAt(e, i).error(`invalid glob "${p}" in \`${key}\`: ${bad}`, 'werf matches these paths with doublestar globs: escape a literal `[`, `{` or `\\` with `\\`');
     return c;
   });
 }
@@ -536,8 +605,8 @@ function parseGitMapping(at: At, ctx: ParseContext): GitMapping {
     ...(remote ? { url } : {}),
     add,
     to,
-    includePaths: relPaths(f.get('includePaths'), 'includePaths'),
-    excludePaths: relPaths(f.get('excludePaths'), 'excludePaths'),
+    includePaths: relPaths(f.get('includePaths'), 'includePaths', true),
+    excludePaths: relPaths(f.get('excludePaths'), 'excludePaths', true),
     autoExcludePaths: [],
     stageDependencies: { install: [], beforeSetup: [], setup: [] },
     pos: at.pos,
@@ -549,7 +618,7 @@ function parseGitMapping(at: At, ctx: ParseContext): GitMapping {
   const sd = f.get('stageDependencies');
   if (!isAbsent(sd)) {
     const sf = fields(sd.value, ['install', 'beforeSetup', 'setup']);
-    for (const st of ['install', 'beforeSetup', 'setup'] as const) m.stageDependencies[st] = relPaths(sf.get(st), `stageDependencies.${st}`);
+    for (const st of ['install', 'beforeSetup', 'setup'] as const) m.stageDependencies[st] = relPaths(sf.get(st), `stageDependencies.${st}`, true);
   }
   const ba = f.get('basicAuth');
   if (!isAbsent(ba)) {
@@ -625,7 +694,7 @@ function parseImport(at: At, refs: Ref[], ctx: ParseContext): Import {
   const add = absPath(addE.value, 'add', 'import');
   const toE = f.get('to');
   const to = isAbsent(toE) ? add : absPath(toE.value, 'to', 'import');
-  const includePaths = relPaths(f.get('includePaths'), 'includePaths');
+  const includePaths = relPaths(f.get('includePaths'), 'includePaths', true);
   if (add === '/' && includePaths.length === 0) {
     throw addE.value.error("`add: '/'` requires not empty includePaths to interpret copy sources unambiguously");
   }
@@ -638,7 +707,7 @@ function parseImport(at: At, refs: Ref[], ctx: ParseContext): Import {
     add,
     to,
     includePaths,
-    excludePaths: relPaths(f.get('excludePaths'), 'excludePaths'),
+    excludePaths: relPaths(f.get('excludePaths'), 'excludePaths', true),
     autoExcludePaths: [],
     pos: at.pos,
   };
@@ -905,7 +974,8 @@ function parseDockerfileImage(root: At, ctx: ParseContext): ParsedImage {
   if (!isAbsent(argsE)) {
     for (const e of entries(argsE.value)) {
       if (e.value.isNull()) args[e.key] = '';
-      else if (describe(e.value.node) === 'a mapping' || describe(e.value.node) === 'a list') args[e.key] = JSON.stringify(toPlain(e.value));
+      // werf formats a list or mapping with Go's fmt: [1 2], map[a:1]
+      else if (describe(e.value.node) === 'a mapping' || describe(e.value.node) === 'a list') args[e.key] = goSprintYaml(e.value);
       else args[e.key] = str(e.value);
     }
   }

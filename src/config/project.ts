@@ -8,28 +8,38 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { CliGitReader } from '../git/cli';
 import { GitReader, isOutside, normalizeGitPath, tzOffsetMinutes } from '../git/reader';
-import { Allow, NOTHING, ProjectFiles, allowGlobs, fileStateError, makeWerfFiles, walkDisk } from './files';
-import { GITERMINISM_FILE, checkModelGiterminism, defaultGiterminism, envAllowed, parseGiterminism } from './giterminism';
+import { Allow, FILE_STATE_ERROR, NOTHING, ProjectFiles, allowGlobs, fileStateError, makeWerfFiles, walkDisk } from './files';
+import { GITERMINISM_FILE, allowHint, checkModelGiterminism, defaultGiterminism, envAllowed, parseGiterminism } from './giterminism';
 import { Model, Warning } from './model';
 import { ParsedSection, makeDocSource, parseSection } from './parse';
 import { RenderResult, Renderer, defaultRenderer } from './render';
 import { splitDocuments } from './split';
+import { checkUtf8 } from '../util/yaml-limits';
 import { assembleModel } from './validate';
+import { goBytes, invalidUtf8Offset } from '../template/bytes';
 
 export interface LoadOptions {
   /** Project directory (default: cwd). */
   dir?: string;
-  /** Config path relative to the project dir (default: werf.yaml, then werf.yml). */
+  /**
+   * Config path: relative to the project dir, or absolute (the CLI resolves `--config` against the
+   * working directory, as werf does). Default: werf.yaml, then werf.yml.
+   */
   config?: string;
   /** Environment name for `.Env` (default: $WERF_ENV or ""). */
   env?: string;
   dev?: boolean;
   /** `--loose-giterminism`: no file-state or feature checks. */
   looseGiterminism?: boolean;
-  /** Templates dir relative to the project dir (default `.werf`). */
+  /** Templates dir: relative to the project dir, or absolute (default `.werf`). */
   templatesDir?: string;
-  /** werf-giterminism.yaml path relative to the project dir. */
+  /** werf-giterminism.yaml path relative to the project dir; when given, it must exist. */
   giterminismConfig?: string;
+  /** `--debug-templates`: the *_debug template functions log through `debugLog` (default stderr). */
+  debugTemplates?: boolean;
+  debugLog?: (text: string) => void;
+  /** `--config-render-path`: also write the rendered werf.yaml to this (absolute) path. */
+  configRenderPath?: string;
   /** Process environment (default: process.env). */
   environ?: Record<string, string | undefined>;
   render?: Renderer;
@@ -54,7 +64,16 @@ export interface LoadedProject extends RenderedProject {
 }
 
 function setup(opts: LoadOptions) {
-  const projectDir = fs.realpathSync(path.resolve(opts.dir ?? process.cwd()));
+  const wanted = path.resolve(opts.dir ?? process.cwd());
+  let projectDir: string;
+  try {
+    projectDir = fs.realpathSync(wanted);
+    if (!fs.statSync(projectDir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be opened (${code ?? (e as Error).message})`;
+    throw new StapelkitError('PROJECT_DIR', `the project directory "${wanted}" ${why}`, { hint: 'check --dir / $WERF_DIR' });
+  }
   const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false });
   const prefix = normalizeGitPath(path.relative(git.repoRoot, projectDir));
   if (isOutside(prefix)) {
@@ -65,26 +84,96 @@ function setup(opts: LoadOptions) {
   return { projectDir, git, files, loose };
 }
 
+/**
+ * A path option (`--config`, `--config-templates-dir`, `--giterminism-config`) as a path relative
+ * to the project dir. Absolute paths must lie in the git work tree (werf's rule and wording) and,
+ * since Stapelkit reads project files only, in the project directory.
+ */
+function projectRelative(value: string, what: string, flag: string, projectDir: string, repoRoot: string): string {
+  const abs = path.resolve(projectDir, value);
+  const inside = (base: string) => abs === base || abs.startsWith(base.endsWith('/') ? base : base + '/');
+  if (!inside(repoRoot)) throw new StapelkitError('PROJECT_PATH', `the ${what} "${abs}" must be in the project git work tree "${repoRoot}"`, { hint: `check ${flag}` });
+  if (!inside(projectDir)) {
+    throw new StapelkitError('PROJECT_PATH', `the ${what} "${abs}" must be in the project directory "${projectDir}"`, { hint: `check ${flag}; Stapelkit reads configuration only from the project directory` });
+  }
+  return normalizeGitPath(path.relative(projectDir, abs));
+}
+
+/**
+ * Text of a project file that must be UTF-8 (werf.yaml, templates): werf's YAML parser refuses
+ * other bytes, and decoding them would silently turn them into U+FFFD.
+ */
+function utf8Text(buf: Buffer, file: string): string {
+  const bad = checkUtf8(buf);
+  if (bad) {
+    const before = buf.subarray(0, bad.offset);
+    const line = before.filter((b) => b === 10).length + 1;
+    const lineStart = before.lastIndexOf(10) + 1;
+    const column = Buffer.from(before.subarray(lineStart)).toString('utf8').length + 1;
+    throw new StapelkitError('CONFIG_YAML', `YAML: ${bad.message}: the file is not valid UTF-8`, { pos: { file, line, column } });
+  }
+  return buf.toString('utf8');
+}
+
+/**
+ * Runs `fn`; a file-state or env refusal it throws gets the werf-giterminism.yaml key that would
+ * allow it as its hint. `key` is the allow-list for files read here (undefined: none exists).
+ */
+function withAllowHint<T>(fn: () => T, key: string | undefined, boolKey = false): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof StapelkitError)) throw e;
+    let hint: string | undefined;
+    const file = /the (?:untracked )?file "([^"]+)" (?:must be|not found)/.exec(e.message);
+    const env = /env name '([^']*)' not allowed/.exec(e.message);
+    if (e.code === FILE_STATE_ERROR && file && key) hint = boolKey ? allowHint(key) : allowHint(key, file[1]);
+    else if (e.code === 'TEMPLATE_ENV' && env) hint = allowHint('config.goTemplateRendering.allowEnvVariables', env[1]);
+    if (!hint) throw e;
+    // werf's long explanation sits in the template's env message; keep the message to its first paragraph.
+    const message = e.code === 'TEMPLATE_ENV' ? e.message.split('\n\n')[0] : e.message;
+    throw new StapelkitError(e.code, message, { pos: e.pos, hint, cause: e });
+  }
+}
+
+/** werf writes the rendered config before parsing it, so a broken render can be looked at. */
+function writeRender(file: string, text: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    throw new StapelkitError('CONFIG_RENDER_PATH', `unable to write rendered config to ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check --config-render-path' });
+  }
+}
+
 export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const { projectDir, git, files, loose } = setup(opts);
   const environ = opts.environ ?? process.env;
   const commit = git.head();
 
   // werf-giterminism.yaml must itself be committed (staged is enough with --dev).
-  const gPath = normalizeGitPath(opts.giterminismConfig ?? GITERMINISM_FILE);
+  const gPath = opts.giterminismConfig ? projectRelative(opts.giterminismConfig, 'giterminism config', '--giterminism-config', projectDir, git.repoRoot) : GITERMINISM_FILE;
   const gText = files.read(gPath, NOTHING);
+  if (gText === undefined && opts.giterminismConfig) {
+    const onDisk = fs.existsSync(path.join(projectDir, gPath));
+    throw new StapelkitError(
+      'GITERMINISM_CONFIG_NOT_FOUND',
+      onDisk ? `the giterminism config "${gPath}" is not committed: the file must be committed` : `the giterminism config "${gPath}" does not exist in the project directory "${projectDir}"`,
+      { hint: onDisk ? 'commit it (with --dev, stage it)' : 'check --giterminism-config / $WERF_GITERMINISM_CONFIG' },
+    );
+  }
   const giterminism: Model['giterminism'] = gText
-    ? { present: true, config: parseGiterminism(gText.toString('utf8'), gPath) }
+    ? { present: true, config: parseGiterminism(utf8Text(gText, gPath), gPath) }
     : { present: false, config: defaultGiterminism() };
   const g = giterminism.config.config;
 
   // The config file.
   const allowConfig: Allow = () => g.allowUncommitted;
-  const candidates = opts.config ? [normalizeGitPath(opts.config)] : ['werf.yaml', 'werf.yml'];
+  const candidates = opts.config ? [projectRelative(opts.config, 'werf config', '--config', projectDir, git.repoRoot)] : ['werf.yaml', 'werf.yml'];
   let configFile: string | undefined;
   let configText: Buffer | undefined;
   for (const c of candidates) {
-    configText = files.read(c, allowConfig);
+    configText = withAllowHint(() => files.read(c, allowConfig), 'config.allowUncommitted', true);
     if (configText !== undefined) {
       configFile = c;
       break;
@@ -92,12 +181,12 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   }
   if (configFile === undefined || configText === undefined) {
     const onDisk = candidates.find((c) => fs.existsSync(path.join(projectDir, c)));
-    if (onDisk) throw fileStateError(`the file "${onDisk}" not found in the project git repository. If the file exists locally, configure werf-giterminism.yaml to allow uncommitted files`);
+    if (onDisk) withAllowHint(() => { throw fileStateError(`the file "${onDisk}" not found in the project git repository. If the file exists locally, configure werf-giterminism.yaml to allow uncommitted files`); }, 'config.allowUncommitted', true);
     throw new StapelkitError('CONFIG_NOT_FOUND', `werf config not found: ${candidates.join(' or ')} in the project directory "${projectDir}"`);
   }
 
   // Templates.
-  const templatesDir = normalizeGitPath(opts.templatesDir ?? '.werf');
+  const templatesDir = opts.templatesDir ? projectRelative(opts.templatesDir, 'werf configuration templates directory', '--config-templates-dir', projectDir, git.repoRoot) : '.werf';
   const allowTemplates = allowGlobs(g.allowUncommittedTemplates);
   const templatePaths = new Set(files.listFiles(allowTemplates, templatesDir).filter((p) => p.endsWith('.tmpl')));
   if (!loose) {
@@ -109,16 +198,19 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
     }
   }
   const templates = [...templatePaths].sort().map((p) => {
-    const b = files.read(p, allowTemplates);
-    if (b === undefined) throw fileStateError(`the file "${p}" not found in the project git repository`);
-    return { name: p.slice(templatesDir.length + 1), text: b.toString('utf8'), file: p };
+    const b = withAllowHint(() => {
+      const r = files.read(p, allowTemplates);
+      if (r === undefined) throw fileStateError(`the file "${p}" not found in the project git repository`);
+      return r;
+    }, 'config.allowUncommittedTemplates');
+    return { name: templatesDir === '' ? p : p.slice(templatesDir.length + 1), text: utf8Text(b, p), file: p };
   });
 
   const env = opts.env ?? environ.WERF_ENV ?? '';
   const render = opts.render ?? defaultRenderer();
   const werfFiles = makeWerfFiles(files, allowGlobs(g.goTemplateRendering.allowUncommittedFiles));
-  const rendered = render({
-    main: { name: configFile, text: configText.toString('utf8') },
+  const rendered = withAllowHint(() => render({
+    main: { name: configFile, text: utf8Text(configText, configFile) },
     templates,
     files: werfFiles,
     commit: { hash: commit.hash, date: commit.date, tzOffsetMinutes: tzOffsetMinutes(commit.tzOffset) },
@@ -126,12 +218,31 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
     lookupEnv: (name) => environ[name],
     allowEnv: (name) => loose || envAllowed(name, g.goTemplateRendering.allowEnvVariables),
     looseEnv: loose,
-  });
+    ...(opts.debugTemplates ? { debugTemplates: true, debugLog: opts.debugLog ?? ((text: string) => void process.stderr.write(text)) } : {}),
+  }), 'config.goTemplateRendering.allowUncommittedFiles');
+  if (opts.configRenderPath) writeRender(opts.configRenderPath, rendered.text);
   const mainName = configFile;
   const mapLine = (line: number) => rendered.lineMap[line - 1] ?? { file: mainName, line };
+  checkRenderedUtf8(rendered.text, mapLine);
   return { projectDir, repoRoot: git.repoRoot, configFile, rendered, giterminism, commit, env, mapLine };
 }
 
+
+/**
+ * Template output may carry any bytes (`.Files.Get` of a binary file), but YAML text must be UTF-8:
+ * werf's YAML parser refuses the rendered config there, so do we, at the line that holds the byte.
+ */
+function checkRenderedUtf8(text: string, mapLine: (line: number) => { file: string; line: number }): void {
+  const at = invalidUtf8Offset(text);
+  if (at < 0) return;
+  const bytes = goBytes(text);
+  const line = bytes.subarray(0, at).toString('latin1').split('\n').length;
+  const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0');
+  throw new StapelkitError('CONFIG_INVALID_UTF8', `the rendered configuration is not valid UTF-8 (byte 0x${byte} at rendered line ${line}): YAML cannot hold binary data`, {
+    pos: mapLine(line),
+    hint: 'encode binary content before it reaches YAML, e.g. {{ .Files.Get "file.bin" | b64enc }}',
+  });
+}
 
 /** Parse rendered text into a model (no I/O). */
 export function parseRendered(
@@ -153,6 +264,16 @@ export function parseRendered(
     warnings,
     configFile: extras.configFile,
     projectDirName: extras.projectDirName,
+  });
+}
+
+/** The rendered documents with the image names each declares (meta: none), as `werf config render IMAGE` picks them. */
+export function imageDocuments(r: Pick<RenderedProject, 'rendered' | 'mapLine'>, environ?: Record<string, string | undefined>): { text: string; names: string[] }[] {
+  return splitDocuments(r.rendered.text).map((raw) => {
+    const { src, parseError } = makeDocSource(raw, r.mapLine);
+    if (parseError) throw parseError;
+    const section = parseSection(raw, src, { warnings: [], environ: environ ?? process.env });
+    return { text: raw.text, names: section.kind === 'image' ? section.names : [] };
   });
 }
 

@@ -17,6 +17,9 @@ export interface RenderWerfOptions {
   lookupEnv(name: string): string | undefined;
   allowEnv(name: string): boolean;
   looseEnv?: boolean;
+  /** werf's --debug-templates: include_debug/tpl_debug/printf_debug/dump_debug log via debugLog. */
+  debugTemplates?: boolean;
+  debugLog?: (text: string) => void;
 }
 
 export interface RenderResult {

@@ -18,7 +18,10 @@ export function oneLine(s: string | undefined): string | undefined {
 
 /** The `yaml` library's message without its own position suffix (we print mapped positions). */
 export function yamlErrorMessage(err: { message: string }): string {
-  return err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  const m = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  // The composer recurses; should it still overflow, say what the input did.
+  if (/Maximum call stack size exceeded/.test(m)) return 'the document nests too deeply';
+  return m;
 }
 
 /** Maps an offset inside one document to a source position. */
@@ -29,6 +32,8 @@ export interface DocSource {
   startLine: number;
   /** rendered 1-based line → source file/line. */
   mapLine(renderedLine: number): { file: string; line: number };
+  /** alias → target, computed once per document (Alias.resolve walks the whole document each call). */
+  aliases?: Map<Alias, Node | undefined>;
 }
 
 export function posAt(src: DocSource, offset: number): Pos {
@@ -87,7 +92,7 @@ function resolve(src: DocSource, node: unknown): Node | null {
   let n = node as Node | null | undefined;
   for (let i = 0; i < 100 && n && isAlias(n); i++) {
     const alias = n as Alias;
-    n = alias.resolve(src.doc) as Node | undefined;
+    n = (src.aliases ? src.aliases.get(alias) : alias.resolve(src.doc)) as Node | undefined;
     if (n === undefined) {
       // Each `---` document is parsed on its own (like werf): anchors do not cross documents.
       const pos = posAt(src, alias.range ? alias.range[0] : 0);

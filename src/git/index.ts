@@ -1,2 +1,12 @@
 export * from './reader';
 export { CliGitReader, findRepoRoot, runGit, readWorktreeFile, parseCatFileBatch } from './cli';
+export * from './repo';
+export { CliGitRepo } from './cli-repo';
+export { openRemote, remoteRepoId, redactUrl, type RemoteRef, type RemoteAuth, type OpenedRemote } from './remote';
+export { pathMatch, validatePattern, BadPatternError } from './doublestar';
+export * from './pathmatch';
+export { loadCommitTree, loadSubmoduleTree, nodeAt, type CommitTree, type TreeNode } from './tree';
+export { lsTree, resultChecksum, resultEntries, isEmptyResult, type LsEntry, type LsResult, type LsTreeOptions } from './lstree';
+export { filterPatch, type FilteredPatch, type PatchFilterOptions } from './patch';
+export * from './mapping';
+export { gitTreeSource, writeGitFiles, gitFilesId, ARCHIVE_DIR_MODE, type GitFiles } from './content';

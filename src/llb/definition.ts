@@ -12,6 +12,7 @@ import type { PbInput, PbOpMetadata } from './pb';
 import { defaultPlatform, parsePlatform, type PlatformLike } from './platform';
 import type { State } from './state';
 import type { MarshalContext, MarshaledVertex, OpKind, OpMetadata, Output, Vertex } from './vertex';
+import { SourceMapCollector, type PbSource } from './sourcemap';
 
 export interface MarshalOptions {
   /** Platform of ops that name none (default: linux/<host arch>, like Go's platforms.DefaultSpec). */
@@ -46,6 +47,8 @@ export class Definition {
     readonly metadata: ReadonlyMap<string, OpMetadata>,
     /** The result: output `index` of op `digest`; undefined for scratch (no ops). */
     readonly head: PbInput | undefined,
+    /** Source map (`Definition.Source`): where ops came from; undefined when no op has a location. */
+    readonly source?: PbSource,
   ) {}
 
   /** Digest of the op producing the result (undefined for scratch). */
@@ -82,7 +85,7 @@ export class Definition {
 
   /** Encoded pb.Definition (exactly what `buildctl build` reads on stdin). Empty for scratch. */
   toBytes(): Buffer {
-    return encodeDefinition(this.def, this.pbMetadata());
+    return encodeDefinition(this.def, this.pbMetadata(), this.source);
   }
 
   /**
@@ -90,9 +93,23 @@ export class Definition {
    * must still be sent as a present message (`{def: []}` encodes as `12 00`) — an absent one means
    * a client-side gateway build.
    */
-  toObject(): { def: Buffer[]; metadata: Record<string, PbOpMetadata> } {
-    return { def: this.def, metadata: this.pbMetadata() };
+  toObject(): { def: Buffer[]; metadata: Record<string, PbOpMetadata>; Source?: unknown } {
+    const out: { def: Buffer[]; metadata: Record<string, PbOpMetadata>; Source?: unknown } = { def: this.def, metadata: this.pbMetadata() };
+    if (this.source) out.Source = sourceToObject(this.source);
+    return out;
   }
+}
+
+function sourceToObject(s: PbSource): unknown {
+  return {
+    locations: s.locations,
+    infos: s.infos.map((i) => ({
+      filename: i.filename,
+      ...(i.data ? { data: i.data } : {}),
+      ...(i.definition ? { definition: i.definition.toObject() } : {}),
+      ...(i.language ? { language: i.language } : {}),
+    })),
+  };
 }
 
 function toPbMetadata(m: OpMetadata): PbOpMetadata {
@@ -133,6 +150,7 @@ export function marshal(state: State, opts: MarshalOptions = {}): Definition {
   const ops: DefinitionOp[] = [];
   const byDigest = new Map<string, DefinitionOp>();
   const metadata = new Map<string, OpMetadata>();
+  const sources = new SourceMapCollector();
 
   const visit = (v: Vertex): MarshaledVertex => {
     const done = memo.get(v);
@@ -141,6 +159,8 @@ export function marshal(state: State, opts: MarshalOptions = {}): Definition {
     const m = v.marshal(ctx);
     memo.set(v, m);
     metadata.set(m.digest, mergeMetadata(metadata.get(m.digest), m.metadata));
+    // Like Go, every vertex adds its locations, also when an equal op was seen before.
+    sources.add(m.digest, m.sourceLocations);
     const existing = byDigest.get(m.digest);
     if (existing) existing.caps = (metadata.get(m.digest) as OpMetadata).caps;
     else {
@@ -173,7 +193,7 @@ export function marshal(state: State, opts: MarshalOptions = {}): Definition {
   metadata.set(terminalDigest, mergeMetadata(metadata.get(terminalDigest), termMeta));
   ops.push({ digest: terminalDigest, bytes: terminalBytes, kind: 'terminal', name: 'result', caps: termMeta.caps });
 
-  const def = new Definition(ops, metadata, head);
+  const def = new Definition(ops, metadata, head, sources.toPb());
   if (caps) checkCaps(def, caps, { daemon: opts.daemon });
   return def;
 }

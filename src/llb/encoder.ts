@@ -25,6 +25,7 @@ import type {
   PbSourceOp,
   PbUserOpt,
 } from './pb';
+import type { PbSource } from './sourcemap';
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
@@ -243,9 +244,35 @@ export function writeOpMetadata(w: ProtoWriter, m: PbOpMetadata): void {
   w.message(6, m.progress_group, (pw, p) => pw.string(1, p.id).string(2, p.name).bool(3, p.weak));
 }
 
-export function encodeDefinition(def: readonly Uint8Array[], metadata: Record<string, PbOpMetadata>): Buffer {
+type Pos = { line: number; character: number };
+
+function writePosition(w: ProtoWriter, p: Pos): void {
+  w.int(1, p.line).int(2, p.character);
+}
+
+function writeLocation(w: ProtoWriter, l: { sourceIndex: number; ranges: { start: Pos; end: Pos }[] }): void {
+  w.int(1, l.sourceIndex);
+  // Range.start/end are non-nullable in BuildKit's gogo proto: always written.
+  w.messages(2, l.ranges, (rw, r) => rw.message(1, r.start, writePosition).message(2, r.end, writePosition));
+}
+
+function writeSourceInfo(w: ProtoWriter, i: PbSource['infos'][number]): void {
+  w.string(1, i.filename);
+  w.bytes(2, i.data);
+  if (i.definition) w.bytes(3, i.definition.toBytes(), true);
+  w.string(4, i.language);
+}
+
+/** pb.Source: `locations` map sorted by op digest, `infos` in collection order. */
+export function writeSourceMap(w: ProtoWriter, s: PbSource): void {
+  w.map(1, s.locations, (mw, f, v) => mw.message(f, v, (lw, locs) => lw.messages(1, locs.locations, writeLocation)));
+  w.messages(2, s.infos, writeSourceInfo);
+}
+
+export function encodeDefinition(def: readonly Uint8Array[], metadata: Record<string, PbOpMetadata>, source?: PbSource): Buffer {
   const w = new ProtoWriter();
   for (const dt of def) w.bytes(1, dt, true);
   w.map(2, metadata, (mw, f, v) => mw.message(f, v, writeOpMetadata));
+  w.message(3, source, writeSourceMap);
   return w.finish();
 }

@@ -20,6 +20,7 @@ export {
 } from './exec';
 export { FileAction, mkdir, mkfile, rm, copy, type Owner, type UserSpec, type Timestamp, type MkdirOptions, type MkfileOptions, type RmOptions, type CopyOptions } from './fileop';
 export { merge, diff } from './mergediff';
+export { SourceMap, SourceMapCollector, type SourceLocation, type SourceRange, type SourcePosition, type PbSource } from './sourcemap';
 export { marshal, decodeOp, decodeDefinition, Definition, type MarshalOptions, type DefinitionOp, type DecodedDefinition, type DecodedOp } from './definition';
 export { Cap, BUILDKIT_V08_LLB_CAPS, checkCaps, missingCaps, capFeature, type CheckCapsOptions } from './caps';
 export { parsePlatform, formatPlatform, defaultPlatform, normalizePlatform, type Platform, type PlatformLike } from './platform';

@@ -11,6 +11,7 @@ import { StapelkitError } from '../errors';
 import { digestOf, encodeOp } from './encoder';
 import type { PbInput, PbOp } from './pb';
 import { parsePlatform, platformToPb, type Platform, type PlatformLike } from './platform';
+import type { SourceLocation } from './sourcemap';
 
 export type OpKind = 'source' | 'exec' | 'file' | 'merge' | 'diff';
 
@@ -41,6 +42,8 @@ export interface OpOptions {
   platform?: PlatformLike;
   /** containerd-style worker filters. */
   workerConstraints?: string[];
+  /** Where in a source file this op comes from (`sm.location(ranges)`); goes to Definition.Source, not the op bytes. */
+  location?: SourceLocation | readonly SourceLocation[];
 }
 
 /** Our view of pb.OpMetadata (caps as a sorted list). */
@@ -56,6 +59,8 @@ export interface OpConstraints {
   platform?: Platform;
   workerConstraints: string[];
   metadata: Omit<OpMetadata, 'caps'>;
+  /** Source locations (not hashed). */
+  sourceLocations?: readonly SourceLocation[];
 }
 
 /** LLB_INVALID: the caller asked for a graph that cannot be built. */
@@ -74,11 +79,13 @@ export function opConstraints(opts: OpOptions = {}): OpConstraints {
     if (!opts.progressGroup.id) throw invalid('progress group needs an id');
     metadata.progressGroup = { ...opts.progressGroup };
   }
-  return {
+  const out: OpConstraints = {
     platform: opts.platform !== undefined ? parsePlatform(opts.platform) : undefined,
     workerConstraints: [...(opts.workerConstraints ?? [])],
     metadata,
   };
+  if (opts.location) out.sourceLocations = Array.isArray(opts.location) ? [...(opts.location as SourceLocation[])] : [opts.location as SourceLocation];
+  return out;
 }
 
 export interface MarshalContext {
@@ -99,6 +106,8 @@ export interface MarshaledVertex {
   /** Human step name: custom name, else BuildKit's default vertex name. */
   name: string;
   metadata: OpMetadata;
+  /** Source locations of the op (collected into Definition.Source). */
+  sourceLocations?: readonly SourceLocation[];
 }
 
 export interface Vertex {
@@ -138,6 +147,7 @@ export function finishOp(args: {
     kind: args.kind,
     name: c.metadata.description?.['llb.customname'] ?? args.defaultName,
     metadata,
+    ...(c.sourceLocations?.length ? { sourceLocations: c.sourceLocations } : {}),
   };
 }
 

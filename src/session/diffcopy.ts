@@ -12,6 +12,7 @@ import {
   decodePacket, encodeDataPacketInPlace, encodeSimplePacket, encodeStatPacket, type Stat,
 } from './packet';
 import { walk, type WalkOptions } from './walker';
+import { normalizeTree, walkTree, type TreeSource, type TreeSourceEntry } from './tree-source';
 import { waitDrain } from './stream';
 import { chmodBitsFromGo, isDir, isRegular, isSymlink } from './gomode';
 import { cleanPath } from '../util/gopath';
@@ -73,12 +74,14 @@ export interface SendResult {
 
 /**
  * Runs the sender side over `conn` until the receiver's FIN has been answered. On a walk error a
- * PACKET_ERR is sent and the promise rejects.
+ * PACKET_ERR is sent and the promise rejects. `root` is a directory on disk or a virtual tree.
  */
-export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {}): Promise<SendResult> {
+export function sendDiffCopy(conn: Duplex, root: string | TreeSource, opts: SendOptions = {}): Promise<SendResult> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   return new Promise<SendResult>((resolve, reject) => {
-    const paths: string[] = []; // entry id → absolute path
+    const paths: string[] = []; // entry id → absolute path (disk)
+    const treeEntries: TreeSourceEntry[] = []; // entry id → virtual entry (tree source)
+    const source = typeof root === 'string' ? undefined : root;
     const sizes: number[] = [];
     const regular: boolean[] = [];
     const queue: number[] = [];
@@ -128,7 +131,27 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
       cancelled: () => finish(new DiffCopyError('transfer cancelled by the receiver')),
     });
 
+    /** A virtual file: its contents from the source, in DATA packets of chunkSize. */
+    const sendTreeFile = async (id: number) => {
+      if (regular[id]) {
+        const data = await source!.read(treeEntries[id]);
+        if (finished) return;
+        for (let off = 0; off < data.length; off += chunkSize) {
+          const n = Math.min(chunkSize, data.length - off);
+          const buf = Buffer.allocUnsafe(DATA_HEADER_ROOM + n);
+          data.copy(buf, DATA_HEADER_ROOM, off, off + n);
+          result.bytesSent += n;
+          const ok = conn.write(encodeDataPacketInPlace(buf, id, n));
+          if (finished) return;
+          if (!ok) await drain();
+        }
+      }
+      result.filesSent++;
+      if (!conn.write(encodeSimplePacket(PACKET_DATA, id)) && !finished) await drain();
+    };
+
     const sendFile = async (id: number) => {
+      if (source) return sendTreeFile(id);
       let fd = -1;
       // Only regular files are served, never through a symlink (a daemon asking for a symlink's id
       // must not get the contents of whatever it points to outside the context).
@@ -182,9 +205,13 @@ export function sendDiffCopy(conn: Duplex, root: string, opts: SendOptions = {})
     const walkAndSend = async () => {
       try {
         let n = 0;
-        for (const entry of walk(root, opts)) {
+        const entries = source
+          ? walkTree(normalizeTree(await source.entries(), source.dirMode), { ...opts, mtimeNs: source.mtimeNs })
+          : walk(root as string, opts);
+        for (const entry of entries) {
           if (finished) return;
-          paths.push(entry.absPath);
+          if ('absPath' in entry) paths.push(entry.absPath);
+          else { paths.push(''); treeEntries.push(entry.entry); }
           sizes.push(Number(entry.stat.size));
           regular.push(entry.isFile);
           opts.onStat?.(entry.stat);

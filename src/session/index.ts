@@ -16,6 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../proto';
 import { StapelkitError } from '../errors';
 import { sendDiffCopy, receiveDiffCopy, type ReceiveResult } from './diffcopy';
+import type { TreeSource } from './tree-source';
 import { CoalescingDuplex, pipeBytesMessages } from './stream';
 import { secretsFromSources, type SecretSource, type SecretsProvider } from './secrets';
 import { forwardToAgent } from './ssh';
@@ -28,9 +29,13 @@ export { secretsFromSources, type SecretSource, type SecretsProvider } from './s
 export { LocalContentStore, ContentError, type BlobInfo, type IngestStatus } from './content-store';
 export { STORE_ID_HEADER, CONTENT_SERVICE } from './content-service';
 export type { ReceiveResult } from './diffcopy';
+export type { TreeSource, TreeSourceEntry } from './tree-source';
 
 export interface SyncedDir {
+  /** Host directory to serve (ignored when `source` is set). */
   dir: string;
+  /** A virtual tree served instead of `dir` (e.g. files from git objects). */
+  source?: TreeSource;
   /** Client-side excludes (.dockerignore); they win over daemon-sent excludes unless it sends override-excludes=true. */
   excludes?: string[];
 }
@@ -149,6 +154,10 @@ export class Session {
     this.name = opts.name ?? `stapelkit:${path.basename(process.cwd())}`;
     this.syncedDirs = {};
     for (const [name, d] of Object.entries(opts.syncedDirs ?? {})) {
+      if (d && d.source) {
+        this.syncedDirs[name] = { ...d, dir: `tree:${d.source.id}` };
+        continue;
+      }
       if (!d || typeof d.dir !== 'string' || d.dir === '') throw new StapelkitError('E_SESSION_CONFIG', `synced dir ${JSON.stringify(name)} has no directory`);
       this.syncedDirs[name] = { ...d, dir: path.resolve(d.dir) };
     }
@@ -175,6 +184,18 @@ export class Session {
     this.register();
     this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     if (opts.rawStreams !== false) this.installRawDispatch();
+  }
+
+  /**
+   * Serves one more synced dir from now on (a build adds git content and mount sources as it goes).
+   * FileSync must already be served: construct the session with at least one synced dir.
+   */
+  addSyncedDir(name: string, d: SyncedDir): void {
+    if (Object.keys(this.syncedDirs).length === 0) throw new StapelkitError('E_SESSION_CONFIG', `addSyncedDir(${JSON.stringify(name)}): the session serves no FileSync (give it a synced dir at construction)`);
+    const prev = this.syncedDirs[name];
+    const next = { ...d, dir: path.resolve(d.dir) };
+    if (prev && JSON.stringify(prev) !== JSON.stringify(next)) throw new StapelkitError('E_SESSION_CONFIG', `synced dir ${JSON.stringify(name)} is already served from ${prev.dir}`);
+    this.syncedDirs[name] = next;
   }
 
   /**
@@ -365,7 +386,7 @@ export class Session {
     const override = md('override-excludes')[0] === 'true';
     if (dir.excludes && dir.excludes.length && !override) excludes = dir.excludes;
     const started = Date.now();
-    sendDiffCopy(conn, dir.dir, {
+    sendDiffCopy(conn, dir.source ?? dir.dir, {
       excludePatterns: excludes,
       includePatterns: md('include-patterns'),
       followPaths: md('followpaths'),

@@ -42,4 +42,10 @@ export interface StagesStorage {
   store(req: StoreRequest): Promise<StoredStage>;
   /** The reference an LLB `image` source uses to start from a stored stage. */
   sourceRef(stage: StoredStage): string;
+  /**
+   * The stage with its labels filled in, for storages whose listing has none (a registry's tags
+   * list: labels live in the image config blob). Absent: list() already returned the labels.
+   * Cached per stage.
+   */
+  loadLabels?(stage: StoredStage): Promise<StoredStage>;
 }

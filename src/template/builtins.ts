@@ -5,6 +5,7 @@
 import { GoError, GoFunc, GoInt, GoList, GoMap, Value, goKindName, goTypeName, int } from './value';
 import { isGoPrint, sprint, sprintf, sprintln, sprintValue } from './fmt';
 import { isTrue } from './exec';
+import { goByteLength, goBytes, hasRawBytes } from './bytes';
 
 const RV = 'reflect.Value';
 
@@ -93,7 +94,7 @@ export function lt(a: Value, b: Value): boolean {
     case 'float':
       return (a as number) < (b as number);
     case 'string':
-      return Buffer.compare(Buffer.from(a as string), Buffer.from(b as string)) < 0;
+      return Buffer.compare(goBytes(a as string), goBytes(b as string)) < 0;
   }
   return false;
 }
@@ -101,7 +102,7 @@ export function lt(a: Value, b: Value): boolean {
 function length(v: Value): GoInt {
   if (v === null) throw new GoError('len of nil pointer');
   if (v === undefined) throw new GoError('reflect: call of reflect.Value.Type on zero Value');
-  if (typeof v === 'string') return int(Buffer.byteLength(v, 'utf8'));
+  if (typeof v === 'string') return int(goByteLength(v));
   if (v instanceof GoList) return int(v.items.length);
   if (v instanceof GoMap) return int(v.size);
   throw new GoError(`len of type ${goTypeName(v)}`);
@@ -134,7 +135,7 @@ export function index(item: Value, ...indexes: Value[]): Value {
   for (const ix of indexes) {
     if (item === null || item === undefined) throw new GoError('index of nil pointer');
     if (typeof item === 'string') {
-      const bytes = Buffer.from(item, 'utf8');
+      const bytes = goBytes(item);
       const x = indexArg(ix, bytes.length);
       if (x === bytes.length) throw new GoError('reflect: string index out of range');
       item = int(bytes[x], 'uint8');
@@ -198,7 +199,7 @@ export function jsEscape(s: string): string {
       case '=': out += '\\u003D'; continue;
     }
     if (c < 0x20) out += '\\u00' + c.toString(16).toUpperCase().padStart(2, '0');
-    else if (c < 0x80 || isGoPrint(c)) out += ch;
+    else if (c < 0x80 || isGoPrint(c) || hasRawBytes(ch)) out += ch; // an invalid byte is RuneError, printable: kept
     else out += '\\u' + c.toString(16).toUpperCase().padStart(4, '0');
   }
   return out;
@@ -207,7 +208,7 @@ export function jsEscape(s: string): string {
 /** url.QueryEscape. */
 export function queryEscape(s: string): string {
   let out = '';
-  for (const b of Buffer.from(s, 'utf8')) {
+  for (const b of goBytes(s)) {
     const c = String.fromCharCode(b);
     if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
     else if (c === ' ') out += '+';

@@ -12,6 +12,7 @@ import {
 import { GoError, GoFunc, GoInt, GoList, GoMap, GoStruct, GoTime, Value, goTypeName, int } from './value';
 import { sprintValue } from './fmt';
 import { formatLayout, timeString } from './gotime';
+import { goNormalize } from './bytes';
 
 /** A value as text/template holds it: `iface` = its static type is interface {} (came from a map/slice of interface {}). */
 export interface RV {
@@ -70,7 +71,8 @@ export class Writer {
     }
   }
   text(): string {
-    return this.chunks.join('');
+    // pieces may split a multi-byte sequence that is whole again once joined
+    return goNormalize(this.chunks.join(''));
   }
 }
 
@@ -543,6 +545,8 @@ class State {
     let result: Value;
     try {
       result = fn.fn(...argv.map((a) => a.v));
+      // a string a function joined from pieces may hold escaped bytes that now form UTF-8
+      if (typeof result === 'string') result = goNormalize(result);
     } catch (e) {
       if (e instanceof ExecError || e instanceof GoError) {
         this.at(node);
@@ -680,6 +684,7 @@ export function assignable(v: Value, typ: string): boolean {
   if (v instanceof GoInt) return v.kind === typ;
   if (v instanceof GoList) return typ === '[]' + v.elem;
   if (v instanceof GoMap) return typ === `map[${v.key}]${v.elem}`;
+  if (v instanceof GoStruct) return typ === v.typeName;
   return false;
 }
 

@@ -5,6 +5,7 @@
  */
 import { GoFunc, GoInt, GoList, GoMap, GoStruct, GoTime, Value, goTypeName } from './value';
 import { timeString } from './gotime';
+import { goBytes, goNormalize, hasRawBytes } from './bytes';
 
 // ---- float formatting (strconv.FormatFloat) ----
 
@@ -187,7 +188,14 @@ export function isGoPrint(cp: number): boolean {
   return printable.test(String.fromCodePoint(cp));
 }
 
-export function goQuote(s: string, quote = '"'): string {
+/** utf8.EncodeRune: a code point that is out of range or a surrogate becomes U+FFFD. */
+function runeString(n: bigint): string {
+  const c = Number(n);
+  return String.fromCodePoint(n >= 0n && n <= 0x10ffffn && !(c >= 0xd800 && c <= 0xdfff) ? c : 0xfffd);
+}
+
+/** strconv.Quote (QuoteToASCII with `ascii`); an invalid byte is written as \\x… */
+export function goQuote(s: string, quote = '"', ascii = false): string {
   let out = quote;
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
@@ -195,7 +203,7 @@ export function goQuote(s: string, quote = '"'): string {
       out += '\\' + ch;
       continue;
     }
-    if (isGoPrint(cp)) {
+    if (isGoPrint(cp) && !(ascii && cp >= 0x80)) {
       out += ch;
       continue;
     }
@@ -223,6 +231,7 @@ export function goQuote(s: string, quote = '"'): string {
         continue;
     }
     if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
+    else if (cp >= 0xdc80 && cp <= 0xdcff) out += '\\x' + (cp - 0xdc00).toString(16); // an invalid byte (see bytes.ts)
     else if (cp >= 0xd800 && cp <= 0xdfff) out += '\\ufffd';
     else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
     else out += '\\U' + cp.toString(16).padStart(8, '0');
@@ -318,9 +327,9 @@ function fmtInteger(v: GoInt, verb: string, f: Flags): string {
       if (f.sharp) prefix = '0X';
       break;
     case 'c':
-      return pad(String.fromCodePoint(Number(v.v) >= 0 && Number(v.v) <= 0x10ffff ? Number(v.v) : 0xfffd), f);
+      return pad(runeString(v.v), f);
     case 'q':
-      return pad(goQuote(String.fromCodePoint(Number(v.v) >= 0 && Number(v.v) <= 0x10ffff ? Number(v.v) : 0xfffd), "'"), f);
+      return pad(goQuote(runeString(v.v), "'", f.plus), f);
     case 'U': {
       let s = 'U+' + n.toString(16).toUpperCase().padStart(4, '0');
       if (f.sharp && isGoPrint(Number(n))) s += " '" + String.fromCodePoint(Number(n)) + "'";
@@ -404,10 +413,10 @@ function fmtString(s: string, verb: string, f: Flags): string {
       return pad(s, f);
     case 'q':
       if (f.sharp && !s.includes('`') && [...s].every((c) => c === '\t' || isGoPrint(c.codePointAt(0)!))) return pad('`' + s + '`', f);
-      return pad(goQuote(s), f);
+      return pad(goQuote(s, '"', f.plus), f);
     case 'x':
     case 'X': {
-      const bytes = Buffer.from(s, 'utf8');
+      const bytes = goBytes(s);
       let out = '';
       bytes.forEach((b, i) => {
         if (f.space && i > 0) out += ' ';
@@ -424,7 +433,7 @@ function fmtString(s: string, verb: string, f: Flags): string {
 function formatValue(v: Value, verb: string, f: Flags, depth: number): string {
   if (v === undefined || v === null) {
     // a nil element inside a slice or map prints as <nil> whatever the verb
-    if (verb === 'v' || depth > 0) return pad('<nil>', f);
+    if (verb === 'v' || verb === 'T' || depth > 0) return pad('<nil>', f);
     return badVerb(verb, v, f);
   }
   if (verb === 'T') return pad(goTypeName(v), f);
@@ -473,12 +482,74 @@ function goSyntax(v: Value): string {
 }
 
 /** fmt.Sprintf. */
+/** fmt's parsenum: digits at s[i..end), capped like Go's tooLarge. */
+function parseNum(s: string, i: number, end: number): { num: number; ok: boolean; i: number } {
+  let num = 0;
+  let ok = false;
+  for (; i < end && s[i] >= '0' && s[i] <= '9'; i++) {
+    if (num > 1e6) return { num: 0, ok: false, i: end };
+    num = num * 10 + (s.charCodeAt(i) - 48);
+    ok = true;
+  }
+  return { num, ok, i };
+}
+
+/** fmt's intFromArg: an integer argument for `*` width/precision. */
+function intFromArg(args: Value[], argNum: number): { num: number; ok: boolean; argNum: number } {
+  if (argNum >= args.length) return { num: 0, ok: false, argNum };
+  const a = args[argNum];
+  let num = 0;
+  let ok = false;
+  if (a instanceof GoInt && a.v >= -(2n ** 63n) && a.v < 2n ** 63n) {
+    num = Number(a.v);
+    ok = true;
+  }
+  if (num > 1e6 || num < -1e6) return { num: 0, ok: false, argNum: argNum + 1 };
+  return { num, ok, argNum: argNum + 1 };
+}
+
+/** fmt.Sprintf (Go 1.19 doPrintf): flags, width, precision, `*`, explicit argument indexes `%[n]`. */
 export function sprintf(format: string, args: Value[]): string {
   let out = '';
   let argNum = 0;
+  let afterIndex = false;
+  let reordered = false;
+  let goodArgNum = true;
   let i = 0;
-  const n = format.length;
-  while (i < n) {
+  const end = format.length;
+  // fmt's argNumber: an optional `[n]` at i selects argument n-1.
+  const argNumber = (): void => {
+    if (i >= end || format[i] !== '[') {
+      afterIndex = false;
+      return;
+    }
+    reordered = true;
+    let index = 0;
+    let wid = 1;
+    let ok = false;
+    if (end - i >= 3) {
+      const close = format.indexOf(']', i + 1);
+      if (close >= 0) {
+        const r = parseNum(format, i + 1, close);
+        wid = close - i + 1;
+        if (r.ok && r.i === close) {
+          index = r.num - 1;
+          ok = true;
+        }
+      }
+    }
+    if (ok && index >= 0 && index < args.length) {
+      argNum = index;
+      i += wid;
+      afterIndex = true;
+      return;
+    }
+    goodArgNum = false;
+    i += wid;
+    afterIndex = ok;
+  };
+  while (i < end) {
+    goodArgNum = true;
     const pct = format.indexOf('%', i);
     if (pct < 0) {
       out += format.slice(i);
@@ -487,8 +558,7 @@ export function sprintf(format: string, args: Value[]): string {
     out += format.slice(i, pct);
     i = pct + 1;
     const f = defaultFlags();
-    // flags
-    for (; i < n; i++) {
+    for (; i < end; i++) {
       const c = format[i];
       if (c === '#') f.sharp = true;
       else if (c === '0') f.zero = !f.minus;
@@ -499,47 +569,63 @@ export function sprintf(format: string, args: Value[]): string {
       } else if (c === ' ') f.space = true;
       else break;
     }
+    argNumber();
     // width
-    if (format[i] === '*') {
+    if (i < end && format[i] === '*') {
       i++;
-      const a = args[argNum++];
-      if (a instanceof GoInt) {
-        f.wid = Number(a.v);
+      const r = intFromArg(args, argNum);
+      argNum = r.argNum;
+      if (!r.ok) out += '%!(BADWIDTH)';
+      else {
+        f.wid = r.num;
         if (f.wid < 0) {
+          f.wid = -f.wid;
           f.minus = true;
           f.zero = false;
-          f.wid = -f.wid;
         }
-      } else out += '%!(BADWIDTH)';
+      }
+      afterIndex = false;
     } else {
-      const m = /^\d+/.exec(format.slice(i));
-      if (m) {
-        f.wid = Number(m[0]);
-        i += m[0].length;
+      const r = parseNum(format, i, end);
+      i = r.i;
+      if (r.ok) {
+        f.wid = r.num;
+        if (afterIndex) goodArgNum = false; // "%[3]2d"
       }
     }
     // precision
-    if (format[i] === '.') {
+    if (i + 1 < end && format[i] === '.') {
       i++;
-      if (format[i] === '*') {
+      if (afterIndex) goodArgNum = false; // "%[3].2d"
+      argNumber();
+      if (i < end && format[i] === '*') {
         i++;
-        const a = args[argNum++];
-        if (a instanceof GoInt) f.prec = Math.max(0, Number(a.v));
+        const r = intFromArg(args, argNum);
+        argNum = r.argNum;
+        // a negative precision is as bad as a missing one
+        if (r.ok && r.num >= 0) f.prec = r.num;
         else out += '%!(BADPREC)';
+        afterIndex = false;
       } else {
-        const m = /^\d+/.exec(format.slice(i));
-        f.prec = m ? Number(m[0]) : 0;
-        if (m) i += m[0].length;
+        const r = parseNum(format, i, end);
+        i = r.i;
+        f.prec = r.ok ? r.num : 0;
       }
     }
-    if (i >= n) {
+    if (!afterIndex) argNumber();
+    if (i >= end) {
       out += '%!(NOVERB)';
       break;
     }
-    const verb = String.fromCodePoint(format.codePointAt(i)!);
+    let verb = String.fromCodePoint(format.codePointAt(i)!);
     i += verb.length;
+    if (hasRawBytes(verb)) verb = '\uFFFD'; // an invalid byte decodes as RuneError
     if (verb === '%') {
       out += '%';
+      continue;
+    }
+    if (!goodArgNum) {
+      out += `%!${verb}(BADINDEX)`;
       continue;
     }
     if (argNum >= args.length) {
@@ -553,8 +639,9 @@ export function sprintf(format: string, args: Value[]): string {
     }
     out += formatValue(a, verb, f, 0);
   }
-  if (argNum < args.length) {
+  // Go skips the EXTRA check when arguments were indexed explicitly.
+  if (!reordered && argNum < args.length) {
     out += '%!(EXTRA ' + args.slice(argNum).map((a) => (a === null || a === undefined ? '<nil>' : goTypeName(a) + '=' + sprintValue(a))).join(', ') + ')';
   }
-  return out;
+  return goNormalize(out);
 }

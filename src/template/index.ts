@@ -85,13 +85,44 @@ function toStapelkitError(e: unknown, fileOf: (n: string) => string, isKnownTemp
       pos = { file: fileOf(tree.parseName), line: loc.line, column: loc.col + 1 };
     } else if (tree) pos = { file: fileOf(tree.parseName) };
     const code = e.code ?? 'TEMPLATE_EXEC';
-    return new StapelkitError(code, e.message, { pos, cause: e });
+    return new StapelkitError(code, collapseRepeatedCalls(e.message), { pos, cause: e });
   }
   if (e instanceof ParseError) {
     return new StapelkitError('TEMPLATE_PARSE', e.message, { pos: { file: fileOf(e.parseName), line: e.line }, cause: e });
   }
   if (e instanceof GoError) return new StapelkitError('TEMPLATE_EXEC', e.message, { cause: e });
   return e;
+}
+
+const CALL_SEP = /(: error calling (?:include|tpl|include_debug|tpl_debug): )/;
+
+/**
+ * An include/tpl recursion nests one "error calling include" frame per level (200 of them): keep
+ * the chain's start, show the repeating cycle once with its count, then the innermost error.
+ */
+export function collapseRepeatedCalls(message: string): string {
+  const parts = message.split(CALL_SEP);
+  // parts: frame, sep, frame, sep, …, innermost error
+  const frames: string[] = [];
+  for (let i = 0; i < parts.length - 1; i += 2) frames.push(parts[i] + parts[i + 1]);
+  const last = parts[parts.length - 1];
+  let out = '';
+  for (let i = 0; i < frames.length; ) {
+    let best = { period: 0, times: 1 };
+    for (let p = 1; p <= 8 && i + 2 * p <= frames.length; p++) {
+      let times = 1;
+      while (i + (times + 1) * p <= frames.length && frames.slice(i + times * p, i + (times + 1) * p).every((f, k) => f === frames[i + k])) times++;
+      if (times >= 3 && times * p > best.times * best.period) best = { period: p, times };
+    }
+    if (best.period === 0) {
+      out += frames[i];
+      i++;
+      continue;
+    }
+    out += frames.slice(i, i + best.period).join('') + `[the ${best.period === 1 ? 'call above repeats' : `${best.period} calls above repeat`} ${best.times} times: a template includes itself] `;
+    i += best.period * best.times;
+  }
+  return out + last;
 }
 
 export { TemplateSet, Writer } from './exec';

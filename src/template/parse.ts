@@ -6,6 +6,7 @@
  */
 import { goQuote, isGoPrint } from './fmt';
 import { parseGoInt, parseGoUint, underscoreOK } from './strconv';
+import { goString } from './bytes';
 
 export enum T {
   Error,
@@ -1150,7 +1151,7 @@ export function unquoteChar(s: string, quote: string): { cp: number; tail: strin
   return null;
 }
 
-/** strconv.Unquote for "…" and `…` literals. Byte escapes (\x, octal) are decoded as UTF-8 bytes. */
+/** strconv.Unquote for "…" and `…` literals. Byte escapes (\x, octal) are bytes of the Go string (see bytes.ts). */
 export function unquoteGo(lit: string, fail: (msg: string) => never): string {
   if (lit[0] === '`') {
     if (lit.length < 2 || lit[lit.length - 1] !== '`') fail('invalid syntax');
@@ -1166,6 +1167,6 @@ export function unquoteGo(lit: string, fail: (msg: string) => never): string {
     else for (const b of Buffer.from(String.fromCodePoint(r.cp), 'utf8')) bytes.push(b);
     s = r.tail;
   }
-  return Buffer.from(bytes).toString('utf8');
+  return goString(Buffer.from(bytes));
 }
 

@@ -1,325 +1,590 @@
 /**
- * Go regexp (RE2 syntax) on top of JS RegExp: the pattern is translated (flags, \A \z, \Q…\E,
- * (?P<name>), POSIX classes, ASCII \s, \x{…}, octal, escaped punctuation), constructs whose meaning
- * differs or that RE2 rejects (backreferences, lookaround, scoped flags, (?U)) are refused with an
- * error, and matching iterates the way Go does (empty matches right after a match are skipped;
- * `$1`/`${name}` expansion follows Go's rules).
+ * Go regexp (RE2 syntax, Go 1.19 regexp/syntax with Perl flags) on top of JS RegExp: the pattern is
+ * parsed as Go parses it — same constructs, same limits, same error texts — and emitted as a JS
+ * `u`-mode pattern: classes as explicit code point ranges (Perl, POSIX, negated and case-folded
+ * ones included), \p{…} with Go's category and script names, anchors and flags (?i)(?m)(?s)(?U)
+ * (scoped too) spelled out so that no JS flag changes their meaning. Matching iterates the way Go
+ * does (empty matches right after a match are skipped; `$1`/`${name}` expansion follows Go's rules).
+ * Why not the `re2` npm package: it is C++ RE2 behind a JS-compat layer (accepts \u, (?<n>), \C,
+ * which Go rejects; replaces invalid bytes by U+FFFD in results; different error texts) and a
+ * native build on every install.
  */
 import { GoError } from './value';
+import { hasRawBytes } from './bytes';
 
 export interface GoRegexp {
-  re: RegExp; // flags d (indices), g, u
+  re: RegExp; // flags d (indices), g, u (+ i when the whole pattern folds case)
   names: (string | null)[]; // subexpression names, index 0 = whole match
+  expr: string; // the Go pattern
   test(s: string): boolean;
 }
 
-class RegexSyntaxError extends Error {}
+/** A Go regexp/syntax error: its code (ErrorCode text) and the offending part of the pattern. */
+class RegexSyntaxError extends Error {
+  constructor(code: string, expr: string) {
+    super(`${code}: \`${expr}\``);
+  }
+}
 
-const posix: Record<string, string> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: '\\x00-\\x7F',
-  blank: '\\t ',
-  cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9',
-  graph: '!-~',
-  lower: 'a-z',
-  print: ' -~',
-  punct: '!-\\/:-@\\[-`{-~',
-  space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
+// ---- character sets as sorted, merged code point ranges [lo0, hi0, lo1, hi1, …] ----
+
+const MAX_RUNE = 0x10ffff;
+
+function cleanRanges(r: number[]): number[] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < r.length; i += 2) pairs.push([r[i], r[i + 1]]);
+  pairs.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  const out: number[] = [];
+  for (const [lo, hi] of pairs) {
+    const n = out.length;
+    if (n > 0 && lo <= out[n - 1] + 1) out[n - 1] = Math.max(out[n - 1], hi);
+    else out.push(lo, hi);
+  }
+  return out;
+}
+
+function negateRanges(r: number[]): number[] {
+  const c = cleanRanges(r);
+  const out: number[] = [];
+  let next = 0;
+  for (let i = 0; i < c.length; i += 2) {
+    if (c[i] > next) out.push(next, c[i] - 1);
+    next = c[i + 1] + 1;
+  }
+  if (next <= MAX_RUNE) out.push(next, MAX_RUNE);
+  return out;
+}
+
+// Go's perl_groups.go: \d \s \w and the POSIX classes (ASCII only).
+const PERL: Record<string, number[]> = {
+  d: [0x30, 0x39],
+  s: [0x09, 0x0a, 0x0c, 0x0d, 0x20, 0x20],
+  w: [0x30, 0x39, 0x41, 0x5a, 0x5f, 0x5f, 0x61, 0x7a],
+};
+const POSIX: Record<string, number[]> = {
+  alnum: [0x30, 0x39, 0x41, 0x5a, 0x61, 0x7a],
+  alpha: [0x41, 0x5a, 0x61, 0x7a],
+  ascii: [0x00, 0x7f],
+  blank: [0x09, 0x09, 0x20, 0x20],
+  cntrl: [0x00, 0x1f, 0x7f, 0x7f],
+  digit: [0x30, 0x39],
+  graph: [0x21, 0x7e],
+  lower: [0x61, 0x7a],
+  print: [0x20, 0x7e],
+  punct: [0x21, 0x2f, 0x3a, 0x40, 0x5b, 0x60, 0x7b, 0x7e],
+  space: [0x09, 0x0d, 0x20, 0x20],
+  upper: [0x41, 0x5a],
+  word: [0x30, 0x39, 0x41, 0x5a, 0x5f, 0x5f, 0x61, 0x7a],
+  xdigit: [0x30, 0x39, 0x41, 0x46, 0x61, 0x66],
 };
 
-const unicodeCats = new Set(['C', 'Cc', 'Cf', 'Co', 'Cs', 'L', 'Ll', 'Lm', 'Lo', 'Lt', 'Lu', 'M', 'Mc', 'Me', 'Mn', 'N', 'Nd', 'Nl', 'No', 'P', 'Pc', 'Pd', 'Pe', 'Pf', 'Pi', 'Po', 'Ps', 'S', 'Sc', 'Sk', 'Sm', 'So', 'Z', 'Zl', 'Zp', 'Zs']);
+// unicode.Categories and unicode.Scripts of Go 1.19 (JS knows more scripts and short aliases; Go does not).
+const CATEGORIES = new Set('C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(' '));
+const SCRIPTS = new Set(
+  'Adlam Ahom Anatolian_Hieroglyphs Arabic Armenian Avestan Balinese Bamum Bassa_Vah Batak Bengali Bhaiksuki Bopomofo Brahmi Braille Buginese Buhid Canadian_Aboriginal Carian Caucasian_Albanian Chakma Cham Cherokee Chorasmian Common Coptic Cuneiform Cypriot Cyrillic Deseret Devanagari Dives_Akuru Dogra Duployan Egyptian_Hieroglyphs Elbasan Elymaic Ethiopic Georgian Glagolitic Gothic Grantha Greek Gujarati Gunjala_Gondi Gurmukhi Han Hangul Hanifi_Rohingya Hanunoo Hatran Hebrew Hiragana Imperial_Aramaic Inherited Inscriptional_Pahlavi Inscriptional_Parthian Javanese Kaithi Kannada Katakana Kayah_Li Kharoshthi Khitan_Small_Script Khmer Khojki Khudawadi Lao Latin Lepcha Limbu Linear_A Linear_B Lisu Lycian Lydian Mahajani Makasar Malayalam Mandaic Manichaean Marchen Masaram_Gondi Medefaidrin Meetei_Mayek Mende_Kikakui Meroitic_Cursive Meroitic_Hieroglyphs Miao Modi Mongolian Mro Multani Myanmar Nabataean Nandinagari New_Tai_Lue Newa Nko Nushu Nyiakeng_Puachue_Hmong Ogham Ol_Chiki Old_Hungarian Old_Italic Old_North_Arabian Old_Permic Old_Persian Old_Sogdian Old_South_Arabian Old_Turkic Oriya Osage Osmanya Pahawh_Hmong Palmyrene Pau_Cin_Hau Phags_Pa Phoenician Psalter_Pahlavi Rejang Runic Samaritan Saurashtra Sharada Shavian Siddham SignWriting Sinhala Sogdian Sora_Sompeng Soyombo Sundanese Syloti_Nagri Syriac Tagalog Tagbanwa Tai_Le Tai_Tham Tai_Viet Takri Tamil Tangut Telugu Thaana Thai Tibetan Tifinagh Tirhuta Ugaritic Vai Wancho Warang_Citi Yezidi Yi Zanabazar_Square'.split(' '),
+);
 
-function jsLiteral(ch: string): string {
-  if (/[\^$\\.*+?()[\]{}|/]/.test(ch)) return '\\' + ch;
-  if (ch === '-') return '\\-';
-  const cp = ch.codePointAt(0)!;
-  if (cp < 0x20 || cp === 0x7f) return '\\x' + cp.toString(16).padStart(2, '0');
-  return ch;
-}
+// ---- case folding (Go's unicode.SimpleFold orbits; JS `iu` matching decides membership) ----
 
-function classLiteral(ch: string): string {
-  if (/[\\\]\[^\-]/.test(ch)) return '\\' + ch;
-  const cp = ch.codePointAt(0)!;
-  if (cp < 0x20 || cp === 0x7f) return '\\x' + cp.toString(16).padStart(2, '0');
-  return ch;
-}
+// Code points of Go's caseOrbit table (orbits with more than two members, and self-orbits like ı).
+const ORBIT_SPECIALS = [
+  0x4b, 0x53, 0x6b, 0x73, 0xb5, 0xc5, 0xdf, 0xe5, 0x130, 0x131, 0x17f, 0x1c4, 0x1c5, 0x1c6, 0x1c7, 0x1c8, 0x1c9, 0x1ca, 0x1cb, 0x1cc,
+  0x1f1, 0x1f2, 0x1f3, 0x345, 0x392, 0x395, 0x398, 0x399, 0x39a, 0x39c, 0x3a0, 0x3a1, 0x3a3, 0x3a6, 0x3a9, 0x3b2, 0x3b5, 0x3b8, 0x3b9,
+  0x3ba, 0x3bc, 0x3c0, 0x3c1, 0x3c2, 0x3c3, 0x3c6, 0x3c9, 0x3d0, 0x3d1, 0x3d5, 0x3d6, 0x3f0, 0x3f1, 0x3f4, 0x3f5, 0x412, 0x414, 0x41e,
+  0x421, 0x422, 0x42a, 0x432, 0x434, 0x43e, 0x441, 0x442, 0x44a, 0x462, 0x463, 0x1c80, 0x1c81, 0x1c82, 0x1c83, 0x1c84, 0x1c85, 0x1c86,
+  0x1c87, 0x1c88, 0x1e60, 0x1e61, 0x1e9b, 0x1e9e, 0x1fbe, 0x2126, 0x212a, 0x212b, 0xa64a, 0xa64b,
+];
 
-function translate(pattern: string): { source: string; flags: string; names: (string | null)[] } {
-  let flags = '';
-  let i = 0;
-  const chars = [...pattern];
-  const names: (string | null)[] = [null];
-  let out = '';
-  let depth = 0;
-  const n = chars.length;
-  const err = (msg: string): never => {
-    throw new RegexSyntaxError(msg);
+/** Every code point that matches `cp` case-insensitively. */
+function foldOrbit(cp: number): number[] {
+  const ch = String.fromCodePoint(cp);
+  const cands = new Set<number>([cp]);
+  const addCase = (s: string) => {
+    if ([...s].length === 1) cands.add(s.codePointAt(0)!);
   };
-  // leading flag group
-  const lead = /^\(\?([imsU]+)\)/.exec(pattern);
-  if (lead) {
-    for (const f of lead[1]) {
-      if (f === 'U') err('Stapelkit does not support the (?U) flag');
-      if (!flags.includes(f)) flags += f;
-    }
-    i = [...lead[0]].length;
+  for (const x of [ch.toLowerCase(), ch.toUpperCase()]) {
+    addCase(x);
+    addCase(x.toLowerCase());
+    addCase(x.toUpperCase());
   }
-  let canRepeat = false;
-  const parseEscape = (inClass: boolean): string => {
-    // at chars[i] === '\\'
-    const c = chars[i + 1];
-    if (c === undefined) err('trailing backslash at end of expression: ``');
-    i += 2;
-    switch (c) {
-      case 'd': case 'D': case 'w': case 'W':
-        return '\\' + c;
-      case 's':
-        return inClass ? '\\t\\n\\f\\r ' : '[\\t\\n\\f\\r ]';
-      case 'S':
-        if (inClass) err('Stapelkit does not support \\S inside a character class');
-        return '[^\\t\\n\\f\\r ]';
-      case 'b': case 'B':
-        if (inClass) err(`invalid escape sequence: \`\\${c}\``);
-        return '\\' + c;
-      case 'A':
-        if (inClass) err('invalid escape sequence: `\\A`');
-        return '(?<![\\s\\S])';
-      case 'z':
-        if (inClass) err('invalid escape sequence: `\\z`');
-        return '(?![\\s\\S])';
-      case 'a': return '\\x07';
-      case 'f': return '\\f';
-      case 't': return '\\t';
-      case 'n': return '\\n';
-      case 'r': return '\\r';
-      case 'v': return '\\v';
-      case 'x': {
-        if (chars[i] === '{') {
-          const end = chars.indexOf('}', i);
-          if (end < 0) err('invalid escape sequence: `\\x{`');
-          const hex = chars.slice(i + 1, end).join('');
-          if (!/^[0-9a-fA-F]+$/.test(hex) || parseInt(hex, 16) > 0x10ffff) err(`invalid escape sequence: \`\\x{${hex}}\``);
-          i = end + 1;
-          return '\\u{' + hex + '}';
-        }
-        const hex = chars.slice(i, i + 2).join('');
-        if (!/^[0-9a-fA-F]{2}$/.test(hex)) err(`invalid escape sequence: \`\\x${hex}\``);
-        i += 2;
-        return '\\x' + hex;
-      }
-      case 'p': case 'P': {
-        let name: string;
-        if (chars[i] === '{') {
-          const end = chars.indexOf('}', i);
-          if (end < 0) err(`invalid character class range: \`\\${c}{\``);
-          name = chars.slice(i + 1, end).join('');
-          i = end + 1;
-        } else {
-          name = chars[i] ?? '';
-          i++;
-        }
-        let neg = c === 'P';
-        if (name.startsWith('^')) {
-          neg = !neg;
-          name = name.slice(1);
-        }
-        let prop: string;
-        if (name === 'Any') return neg ? '[^\\s\\S]' : '[\\s\\S]';
-        if (unicodeCats.has(name)) prop = name;
-        else {
-          try {
-            new RegExp(`\\p{Script=${name}}`, 'u');
-          } catch {
-            err(`invalid character class range: \`\\${c}{${name}}\``);
-          }
-          prop = 'Script=' + name;
-        }
-        return (neg ? '\\P{' : '\\p{') + prop + '}';
-      }
-      case 'Q': {
-        const end = pattern.indexOf('\\E', [...pattern].slice(0, i).join('').length);
-        let lit: string[];
-        if (end < 0) {
-          lit = chars.slice(i);
-          i = n;
-        } else {
-          const endIdx = [...pattern.slice(0, end)].length;
-          lit = chars.slice(i, endIdx);
-          i = endIdx + 2;
-        }
-        return lit.map((ch) => (inClass ? classLiteral(ch) : jsLiteral(ch))).join('');
-      }
+  if ([...cands].some((c) => ORBIT_SPECIALS.includes(c))) for (const c of ORBIT_SPECIALS) cands.add(c);
+  const re = new RegExp('^' + jsRune(cp) + '$', 'iu');
+  return [...cands].filter((c) => re.test(String.fromCodePoint(c)));
+}
+
+function foldRanges(r: number[]): number[] {
+  const out = r.slice();
+  for (let i = 0; i < r.length; i += 2) {
+    // Go brute-forces [0x41, 0x1e943]; large ranges are closed under folding in practice
+    if (r[i + 1] - r[i] > 4096) continue;
+    for (let c = Math.max(r[i], 0x41); c <= Math.min(r[i + 1], 0x1e943); c++) for (const f of foldOrbit(c)) if (f !== c) out.push(f, f);
+  }
+  return cleanRanges(out);
+}
+
+// ---- the syntax tree ----
+
+type Node =
+  | { t: 'lit'; cp: number; fold: boolean }
+  | { t: 'class'; ranges: number[]; props: string[]; neg: boolean; fold: boolean }
+  | { t: 'assert'; js: string }
+  | { t: 'any'; nl: boolean }
+  | { t: 'cap'; sub: Node }
+  | { t: 'rep'; min: number; max: number; greedy: boolean; sub: Node }
+  | { t: 'concat'; subs: Node[] }
+  | { t: 'alt'; subs: Node[] }
+  | { t: 'empty' };
+
+interface Flags {
+  i: boolean;
+  m: boolean; // ^ $ match at line breaks (Go: OneLine off)
+  s: boolean;
+  U: boolean;
+}
+
+interface Frame {
+  items: Node[];
+  alts: Node[];
+  cap: boolean; // a capturing group (else a (?:…) or the root)
+  flags: Flags; // flags when the group opened (restored at its `)`)
+  root: boolean;
+}
+
+function seq(items: Node[]): Node {
+  return items.length === 0 ? { t: 'empty' } : items.length === 1 ? items[0] : { t: 'concat', subs: items };
+}
+
+const isAlnum = (c: string) => /^[0-9A-Za-z]$/.test(c);
+const unhex = (c: string | undefined) => (c !== undefined && /^[0-9A-Fa-f]$/.test(c) ? parseInt(c, 16) : -1);
+
+/** Parse a Go (RE2) pattern the way regexp/syntax does (Perl flags), with its error texts. */
+function parse(s: string): { node: Node; names: (string | null)[] } {
+  const names: (string | null)[] = [null];
+  let flags: Flags = { i: false, m: false, s: false, U: false };
+  const stack: Frame[] = [{ items: [], alts: [], cap: false, flags, root: true }];
+  const top = () => stack[stack.length - 1];
+  const fail = (code: string, expr: string): never => {
+    throw new RegexSyntaxError(code, expr);
+  };
+  let i = 0;
+  const n = s.length;
+  let lastRepeat = -1; // start of the previous token when it was a repetition operator
+  const rune = (at: number): string => {
+    if (at >= n) return '';
+    const c = String.fromCodePoint(s.codePointAt(at)!);
+    if (hasRawBytes(c)) fail('invalid UTF-8', s.slice(at));
+    return c;
+  };
+  const literal = (c: string) => top().items.push({ t: 'lit', cp: c.codePointAt(0)!, fold: flags.i });
+
+  // parseEscape at s[at] === '\\': a single rune and where it ends.
+  const parseEscape = (at: number): { cp: number; end: number } => {
+    let t = at + 1;
+    if (t >= n) fail('trailing backslash at end of expression', '');
+    const c = rune(t);
+    t += c.length;
+    const bad = (): never => fail('invalid escape sequence', s.slice(at, t));
+    if (c >= '1' && c <= '7') {
+      // a single non-zero digit is a backreference: not supported
+      if (t >= n || s[t] < '0' || s[t] > '7') bad();
     }
     if (c >= '0' && c <= '7') {
-      // Go: \1-\7 alone is a backreference (unsupported); \0 or two+ octal digits is an octal escape.
-      let digits = c;
-      while (digits.length < 3 && chars[i] >= '0' && chars[i] <= '7') digits += chars[i++];
-      if (c !== '0' && digits.length === 1) err(`invalid escape sequence: \`\\${c}\``);
-      const cp = parseInt(digits, 8);
-      return '\\u{' + cp.toString(16) + '}';
+      let r = c.charCodeAt(0) - 48;
+      for (let k = 1; k < 3 && t < n && s[t] >= '0' && s[t] <= '7'; k++) r = r * 8 + (s.charCodeAt(t++) - 48);
+      return { cp: r, end: t };
     }
-    const cp = c.codePointAt(0)!;
-    if (cp < 0x80 && !/[A-Za-z0-9_]/.test(c)) return inClass ? classLiteral(c) : jsLiteral(c);
-    err(`invalid escape sequence: \`\\${c}\``);
-    return '';
+    switch (c) {
+      case 'x': {
+        if (t >= n) bad();
+        const c1 = rune(t);
+        t += c1.length;
+        if (c1 === '{') {
+          let nhex = 0;
+          let r = 0;
+          for (;;) {
+            if (t >= n) bad();
+            const d = rune(t);
+            t += d.length;
+            if (d === '}') break;
+            const v = unhex(d);
+            if (v < 0) bad();
+            r = r * 16 + v;
+            if (r > MAX_RUNE) bad();
+            nhex++;
+          }
+          if (nhex === 0) bad();
+          return { cp: r, end: t };
+        }
+        const x = unhex(c1);
+        const c2 = rune(t);
+        t += c2.length;
+        const y = unhex(c2);
+        if (x < 0 || y < 0) bad();
+        return { cp: x * 16 + y, end: t };
+      }
+      case 'a': return { cp: 7, end: t };
+      case 'f': return { cp: 12, end: t };
+      case 'n': return { cp: 10, end: t };
+      case 'r': return { cp: 13, end: t };
+      case 't': return { cp: 9, end: t };
+      case 'v': return { cp: 11, end: t };
+    }
+    // escaped punctuation (and \_) is itself
+    if (c.codePointAt(0)! < 0x80 && !isAlnum(c)) return { cp: c.codePointAt(0)!, end: t };
+    return bad();
+  };
+
+  // \pN, \p{Name}, \P{^Name}: null when s[at] does not start one.
+  const parseUnicodeClass = (at: number): { ranges: number[]; props: string[]; end: number } | null => {
+    if (s[at] !== '\\' || (s[at + 1] !== 'p' && s[at + 1] !== 'P')) return null;
+    let sign = s[at + 1] === 'P' ? -1 : 1;
+    let t = at + 2;
+    const c = rune(t);
+    t += c.length;
+    let name: string;
+    let seqEnd: number;
+    if (c !== '{') {
+      name = c;
+      seqEnd = t;
+    } else {
+      const close = s.indexOf('}', at);
+      if (close < 0) fail('invalid character class range', s.slice(at));
+      name = s.slice(at + 3, close);
+      seqEnd = close + 1;
+    }
+    if (name.startsWith('^')) {
+      sign = -sign;
+      name = name.slice(1);
+    }
+    const seqText = s.slice(at, seqEnd);
+    if (name === 'Any') return { ranges: sign > 0 ? [0, MAX_RUNE] : [], props: [], end: seqEnd };
+    let prop: string;
+    if (CATEGORIES.has(name)) prop = name;
+    else if (SCRIPTS.has(name)) prop = 'Script=' + name;
+    else return fail('invalid character class range', seqText);
+    return { ranges: [], props: [(sign > 0 ? '\\p{' : '\\P{') + prop + '}'], end: seqEnd };
+  };
+
+  // \d \D \s \S \w \W
+  const parsePerlClass = (at: number): { ranges: number[]; end: number } | null => {
+    if (s[at] !== '\\') return null;
+    const c = s[at + 1];
+    if (c === undefined) return null;
+    const g = PERL[c.toLowerCase()];
+    if (!g || !/[dswDSW]/.test(c)) return null;
+    let r = flags.i ? foldRanges(g) : g;
+    if (c !== c.toLowerCase()) r = negateRanges(r);
+    return { ranges: r, end: at + 2 };
+  };
+
+  const parseClass = (at: number): number => {
+    let t = at + 1;
+    const node: Node & { t: 'class' } = { t: 'class', ranges: [], props: [], neg: false, fold: flags.i };
+    if (s[t] === '^') {
+      node.neg = true;
+      t++;
+    }
+    let first = true;
+    const whole = s.slice(at);
+    while (t >= n || s[t] !== ']' || first) {
+      first = false;
+      if (n - t > 2 && s[t] === '[' && s[t + 1] === ':') {
+        const close = s.indexOf(':]', t + 2);
+        if (close >= 0) {
+          const nameText = s.slice(t, close + 2);
+          let nm = s.slice(t + 2, close);
+          const neg = nm.startsWith('^');
+          if (neg) nm = nm.slice(1);
+          if (!Object.prototype.hasOwnProperty.call(POSIX, nm)) fail('invalid character class range', nameText);
+          let r = flags.i ? foldRanges(POSIX[nm]) : POSIX[nm];
+          if (neg) r = negateRanges(r);
+          node.ranges.push(...r);
+          t = close + 2;
+          continue;
+        }
+      }
+      const u = parseUnicodeClass(t);
+      if (u) {
+        node.ranges.push(...u.ranges);
+        node.props.push(...u.props);
+        t = u.end;
+        continue;
+      }
+      const pc = parsePerlClass(t);
+      if (pc) {
+        node.ranges.push(...pc.ranges);
+        t = pc.end;
+        continue;
+      }
+      const rng = t;
+      const classChar = (): number => {
+        if (t >= n) fail('missing closing ]', whole);
+        if (s[t] === '\\') {
+          const e = parseEscape(t);
+          t = e.end;
+          return e.cp;
+        }
+        const c = rune(t);
+        t += c.length;
+        return c.codePointAt(0)!;
+      };
+      const lo = classChar();
+      let hi = lo;
+      if (t + 1 < n && s[t] === '-' && s[t + 1] !== ']') {
+        t++;
+        hi = classChar();
+        if (hi < lo) fail('invalid character class range', s.slice(rng, t));
+      }
+      node.ranges.push(...(flags.i ? foldRanges([lo, hi]) : [lo, hi]));
+    }
+    node.ranges = cleanRanges(node.ranges);
+    top().items.push(node);
+    return t + 1;
+  };
+
+  const repeat = (before: number, afterIn: number, min: number, max: number) => {
+    let after = afterIn;
+    let greedy = !flags.U;
+    if (s[after] === '?') {
+      after++;
+      greedy = !greedy;
+    }
+    if (lastRepeat >= 0) fail('invalid nested repetition operator', s.slice(lastRepeat, after));
+    const items = top().items;
+    if (items.length === 0) fail('missing argument to repetition operator', s.slice(before, after));
+    const node: Node = { t: 'rep', min, max, greedy, sub: items[items.length - 1] };
+    items[items.length - 1] = node;
+    if ((min >= 2 || max >= 2) && !repeatIsValid(node, 1000)) fail('invalid repeat count', s.slice(before, after));
+    return after;
+  };
+
+  const closeAlternatives = (f: Frame): Node => {
+    const alts = [...f.alts, seq(f.items)];
+    return alts.length === 1 ? alts[0] : { t: 'alt', subs: alts };
   };
 
   while (i < n) {
-    const c = chars[i];
-    if (c === '\\') {
-      out += parseEscape(false);
-      canRepeat = true;
-      continue;
-    }
-    if (c === '[') {
-      const start = i;
-      i++;
-      let cls = '[';
-      if (chars[i] === '^') {
-        cls += '^';
-        i++;
-      }
-      let first = true;
-      for (;;) {
-        if (i >= n) err(`missing closing ]: \`${chars.slice(start).join('')}\``);
-        const d = chars[i];
-        if (d === ']' && !first) {
-          i++;
-          break;
-        }
-        first = false;
-        if (d === '[' && chars[i + 1] === ':') {
-          const end = pattern.indexOf(':]', [...chars.slice(0, i + 2)].join('').length);
-          if (end >= 0) {
-            const endIdx = [...pattern.slice(0, end)].length;
-            let name = chars.slice(i + 2, endIdx).join('');
-            const neg = name.startsWith('^');
-            if (neg) name = name.slice(1);
-            if (!Object.prototype.hasOwnProperty.call(posix, name)) err(`invalid character class range: \`[:${name}:]\``);
-            if (neg) err('Stapelkit does not support negated POSIX classes');
-            cls += posix[name];
-            i = endIdx + 2;
-            continue;
-          }
-        }
-        if (d === '\\') {
-          cls += parseEscape(true);
-          continue;
-        }
-        cls += classLiteral(d);
-        if (d === '-') cls = cls.slice(0, -2) + '-';
-        i++;
-      }
-      if (cls === '[' || cls === '[^') err(`missing closing ]: \`${chars.slice(start).join('')}\``);
-      out += cls + ']';
-      canRepeat = true;
-      continue;
-    }
+    const start = i;
+    let isRepeat = false;
+    const c = s[i];
     if (c === '(') {
-      if (chars[i + 1] === '?') {
-        const rest = chars.slice(i, i + 4).join('');
-        if (rest.startsWith('(?P<')) {
-          const end = chars.indexOf('>', i);
-          if (end < 0) err(`invalid named capture: \`${chars.slice(i).join('')}\``);
-          const name = chars.slice(i + 4, end).join('');
-          if (!/^[A-Za-z0-9_]+$/.test(name)) err(`invalid named capture: \`${chars.slice(i, end + 1).join('')}\``);
-          if (names.includes(name)) err(`duplicate capture group name: \`${chars.slice(i, end + 1).join('')}\``);
+      if (s[i + 1] === '?') {
+        // (?P<name>re), (?flags), (?flags:re)
+        if (n - i > 4 && s[i + 2] === 'P' && s[i + 3] === '<') {
+          const close = s.indexOf('>', i);
+          if (close < 0) fail('invalid named capture', s.slice(i));
+          const name = s.slice(i + 4, close);
+          if (!/^[0-9A-Za-z_]+$/.test(name)) fail('invalid named capture', s.slice(i, close + 1));
           names.push(name);
-          out += /^[0-9]/.test(name) ? '(' : `(?<${name}>`;
-          i = end + 1;
-        } else if (rest.startsWith('(?:')) {
-          out += '(?:';
-          i += 3;
+          stack.push({ items: [], alts: [], cap: true, flags, root: false });
+          i = close + 1;
         } else {
-          const m = /^\(\?([a-zA-Z-]*)(:|\))/.exec(chars.slice(i).join(''));
-          if (m && /^[imsU-]*$/.test(m[1])) err('Stapelkit does not support flags inside a regexp (only a leading (?i), (?s), (?m))');
-          err(`invalid or unsupported Perl syntax: \`${chars.slice(i, i + 3).join('')}\``);
+          let t = i + 2;
+          const nf = { ...flags };
+          let sign = 1;
+          let sawFlag = false;
+          let done = false;
+          while (t < n) {
+            const d = rune(t);
+            t += d.length;
+            if (d === 'i' || d === 's' || d === 'U' || d === 'm') {
+              nf[d] = sign > 0;
+              sawFlag = true;
+            } else if (d === '-') {
+              if (sign < 0) break;
+              sign = -1;
+              sawFlag = false;
+            } else if (d === ':' || d === ')') {
+              if (sign < 0 && !sawFlag) break;
+              if (d === ':') stack.push({ items: [], alts: [], cap: false, flags, root: false });
+              flags = nf;
+              done = true;
+              break;
+            } else break;
+          }
+          if (!done) fail('invalid or unsupported Perl syntax', s.slice(i, t));
+          i = t;
         }
       } else {
         names.push(null);
-        out += '(';
+        stack.push({ items: [], alts: [], cap: true, flags, root: false });
         i++;
       }
-      depth++;
-      canRepeat = false;
-      continue;
-    }
-    if (c === ')') {
-      if (depth === 0) err(`unexpected ): \`${pattern}\``);
-      depth--;
-      out += ')';
+    } else if (c === '|') {
+      const f = top();
+      f.alts.push(seq(f.items));
+      f.items = [];
       i++;
-      canRepeat = true;
-      continue;
-    }
-    if (c === '*' || c === '+' || c === '?') {
-      if (!canRepeat) err(`missing argument to repetition operator: \`${c}\``);
-      out += c;
+    } else if (c === ')') {
+      const f = top();
+      if (f.root) fail('unexpected )', s);
+      stack.pop();
+      const body = closeAlternatives(f);
+      flags = f.flags;
+      top().items.push(f.cap ? { t: 'cap', sub: body } : body.t === 'alt' || body.t === 'concat' ? { t: 'concat', subs: [body] } : body);
       i++;
-      if (chars[i] === '?') {
-        out += '?';
+    } else if (c === '^') {
+      top().items.push({ t: 'assert', js: flags.m ? '(?<![^\\n])' : '(?<![^])' });
+      i++;
+    } else if (c === '$') {
+      top().items.push({ t: 'assert', js: flags.m ? '(?![^\\n])' : '(?![^])' });
+      i++;
+    } else if (c === '.') {
+      top().items.push({ t: 'any', nl: flags.s });
+      i++;
+    } else if (c === '[') {
+      i = parseClass(i);
+    } else if (c === '*' || c === '+' || c === '?') {
+      i = repeat(i, i + 1, c === '+' ? 1 : 0, c === '?' ? 1 : -1);
+      isRepeat = true;
+    } else if (c === '{') {
+      const m = /^\{(0|[1-9][0-9]*)(?:(,)(0|[1-9][0-9]*)?)?\}/.exec(s.slice(i));
+      if (!m) {
+        literal('{');
         i++;
+      } else {
+        const big = (x: string) => (x.length > 8 ? -1 : Number(x)); // Go's parseInt gives up at 1e8
+        let min = big(m[1]);
+        const max = m[2] ? (m[3] !== undefined ? big(m[3]) : -1) : min;
+        if (m[2] && m[3] !== undefined && max < 0) min = -1;
+        const afterBrace = i + m[0].length;
+        if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max)) fail('invalid repeat count', s.slice(i, afterBrace));
+        i = repeat(i, afterBrace, min, max);
+        isRepeat = true;
       }
-      if (chars[i] === '*' || chars[i] === '+' || chars[i] === '?') err(`invalid nested repetition operator: \`${c}${chars[i]}\``);
-      canRepeat = false;
-      continue;
-    }
-    if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(chars.slice(i).join(''));
-      if (m) {
-        if (!canRepeat) err(`missing argument to repetition operator: \`${m[0]}\``);
-        const lo = Number(m[1]);
-        const hi = m[3] ? Number(m[3]) : lo;
-        if (lo > 1000 || hi > 1000 || (m[3] && hi < lo)) err(`invalid repeat count: \`${m[0]}\``);
-        out += m[0];
-        i += m[0].length;
-        if (chars[i] === '?') {
-          out += '?';
-          i++;
+    } else if (c === '\\') {
+      const d = s[i + 1];
+      if (d === 'A' || d === 'z' || d === 'b' || d === 'B') {
+        top().items.push({ t: 'assert', js: d === 'A' ? '(?<![^])' : d === 'z' ? '(?![^])' : '\\' + d });
+        i += 2;
+      } else if (d === 'C') {
+        fail('invalid escape sequence', '\\C');
+      } else if (d === 'Q') {
+        let end = s.indexOf('\\E', i + 2);
+        if (end < 0) end = n;
+        for (let t = i + 2; t < end; ) {
+          const r = rune(t);
+          literal(r);
+          t += r.length;
         }
-        canRepeat = false;
-        continue;
+        i = Math.min(end + 2, n);
+      } else {
+        const u = parseUnicodeClass(i);
+        const pc = u ? null : parsePerlClass(i);
+        if (u) {
+          top().items.push({ t: 'class', ranges: cleanRanges(u.ranges), props: u.props, neg: false, fold: flags.i });
+          i = u.end;
+        } else if (pc) {
+          top().items.push({ t: 'class', ranges: cleanRanges(pc.ranges), props: [], neg: false, fold: flags.i });
+          i = pc.end;
+        } else {
+          const e = parseEscape(i);
+          top().items.push({ t: 'lit', cp: e.cp, fold: flags.i });
+          i = e.end;
+        }
       }
-      out += '\\{';
-      i++;
-      canRepeat = true;
-      continue;
+    } else {
+      const r = rune(i);
+      literal(r);
+      i += r.length;
     }
-    if (c === '}') {
-      out += '\\}';
-      i++;
-      canRepeat = true;
-      continue;
-    }
-    if (c === '|') {
-      out += '|';
-      i++;
-      canRepeat = false;
-      continue;
-    }
-    if (c === '^' || c === '$') {
-      out += c;
-      i++;
-      canRepeat = true;
-      continue;
-    }
-    if (c === '.') {
-      out += '.';
-      i++;
-      canRepeat = true;
-      continue;
-    }
-    out += jsLiteral(c);
-    i++;
-    canRepeat = true;
+    lastRepeat = isRepeat ? start : -1;
   }
-  if (depth > 0) err(`missing closing ): \`${pattern}\``);
-  return { source: out, flags, names };
+  if (stack.length !== 1) fail('missing closing )', s);
+  const node = closeAlternatives(stack[0]);
+  if (height(node) > 1000) fail('expression nests too deeply', s);
+  return { node, names };
+}
+
+function height(nd: Node): number {
+  switch (nd.t) {
+    case 'cap':
+    case 'rep':
+      return 1 + height(nd.sub);
+    case 'concat':
+    case 'alt':
+      return 1 + Math.max(0, ...nd.subs.map(height));
+    default:
+      return 1;
+  }
+}
+
+/** Go's repeatIsValid: nested counted repetitions may not exceed n copies in total. */
+function repeatIsValid(nd: Node, n: number): boolean {
+  if (nd.t === 'rep') {
+    let m = nd.max;
+    if (m === 0) return true;
+    if (m < 0) m = nd.min;
+    if (m > n) return false;
+    if (m > 0) n = Math.floor(n / m);
+  }
+  const subs = nd.t === 'rep' || nd.t === 'cap' ? [nd.sub] : nd.t === 'concat' || nd.t === 'alt' ? nd.subs : [];
+  return subs.every((x) => repeatIsValid(x, n));
+}
+
+function jsRune(cp: number): string {
+  const c = String.fromCodePoint(cp);
+  return /^[0-9A-Za-z]$/.test(c) ? c : '\\u{' + cp.toString(16) + '}';
+}
+
+function jsRanges(r: number[]): string {
+  let out = '';
+  for (let k = 0; k < r.length; k += 2) out += r[k] === r[k + 1] ? jsRune(r[k]) : jsRune(r[k]) + '-' + jsRune(r[k + 1]);
+  return out;
+}
+
+/** JS source for a node; `scopedFold`: case folding is done here (not by the `i` flag). */
+function emit(nd: Node, scopedFold: boolean): string {
+  switch (nd.t) {
+    case 'lit': {
+      if (nd.fold && scopedFold) {
+        const orbit = foldOrbit(nd.cp);
+        if (orbit.length > 1) return '[' + jsRanges(cleanRanges(orbit.flatMap((c) => [c, c]))) + ']';
+      }
+      return jsRune(nd.cp);
+    }
+    case 'class': {
+      const body = jsRanges(nd.ranges) + nd.props.join('');
+      return '[' + (nd.neg ? '^' : '') + body + ']';
+    }
+    case 'assert':
+      return nd.js;
+    case 'any':
+      return nd.nl ? '[^]' : '[^\\n]';
+    case 'cap':
+      return '(' + emit(nd.sub, scopedFold) + ')';
+    case 'rep': {
+      const sub = nd.sub;
+      const atom = sub.t === 'lit' || sub.t === 'class' || sub.t === 'any' || sub.t === 'cap' ? emit(sub, scopedFold) : '(?:' + emit(sub, scopedFold) + ')';
+      const q =
+        nd.min === 0 && nd.max === -1 ? '*' : nd.min === 1 && nd.max === -1 ? '+' : nd.min === 0 && nd.max === 1 ? '?' : nd.max === -1 ? `{${nd.min},}` : nd.min === nd.max ? `{${nd.min}}` : `{${nd.min},${nd.max}}`;
+      return atom + q + (nd.greedy ? '' : '?');
+    }
+    case 'concat':
+      return nd.subs.map((x) => (x.t === 'alt' ? '(?:' + emit(x, scopedFold) + ')' : emit(x, scopedFold))).join('');
+    case 'alt':
+      return nd.subs.map((x) => emit(x, scopedFold)).join('|');
+    case 'empty':
+      return '(?:)';
+  }
+}
+
+function foldUse(nd: Node, acc: { on: boolean; off: boolean }): void {
+  if (nd.t === 'lit' || nd.t === 'class') {
+    if (nd.fold) acc.on = true;
+    else acc.off = true;
+  }
+  const subs = nd.t === 'rep' || nd.t === 'cap' ? [nd.sub] : nd.t === 'concat' || nd.t === 'alt' ? nd.subs : [];
+  for (const x of subs) foldUse(x, acc);
+}
+
+function translate(pattern: string): { source: string; flags: string; names: (string | null)[] } {
+  const { node, names } = parse(pattern);
+  // Folding everywhere: JS's `i` flag (simple case folding, like Go's); mixed: fold per literal/class.
+  const use = { on: false, off: false };
+  foldUse(node, use);
+  const global = use.on && !use.off;
+  return { source: emit(node, !global), flags: global ? 'i' : '', names };
 }
 
 function canBackquote(s: string): boolean {
@@ -344,6 +609,7 @@ export function compileGoRegexp(pattern: string, mustStyle: boolean): GoRegexp {
     const r: GoRegexp = {
       re,
       names: t.names,
+      expr: pattern,
       test(s: string) {
         re.lastIndex = 0;
         return re.test(s);
@@ -353,7 +619,8 @@ export function compileGoRegexp(pattern: string, mustStyle: boolean): GoRegexp {
     compiled.set(pattern, r);
     return r;
   } catch (e) {
-    const msg = 'error parsing regexp: ' + (e instanceof RegexSyntaxError ? e.message : `invalid regexp: \`${pattern}\``);
+    if (!(e instanceof RegexSyntaxError)) throw e; // a translation bug, not the user's pattern
+    const msg = 'error parsing regexp: ' + e.message;
     if (mustStyle) {
       const q = canBackquote(pattern) ? '`' + pattern + '`' : JSON.stringify(pattern);
       throw new GoError(`regexp: Compile(${q}): ${msg}`);
@@ -472,7 +739,7 @@ export function goRegexReplaceAll(r: GoRegexp, src: string, repl: string, litera
 /** Regexp.Split. */
 export function goRegexSplit(r: GoRegexp, s: string, n: number): string[] {
   if (n === 0) return [];
-  if (r.re.source.length > 0 && r.re.source !== '(?:)' && s.length === 0) return [''];
+  if (r.expr.length > 0 && s.length === 0) return [''];
   const matches = goRegexFindAll(r, s, n);
   const out: string[] = [];
   let beg = 0;

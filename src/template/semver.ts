@@ -3,7 +3,7 @@
  * `semverCompare` (NewConstraint + Check: =, !=, >, <, >=, <=, ~, ^, x-ranges, hyphen ranges,
  * `,`/space AND, `||` OR; prereleases only match constraints that name one).
  */
-import { GoError, GoFunc, GoInt, GoStruct } from './value';
+import { GoError, GoFunc, GoInt, GoStruct, int } from './value';
 
 interface Version {
   major: bigint;
@@ -219,22 +219,70 @@ export function semverCompare(constraint: string, version: string): boolean {
   return cs.some((and) => and.every((c) => check(v, c)));
 }
 
+const versions = new WeakMap<GoStruct, Version>();
+
+function setPart(v: Version, part: 'pre' | 'metadata', value: string): Version {
+  if (value.length > 0) {
+    if (part === 'pre') {
+      for (const x of value.split('.')) {
+        if (/^[0-9]*$/.test(x)) {
+          if (x.length > 1 && x[0] === '0') throw new GoError('Version segment starts with 0');
+        } else if (!/^[0-9A-Za-z-]*$/.test(x)) throw new GoError('Invalid Prerelease string');
+      }
+    } else if (!value.split('.').every((x) => /^[0-9A-Za-z-]*$/.test(x))) throw new GoError('Invalid Metadata string');
+  }
+  const n = { ...v, [part]: value };
+  return withOriginal(v, n);
+}
+
+/** vNext.original = the "v" prefix of v + vNext.String(), as the Inc and Set methods do. */
+function withOriginal(v: Version, n: Version): Version {
+  return { ...n, original: (v.original.startsWith('v') ? 'v' : '') + versionString(n) };
+}
+
+/**
+ * A semver.Version (`pointer` false: what IncPatch & co. return) or a *semver.Version (what Sprig's
+ * `semver` returns). Value-receiver methods exist on both; Compare/LessThan/GreaterThan/Equal/
+ * Original have pointer receivers, so a template reaches them only through the pointer.
+ */
+function versionValue(v: Version, pointer: boolean): GoStruct {
+  const u = (x: bigint) => new GoInt(x, 'uint64');
+  const PTR = '*semver.Version';
+  const other = (o: unknown) => versions.get(o as GoStruct)!;
+  const methods: Record<string, GoFunc> = {
+    Major: new GoFunc('Major', [], () => u(v.major), { ret: 'uint64' }),
+    Minor: new GoFunc('Minor', [], () => u(v.minor), { ret: 'uint64' }),
+    Patch: new GoFunc('Patch', [], () => u(v.patch), { ret: 'uint64' }),
+    Prerelease: new GoFunc('Prerelease', [], () => v.pre, { ret: 'string' }),
+    Metadata: new GoFunc('Metadata', [], () => v.metadata, { ret: 'string' }),
+    String: new GoFunc('String', [], () => versionString(v), { ret: 'string' }),
+    IncPatch: new GoFunc(
+      'IncPatch',
+      [],
+      () => versionValue(withOriginal(v, v.pre !== '' ? { ...v, pre: '', metadata: '' } : { ...v, pre: '', metadata: '', patch: v.patch + 1n }), false),
+      { ret: 'semver.Version' },
+    ),
+    IncMinor: new GoFunc('IncMinor', [], () => versionValue(withOriginal(v, { ...v, pre: '', metadata: '', patch: 0n, minor: v.minor + 1n }), false), { ret: 'semver.Version' }),
+    IncMajor: new GoFunc('IncMajor', [], () => versionValue(withOriginal(v, { ...v, pre: '', metadata: '', patch: 0n, minor: 0n, major: v.major + 1n }), false), { ret: 'semver.Version' }),
+    SetPrerelease: new GoFunc('SetPrerelease', ['string'], (p) => versionValue(setPart(v, 'pre', p as string), false), { ret: 'semver.Version' }),
+    SetMetadata: new GoFunc('SetMetadata', ['string'], (m) => versionValue(setPart(v, 'metadata', m as string), false), { ret: 'semver.Version' }),
+  };
+  if (pointer) {
+    Object.assign(methods, {
+      Original: new GoFunc('Original', [], () => v.original, { ret: 'string' }),
+      Compare: new GoFunc('Compare', [PTR], (o) => int(compareVersions(v, other(o))), { ret: 'int' }),
+      LessThan: new GoFunc('LessThan', [PTR], (o) => compareVersions(v, other(o)) < 0, { ret: 'bool' }),
+      GreaterThan: new GoFunc('GreaterThan', [PTR], (o) => compareVersions(v, other(o)) > 0, { ret: 'bool' }),
+      Equal: new GoFunc('Equal', [PTR], (o) => compareVersions(v, other(o)) === 0, { ret: 'bool' }),
+    });
+  }
+  const text = versionString(v);
+  const self = new GoStruct(pointer ? PTR : 'semver.Version', methods, text, { kind: pointer ? 'ptr' : 'struct', text });
+  versions.set(self, v);
+  return self;
+}
+
 /** Sprig's `semver`: a *semver.Version with its methods. */
 export function semverParse(s: string): GoStruct {
-  const v = newVersion(s);
-  const u = (x: bigint) => new GoInt(x, 'uint64');
-  const self: GoStruct = new GoStruct(
-    '*semver.Version',
-    {
-      Major: new GoFunc('Major', [], () => u(v.major), { ret: 'uint64' }),
-      Minor: new GoFunc('Minor', [], () => u(v.minor), { ret: 'uint64' }),
-      Patch: new GoFunc('Patch', [], () => u(v.patch), { ret: 'uint64' }),
-      Prerelease: new GoFunc('Prerelease', [], () => v.pre, { ret: 'string' }),
-      Metadata: new GoFunc('Metadata', [], () => v.metadata, { ret: 'string' }),
-      Original: new GoFunc('Original', [], () => v.original, { ret: 'string' }),
-      String: new GoFunc('String', [], () => versionString(v), { ret: 'string' }),
-    },
-    versionString(v),
-  );
-  return self;
+  return versionValue(newVersion(s), true);
 }

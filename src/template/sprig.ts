@@ -12,6 +12,7 @@ import { compileGoRegexp, goRegexFindAll, goRegexReplaceAll, goRegexSplit, goQuo
 import { semverCompare, semverParse } from './semver';
 import { parseGoInt, underscoreOK } from './strconv';
 import { cleanPath } from '../util/gopath';
+import { goByteLength, goBytes, goRunes, goString, hasRawBytes } from './bytes';
 
 const I = 'interface {}';
 
@@ -20,7 +21,7 @@ const I = 'interface {}';
 export function adler32(s: string): number {
   let a = 1;
   let b = 0;
-  for (const byte of Buffer.from(s, 'utf8')) {
+  for (const byte of goBytes(s)) {
     a = (a + byte) % 65521;
     b = (b + a) % 65521;
   }
@@ -126,9 +127,9 @@ export function deepEqual(a: Value, b: Value): boolean {
 }
 
 function byteSlice(s: string, start: number, end: number): string {
-  const b = Buffer.from(s, 'utf8');
+  const b = goBytes(s);
   if (start < 0 || end > b.length || start > end) throw new GoError(`runtime error: slice bounds out of range [${start}:${end}]`);
-  return b.subarray(start, end).toString('utf8');
+  return goString(b.subarray(start, end));
 }
 
 // ---------------- goutils / xstrings ----------------
@@ -232,8 +233,8 @@ function swapcase(s: string): string {
 
 // goutils works on bytes in several places: each byte becomes a rune (Latin-1), so non-ASCII text
 // is garbled exactly as werf garbles it. `bin` is the string's bytes as one JS char per byte.
-const bin = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
-const unbin = (b: string) => Buffer.from(b, 'latin1').toString('utf8');
+const bin = (s: string) => goBytes(s).toString('latin1');
+const unbin = (b: string) => goString(Buffer.from(b, 'latin1'));
 
 /** goutils.Initials (byte-wise). */
 function initials(s: string): string {
@@ -368,41 +369,85 @@ function camelcase(s: string): string {
 
 type WordType = 'invalid' | 'number' | 'upper' | 'alpha' | 'connector' | 'punct' | 'other';
 
+/** utf8.RuneError as xstrings sees it: U+FFFD itself or an invalid byte (see bytes.ts). */
+const isRuneError = (c: string) => c === '\uFFFD' || hasRawBytes(c);
+
+/** xstrings nextValidRune: the next rune that is not RuneError (`prev` if none) and how many runes it took. */
+function nextValidRune(rs: string[], i: number, prev: string): { r: string; size: number } {
+  let size = 0;
+  for (; i < rs.length; i++) {
+    size++;
+    if (!isRuneError(rs[i])) return { r: rs[i], size };
+  }
+  return { r: prev, size };
+}
+
 function nextWord(rs: string[], at: number): { wt: WordType; word: string[]; next: number } {
   if (at >= rs.length) return { wt: 'invalid', word: [], next: at };
-  let i = at;
-  const r = rs[i++];
+  let i = at; // start of `remaining`
+  let offset = at; // end of the word
+  let { r, size } = nextValidRune(rs, i, '\uFFFD');
+  offset += size;
+  if (isRuneError(r)) return { wt: 'invalid', word: rs.slice(at, offset), next: offset };
   let wt: WordType;
+  // a run of runes satisfying `ok` after the first one
+  const run = (ok: (c: string) => boolean) => {
+    while (i < rs.length) {
+      ({ r, size } = nextValidRune(rs, i, r));
+      if (!ok(r)) break;
+      offset += size;
+      i += size;
+    }
+  };
   if (isConnector(r)) {
     wt = 'connector';
-    while (i < rs.length && isConnector(rs[i])) i++;
+    i += size;
+    run(isConnector);
   } else if (isPunctR(r)) {
     wt = 'punct';
-    while (i < rs.length && isPunctR(rs[i])) i++;
+    i += size;
+    run(isPunctR);
   } else if (isUpperR(r)) {
     wt = 'upper';
+    i += size;
     if (i < rs.length) {
-      const r2 = rs[i];
-      if (isUpperR(r2)) {
-        i++;
-        while (i < rs.length && isUpperR(rs[i])) i++;
-        if (i < rs.length && isAlphabet(rs[i])) i--;
-      } else if (isAlphabet(r2)) {
-        i++;
-        while (i < rs.length && isAlphabet(rs[i]) && !isUpperR(rs[i])) i++;
+      ({ r, size } = nextValidRune(rs, i, r));
+      if (isUpperR(r)) {
+        let prevSize = size;
+        offset += size;
+        i += size;
+        while (i < rs.length) {
+          ({ r, size } = nextValidRune(rs, i, r));
+          if (!isUpperR(r)) break;
+          prevSize = size;
+          offset += size;
+          i += size;
+        }
+        // "HTTPStatus" → "HTTP" + "Status"
+        if (i < rs.length && isAlphabet(r)) {
+          offset -= prevSize;
+          i = offset;
+        }
+      } else if (isAlphabet(r)) {
+        offset += size;
+        i += size;
+        run((c) => isAlphabet(c) && !isUpperR(c));
       }
     }
   } else if (isAlphabet(r)) {
     wt = 'alpha';
-    while (i < rs.length && isAlphabet(rs[i]) && !isUpperR(rs[i])) i++;
+    i += size;
+    run((c) => isAlphabet(c) && !isUpperR(c));
   } else if (isNumberR(r)) {
     wt = 'number';
-    while (i < rs.length && isNumberR(rs[i])) i++;
+    i += size;
+    run(isNumberR);
   } else {
     wt = 'other';
-    while (i < rs.length && !(isConnector(rs[i]) || isAlphabet(rs[i]) || isNumberR(rs[i]) || isPunctR(rs[i]))) i++;
+    i += size;
+    run((c) => !(isConnector(c) || isAlphabet(c) || isNumberR(c) || isPunctR(c)));
   }
-  return { wt, word: rs.slice(at, i), next: i };
+  return { wt, word: rs.slice(at, offset), next: offset };
 }
 
 function camelCaseToLowerCaseWithSep(str: string, connector: string): string {
@@ -414,7 +459,7 @@ function camelCaseToLowerCaseWithSep(str: string, connector: string): string {
       out += word.join('');
       return;
     }
-    for (const r of word) out += isConnector(r) ? connector : isUpperR(r) ? goLower(r) : r;
+    for (const r of goRunes(word.join(''))) out += isConnector(r) ? connector : isUpperR(r) ? goLower(r) : r;
   };
   const st = nextWord(rs, 0);
   const adv = () => Object.assign(st, nextWord(rs, st.next));
@@ -481,6 +526,7 @@ function jsonString(s: string, escapeHTML: boolean): string {
       else out += '\\u' + c.toString(16).padStart(4, '0');
     } else if (escapeHTML && (ch === '<' || ch === '>' || ch === '&')) out += '\\u00' + c.toString(16);
     else if (c === 0x2028 || c === 0x2029) out += '\\u' + c.toString(16);
+    else if (c >= 0xdc80 && c <= 0xdcff) out += '\\ufffd'; // encoding/json: invalid UTF-8 → U+FFFD
     else out += ch;
   }
   return out + '"';
@@ -519,10 +565,10 @@ export function toJSON(v: Value, indent: string | null, escapeHTML = true): stri
     if (x instanceof GoMap) {
       if (x.key !== 'string') throw new JsonUnsupported(`json: unsupported type: ${goTypeName(x)}`);
       if (x.size === 0) return '{}';
-      const entries = [...x.m.values()].sort((a, b) => (Buffer.compare(Buffer.from(a.k as string), Buffer.from(b.k as string))));
+      const entries = [...x.m.values()].sort((a, b) => (Buffer.compare(goBytes(a.k as string), goBytes(b.k as string))));
       return '{' + entries.map((e) => nl + jsonString(e.k as string, escapeHTML) + colon + enc(e.v, depth + 1)).join(',') + nlEnd + '}';
     }
-    if (x instanceof GoStruct) return '{}';
+    if (x instanceof GoStruct) return x.opts.text !== undefined ? jsonString(x.opts.text, escapeHTML) : '{}'; // MarshalJSON of a Stringer-like value
     throw new JsonUnsupported(`json: unsupported type: ${goTypeName(x)}`);
   };
   return enc(v, 0);
@@ -858,20 +904,20 @@ export function sprigFuncs(): Map<string, GoFunc> {
   }, S);
   def('trunc', ['int', S], (c, s) => {
     const n = num(c);
-    const b = Buffer.from(str(s), 'utf8');
-    if (n < 0 && b.length + n > 0) return b.subarray(b.length + n).toString('utf8');
-    if (n >= 0 && b.length > n) return b.subarray(0, n).toString('utf8');
+    const b = goBytes(str(s));
+    if (n < 0 && b.length + n > 0) return goString(b.subarray(b.length + n));
+    if (n >= 0 && b.length > n) return goString(b.subarray(0, n));
     return str(s);
   }, S);
   def('trim', [S], (s) => goTrimSpace(str(s)), S);
-  def('upper', [S], (s) => goUpper(str(s)), S);
-  def('lower', [S], (s) => goLower(str(s)), S);
-  def('title', [S], (s) => goTitle(str(s)), S);
-  def('untitle', [S], (s) => untitle(str(s)), S);
+  def('upper', [S], (s) => goUpper(goRunes(str(s))), S);
+  def('lower', [S], (s) => goLower(goRunes(str(s))), S);
+  def('title', [S], (s) => goTitle(goRunes(str(s))), S);
+  def('untitle', [S], (s) => untitle(goRunes(str(s))), S);
   def('substr', ['int', 'int', S], (a, b, s) => {
     const start = num(a);
     const end = num(b);
-    const len = Buffer.byteLength(str(s), 'utf8');
+    const len = goByteLength(str(s));
     if (start < 0) return byteSlice(str(s), 0, end);
     if (end < 0 || end > len) return byteSlice(str(s), start, len);
     return byteSlice(str(s), start, end);
@@ -899,7 +945,7 @@ export function sprigFuncs(): Map<string, GoFunc> {
   def('randAlpha', ['int'], rand(letters), S);
   def('randAscii', ['int'], rand(Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).join('')), S);
   def('randNumeric', ['int'], rand('0123456789'), S);
-  def('swapcase', [S], (s) => swapcase(str(s)), S);
+  def('swapcase', [S], (s) => swapcase(goRunes(str(s))), S);
   def('shuffle', [S], (s) => {
     const a = [...str(s)];
     for (let i = a.length - 1; i > 0; i--) {
@@ -910,7 +956,7 @@ export function sprigFuncs(): Map<string, GoFunc> {
   }, S);
   def('snakecase', [S], (s) => camelCaseToLowerCaseWithSep(str(s), '_'), S);
   def('kebabcase', [S], (s) => camelCaseToLowerCaseWithSep(str(s), '-'), S);
-  def('camelcase', [S], (s) => camelcase(str(s)), S);
+  def('camelcase', [S], (s) => camelcase(goRunes(str(s))), S);
   def('wrap', ['int', S], (l, s) => wrapCustom(str(s), num(l), '\n', false), S);
   def('wrapWith', ['int', S, S], (l, sep, s) => wrapCustom(str(s), num(l), str(sep), true), S);
   def('contains', [S, S], (sub, s) => str(s).includes(str(sub)), 'bool');
@@ -927,8 +973,8 @@ export function sprigFuncs(): Map<string, GoFunc> {
   def('nindent', ['int', S], (n, v) => '\n' + indent(num(n), str(v)), S);
   def('replace', [S, S, S], (o, n, s) => goReplaceAll(str(s), str(o), str(n)), S);
   def('plural', [S, S, 'int'], (one, many, c) => (num(c) === 1 ? one : many), S);
-  def('sha1sum', [S], (s) => crypto.createHash('sha1').update(str(s), 'utf8').digest('hex'), S);
-  def('sha256sum', [S], (s) => crypto.createHash('sha256').update(str(s), 'utf8').digest('hex'), S);
+  def('sha1sum', [S], (s) => crypto.createHash('sha1').update(goBytes(str(s))).digest('hex'), S);
+  def('sha256sum', [S], (s) => crypto.createHash('sha256').update(goBytes(str(s))).digest('hex'), S);
   def('adler32sum', [S], (s) => String(adler32(str(s))), S);
   def('toString', [I], (v) => strval(v), S);
   def('atoi', [S], (a) => {
@@ -1019,7 +1065,7 @@ export function sprigFuncs(): Map<string, GoFunc> {
   def('sortAlpha', [I], (v) => {
     if (v instanceof GoList) {
       const a = [...strslice(v).items] as string[];
-      a.sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      a.sort((x, y) => Buffer.compare(goBytes(x), goBytes(y)));
       return new GoList(a, 'string');
     }
     return new GoList([strval(v)], 'string');
@@ -1090,9 +1136,9 @@ export function sprigFuncs(): Map<string, GoFunc> {
   def('osIsAbs', [S], (p) => str(p).startsWith('/'), 'bool');
 
   // encoding
-  def('b64enc', [S], (s) => Buffer.from(str(s), 'utf8').toString('base64'), S);
+  def('b64enc', [S], (s) => goBytes(str(s)).toString('base64'), S);
   def('b64dec', [S], (s) => b64decode(str(s)), S);
-  def('b32enc', [S], (s) => base32encode(Buffer.from(str(s), 'utf8')), S);
+  def('b32enc', [S], (s) => base32encode(goBytes(str(s))), S);
   def('b32dec', [S], (s) => base32decode(str(s)), S);
 
   // data structures
@@ -1454,7 +1500,7 @@ function pathExt(p: string): string {
 
 /** encoding/base64 StdEncoding.DecodeString; Sprig returns the error text on failure. */
 function b64decode(s: string): string {
-  const src = Buffer.from(s, 'utf8');
+  const src = goBytes(s);
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   const dec = (b: number) => alphabet.indexOf(String.fromCharCode(b));
   const isNL = (b: number) => b === 10 || b === 13;
@@ -1467,7 +1513,7 @@ function b64decode(s: string): string {
     let done = false;
     for (let j = 0; j < 4; j++) {
       if (si === src.length) {
-        if (j === 0) return Buffer.from(out).toString('utf8');
+        if (j === 0) return goString(Buffer.from(out));
         return corrupt(si - j);
       }
       const inb = src[si++];
@@ -1500,7 +1546,7 @@ function b64decode(s: string): string {
     if (done) break;
     while (si < src.length && isNL(src[si])) si++;
   }
-  return Buffer.from(out).toString('utf8');
+  return goString(Buffer.from(out));
 }
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -1528,7 +1574,7 @@ function base32decode(s: string): string {
     const nBytes = Math.floor((data.length * 5) / 8);
     for (let j = 0; j < nBytes; j++) bytes.push(Number((bits >> BigInt(32 - j * 8)) & 255n));
   }
-  return Buffer.from(bytes).toString('utf8');
+  return goString(Buffer.from(bytes));
 }
 
 function urlParse(s: string): GoMap {

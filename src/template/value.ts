@@ -78,8 +78,21 @@ export class GoTime {
   constructor(readonly ms: number, readonly nanos: number = 0, readonly zone: string = 'UTC') {}
 }
 
+/**
+ * A struct value, or a pointer to one (`kind` 'ptr', e.g. Sprig's *semver.Version), with the
+ * methods a template may call; `text` is its encoding.TextMarshaler form where it has one (what
+ * toYaml/toJson print instead of `{}`).
+ */
 export class GoStruct {
-  constructor(readonly typeName: string, readonly methods: Record<string, GoFunc>, readonly printed = '{}') {}
+  constructor(
+    readonly typeName: string,
+    readonly methods: Record<string, GoFunc>,
+    readonly printed = '{}',
+    readonly opts: { kind?: 'struct' | 'ptr'; text?: string } = {},
+  ) {}
+  get kind(): 'struct' | 'ptr' {
+    return this.opts.kind ?? 'struct';
+  }
 }
 
 /** A callable with a Go signature; the engine checks argument count and types the way text/template does. */
@@ -137,7 +150,8 @@ export function goKindName(v: Value): string {
   if (scalar) return scalar;
   if (v instanceof GoList) return 'slice';
   if (v instanceof GoMap) return 'map';
-  if (v instanceof GoTime || v instanceof GoStruct) return 'struct';
+  if (v instanceof GoStruct) return v.kind;
+  if (v instanceof GoTime) return 'struct';
   if (v instanceof GoFunc) return 'func';
   return 'invalid';
 }

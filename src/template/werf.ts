@@ -6,14 +6,17 @@ import { adler32 } from './sprig';
 import { TemplateSet, Writer } from './exec';
 import { ParseError } from './parse';
 import { GoError, GoFunc, GoMap, GoStruct, Value } from './value';
-import { sprintValue } from './fmt';
+import { goQuote, sprintValue, sprintf } from './fmt';
+import { goString } from './bytes';
 import { fromYamlV2, toYamlV2 } from './yaml';
 import { timeString } from './gotime';
 import { GoTime } from './value';
 
+/** File contents are bytes (a string is taken as UTF-8 text); they become Go strings as they are. */
 export interface WerfFiles {
-  get(path: string): string;
-  glob(pattern: string): Record<string, string>;
+  get(path: string): Uint8Array | string;
+  /** Matches of a glob; werf fails when there are none (the engine reports that). */
+  glob(pattern: string): Record<string, Uint8Array | string>;
   exists(path: string): boolean;
   isDir(path: string): boolean;
 }
@@ -22,6 +25,9 @@ export interface WerfFuncOptions {
   lookupEnv(name: string): string | undefined; // OS environment
   allowEnv(name: string): boolean; // giterminism gate for `env`
   looseEnv?: boolean;
+  /** werf's --debug-templates: the *_debug functions log what they see through debugLog. */
+  debugTemplates?: boolean;
+  debugLog?: (text: string) => void;
 }
 
 const giterminismTail =
@@ -98,12 +104,67 @@ export function installWerfFuncs(set: TemplateSet, o: WerfFuncOptions): void {
       { variadic: 'string', ret: 'string' },
     ),
   );
-  // Debug helpers print only with --debug-templates, which Stapelkit does not have: they return "".
-  f.set('tpl_debug', new GoFunc('tpl_debug', ['string', 'interface {}'], (content) => (addTpl(content as string), ''), { ret: 'string' }));
-  f.set('include_debug', new GoFunc('include_debug', ['string', 'interface {}'], () => '', { ret: 'string' }));
-  f.set('printf_debug', new GoFunc('printf_debug', ['string'], () => '', { variadic: 'interface {}', ret: 'string' }));
-  f.set('dump_debug', new GoFunc('dump_debug', ['interface {}'], () => '', { ret: 'string' }));
+  // Debug helpers: silent without --debug-templates (they return ""); with it they log like werf's
+  // (pkg/config/parser.go: "-- <func> … result:\n<text>\n\n") and the include/tpl ones return
+  // the result. dump_debug shows the value as %v, not go-spew's dump.
+  const log = o.debugTemplates ? (o.debugLog ?? (() => undefined)) : null;
+  f.set(
+    'tpl_debug',
+    new GoFunc(
+      'tpl_debug',
+      ['string', 'interface {}'],
+      (content, data) => {
+        const name = addTpl(content as string);
+        if (!log) return '';
+        log(`-- tpl_debug ${goQuote(name)} content:\n${content as string}\n\n`);
+        const result = exec(name, data);
+        log(`-- tpl_debug ${goQuote(name)} result:\n${result}\n\n`);
+        return result;
+      },
+      { ret: 'string' },
+    ),
+  );
+  f.set(
+    'include_debug',
+    new GoFunc(
+      'include_debug',
+      ['string', 'interface {}'],
+      (name, data) => {
+        if (!log) return '';
+        const result = exec(name as string, data);
+        log(`-- include_debug template ${goQuote(name as string)} result:\n${result}\n\n`);
+        return result;
+      },
+      { ret: 'string' },
+    ),
+  );
+  f.set(
+    'printf_debug',
+    new GoFunc(
+      'printf_debug',
+      ['string'],
+      (format, ...args) => {
+        if (log) log(`-- printf_debug format ${goQuote(format as string)} result:\n${sprintf(format as string, args)}\n\n`);
+        return '';
+      },
+      { variadic: 'interface {}', ret: 'string' },
+    ),
+  );
+  f.set(
+    'dump_debug',
+    new GoFunc(
+      'dump_debug',
+      ['interface {}'],
+      (v) => {
+        if (log) log(`-- dump_debug result:\n${sprintValue(v)}\n\n`);
+        return '';
+      },
+      { ret: 'string' },
+    ),
+  );
 }
+
+const content = (c: Uint8Array | string): string => (typeof c === 'string' ? c : goString(c));
 
 /** The `.Files` object: methods that panic (→ template error) when the file reader fails. */
 export function filesStruct(files: WerfFiles): GoStruct {
@@ -121,14 +182,16 @@ export function filesStruct(files: WerfFiles): GoStruct {
     }
   };
   return new GoStruct('config.files', {
-    Get: new GoFunc('Get', ['string'], (p) => wrap(() => files.get(p as string)), { ret: 'string' }),
+    Get: new GoFunc('Get', ['string'], (p) => wrap(() => content(files.get(p as string))), { ret: 'string' }),
     Glob: new GoFunc(
       'Glob',
       ['string'],
       (p) =>
         wrap(() => {
           const m = new GoMap('string', 'interface {}');
-          for (const [k, v] of Object.entries(files.glob(p as string))) m.set(k, v);
+          for (const [k, v] of Object.entries(files.glob(p as string))) m.set(k, content(v));
+          // werf v2 (pkg/config/parser.go doGlob): an empty result is an error
+          if (m.size === 0) throw new GoError(`{{ .Files.Glob ${goQuote(p as string)} }}: no matches found`);
           return m;
         }),
       { ret: 'map[string]interface {}' },

@@ -8,11 +8,13 @@
  *    resolve() plus libyaml's scalar analysis, `|-` literals for multi-line strings, and line
  *    folding of long scalars past column 80.
  */
+import { checkAliasExpansion, checkYamlChars, checkYamlDepth } from '../util/yaml-limits';
 import * as YAML from 'yaml';
 import { GoError, GoInt, GoList, GoMap, GoStruct, GoTime, Value, int } from './value';
 import { formatFloat } from './fmt';
 import { formatLayout } from './gotime';
 import { parseGoInt, parseGoUint } from './strconv';
+import { goBytes, hasRawBytes } from './bytes';
 
 // ---------------- decode ----------------
 
@@ -196,6 +198,9 @@ export function fromYamlV2(src: string): GoMap {
 }
 
 function fromYamlV2Inner(src: string): GoMap {
+  // yaml.v2's limits (control characters, nesting, alias expansion): see src/util/yaml-limits.
+  const early = checkYamlChars(src) ?? checkYamlDepth(src);
+  if (early) throw new GoError(`yaml: ${early.message}`);
   const docs = YAML.parseAllDocuments(src, { schema: 'failsafe', uniqueKeys: false, strict: false, prettyErrors: false });
   const out = new GoMap('string', 'interface {}');
   if (!Array.isArray(docs)) throw new GoError('yaml: ' + String((docs as { errors?: unknown[] }).errors?.[0] ?? 'invalid document'));
@@ -206,6 +211,8 @@ function fromYamlV2Inner(src: string): GoMap {
     const line = e.linePos ? e.linePos[0].line : 1;
     throw new GoError(`yaml: line ${line}: ${e.message.split('\n')[0]}`);
   }
+  const bomb = checkAliasExpansion(doc);
+  if (bomb) throw new GoError(`yaml: ${bomb.message}`);
   const root = doc.contents as YNode;
   if (root === null) return out;
   if (YAML.isScalar(root) && root.type === 'PLAIN' && nullSet.has(String(root.value ?? ''))) return out;
@@ -479,7 +486,8 @@ class Emitter {
     }
   }
 
-  scalar(value: string, style: 'plain' | 'double' | 'literal', indent: number, simpleKey: boolean, flow: boolean) {
+  scalar(value: string, style: 'plain' | 'double' | 'literal', indent: number, simpleKey: boolean, flow: boolean, tag?: string) {
+    if (tag !== undefined) this.writeIndicator(tag, true, false, false); // libyaml's write_tag_handle
     const a = analyzeScalar(value);
     let st: 'plain' | 'single' | 'double' | 'literal' = style;
     if (st === 'plain') {
@@ -571,7 +579,19 @@ class Emitter {
   }
 }
 
-function scalarText(v: Value): { text: string; style: 'plain' | 'double' | 'literal' } | null {
+/**
+ * yaml.v2's encodeBase64 for a string that is not valid UTF-8 (emitted as `!!binary`): 70-column
+ * lines, each ending in a newline when there is more than one.
+ */
+function yamlBase64(s: string): string {
+  const enc = goBytes(s).toString('base64');
+  const lines = Math.floor(enc.length / 70) + 1;
+  let out = '';
+  for (let i = 0; i < enc.length; i += 70) out += enc.slice(i, i + 70) + (lines > 1 ? '\n' : '');
+  return out;
+}
+
+function scalarText(v: Value): { text: string; style: 'plain' | 'double' | 'literal'; tag?: string } | null {
   if (v === null || v === undefined) return { text: 'null', style: 'plain' };
   if (typeof v === 'boolean') return { text: v ? 'true' : 'false', style: 'plain' };
   if (v instanceof GoInt) return { text: v.v.toString(), style: 'plain' };
@@ -581,6 +601,10 @@ function scalarText(v: Value): { text: string; style: 'plain' | 'double' | 'lite
     else if (s === '-Inf') s = '-.inf';
     else if (s === 'NaN') s = '.nan';
     return { text: s, style: 'plain' };
+  }
+  if (typeof v === 'string' && hasRawBytes(v)) {
+    const b = yamlBase64(v);
+    return { text: b, style: b.includes('\n') ? 'literal' : 'plain', tag: '!!binary' };
   }
   if (typeof v === 'string') {
     const r = resolvePlain(v);
@@ -605,6 +629,8 @@ function sortedEntries(m: GoMap): { k: Value; v: Value }[] {
  * node is a mapping value (so a sequence there is "indentless").
  */
 function emitNode(e: Emitter, v: Value, indent: number, mappingContext: boolean, simpleKey: boolean) {
+  // yaml.v2 marshals an encoding.TextMarshaler (semver.Version) as its text
+  if (v instanceof GoStruct && v.opts.text !== undefined) v = v.opts.text;
   if (v instanceof GoMap && v.size > 0) {
     const ind = indent < 0 ? 0 : indent + BEST_INDENT;
     for (const { k, v: val } of sortedEntries(v)) {
@@ -613,7 +639,7 @@ function emitNode(e: Emitter, v: Value, indent: number, mappingContext: boolean,
       // libyaml's check_simple_key: single-line scalars of at most 128 bytes are simple keys
       const simple = ks !== null && !/[\n\r\u0085\u2028\u2029]/.test(ks.text) && Buffer.byteLength(ks.text, 'utf8') <= 128;
       if (simple) {
-        e.scalar(ks!.text, ks!.style, ind + BEST_INDENT, true, false);
+        e.scalar(ks!.text, ks!.style, ind + BEST_INDENT, true, false, ks!.tag);
         e.writeIndicator(':', false, false, false);
       } else {
         e.writeIndicator('?', true, false, true);
@@ -645,7 +671,7 @@ function emitNode(e: Emitter, v: Value, indent: number, mappingContext: boolean,
   }
   const s = scalarText(v);
   if (!s) throw new GoError(`cannot marshal type: ${typeof v}`);
-  e.scalar(s.text, s.style, indent < 0 ? BEST_INDENT : indent + BEST_INDENT, simpleKey, false);
+  e.scalar(s.text, s.style, indent < 0 ? BEST_INDENT : indent + BEST_INDENT, simpleKey, false, s.tag);
 }
 
 /** yaml.Marshal(v) as yaml.v2 prints it. */

@@ -1,5 +1,5 @@
 /** Runs the real `stapelkit` CLI (`node bin/stapelkit …`) for integration tests (not a test file). */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,11 +38,36 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
   });
 }
 
-/** A throw-away copy of examples/hello (tests add and change files in it). */
+/**
+ * A throw-away git repository holding a copy of examples/hello at the same path (its git mappings
+ * are relative to the repository root), committed; returns the project dir inside it.
+ */
 export function copyExample(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-hello-'));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-hello-'));
+  const dir = path.join(root, 'examples', 'hello');
   fs.cpSync(path.join(ROOT, 'examples', 'hello'), dir, { recursive: true });
+  const git = (...args: string[]) => {
+    const r = spawnSync('git', args, { cwd: root, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1' } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'example');
   return dir;
+}
+
+/** Commits everything in the repository of a copyExample() dir. */
+export function commitExample(dir: string, message = 'change'): void {
+  const root = path.resolve(dir, '..', '..');
+  for (const args of [['add', '-A'], ['commit', '-q', '-m', message]]) {
+    const r = spawnSync('git', args, { cwd: root, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  }
+}
+
+/** Removes a copyExample() repository. */
+export function removeExample(dir: string): void {
+  fs.rmSync(path.resolve(dir, '..', '..'), { recursive: true, force: true });
 }
 
 /**

@@ -1,132 +1,62 @@
 /**
- * `stapelkit example` through the real CLI against the test daemon: the image's config and files,
- * .dockerignore honoured, a cached rebuild, and the cache mount surviving between builds.
+ * The example werf project (examples/hello) through the real CLI against the test daemon: the
+ * first build builds every stage, the image runs and prints the greeting, a rebuild takes every
+ * stage from storage, and editing a greeting (install's stageDependencies) re-runs install, whose
+ * build_dir mount has kept its counter.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
-import { copyExample, runCli, stepOutcomes, type CliResult } from './cli-run';
-
-const COPY_STEP = '[example 2/3] COPY . /app';
-const RUN_STEP_PREFIX = '[example 3/3] RUN';
-const ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
-const UNAME_M = ARCH === 'arm64' ? 'aarch64' : 'x86_64';
+import { testEnv, type TestEnv } from './harness';
+import { commitExample, copyExample, removeExample, runCli } from './cli-run';
+import { build } from './werf-project';
 
 interface Ctx {
   env: TestEnv;
   dir: string;
-  tag: string;
-  first?: CliResult;
+  cliEnv: NodeJS.ProcessEnv;
 }
 
-const t = suite<Ctx>('stapelkit example');
-const dockerd = dockerdOnly(t, 'the example exports with moby and runs the image through the Docker API');
+const t = suite<Ctx>('example werf project');
 
 t.before(async (ctx) => {
   ctx.env = await testEnv();
   ctx.dir = copyExample();
-  // Listed in the example's .dockerignore: must never reach the image.
-  fs.writeFileSync(path.join(ctx.dir, 'secret.tmp'), 'do not ship\n');
-  ctx.tag = testImageName('example');
+  ctx.cliEnv = { ...process.env, XDG_STATE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'skt-state-')) };
 });
 t.after(async (ctx) => {
-  await ctx.env?.docker.removeImage(ctx.tag).catch(() => undefined);
-  if (ctx.dir) fs.rmSync(ctx.dir, { recursive: true, force: true });
+  if (ctx.dir) removeExample(ctx.dir);
   await ctx.env?.stop();
 });
 
-function example(ctx: Ctx): Promise<CliResult> {
-  return runCli(['example', '--dir', ctx.dir, '--tag', ctx.tag, '--addr', ctx.env.addr, '--progress', 'plain']);
-}
+t('build, run, no-op rebuild, a greeting edit re-runs install with the build_dir cache kept', async (ctx) => {
+  const args = ['--addr', ctx.env.addr];
+  const first = await build(ctx.dir, args, { env: ctx.cliEnv });
+  assert.equal(first.built, ['builder/from', 'builder/gitArchive', 'builder/install', 'hello/from', 'hello/gitArchive', 'hello/dependenciesAfterInstall', 'hello/setup', 'hello/imageSpec']);
+  assert.match(first.stdout, /^image hello: stapelkit-example:[0-9a-f]{56}-\d+$/m);
+  const img = first.report.Images.hello.DockerImageName;
+  const inspect = await ctx.env.docker.inspectImage(img);
+  assert.equal(inspect?.Config?.Cmd, ['/app/hello.sh']);
+  assert.is(inspect?.Config?.WorkingDir, '/app');
+  assert.is(inspect?.Config?.Labels?.['org.opencontainers.image.title'], 'stapelkit-example hello');
+  assert.not.ok(inspect?.Config?.Env?.some((e: string) => e.startsWith('WERF_COMMIT')), 'commit env never in the image');
 
-function runStep(outcomes: Map<string, string>): string | undefined {
-  return [...outcomes].find(([name]) => name.startsWith(RUN_STEP_PREFIX))?.[1];
-}
+  const run = await runCli(['run', '--dir', ctx.dir, 'hello', ...args], { env: ctx.cliEnv });
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^hello from stapelkit:\nHello, werf users\.\nYour stages are now BuildKit LLB\.\nassembled in build 1 on \S+\n$/);
 
-/** The N of "build #N" in the container's output. */
-function buildNumber(stdout: string): number {
-  const m = new RegExp(`^hello from build #(\\d+) of the example on ${UNAME_M} at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`, 'm').exec(stdout);
-  assert.ok(m, `unexpected output of the image:\n${stdout}`);
-  return Number(m![1]);
-}
+  const second = await build(ctx.dir, args, { env: ctx.cliEnv });
+  assert.equal(second.built, []);
+  assert.is(second.report.Images.hello.DockerImageName, img);
 
-dockerd('builds the image: config, files, .dockerignore, and runs it once', async (ctx) => {
-  const r = (ctx.first = await example(ctx));
-  assert.is(r.code, 0, r.stderr);
-  process.stderr.write(`[example] first build through the CLI: ${r.ms} ms\n`);
-  const idLine = /^image (\S+) (sha256:[0-9a-f]{64})$/m.exec(r.stdout);
-  assert.ok(idLine, r.stdout);
-  assert.is(idLine![1], ctx.tag);
-  buildNumber(r.stdout);
-
-  const img = await ctx.env.docker.inspectImage(ctx.tag);
-  assert.ok(img, 'image exists under its tag');
-  assert.is(img!.Id, idLine![2], 'printed id is the image id');
-  assert.is(img!.Architecture, ARCH);
-  assert.is(img!.Config?.WorkingDir, '/app');
-  assert.equal(img!.Config?.Cmd, ['/app/hello.sh']);
-  assert.is(img!.Config?.Labels?.['dev.stapelkit.example'], 'hello');
-  assert.ok(img!.Config?.Env?.includes('STAPELKIT_EXAMPLE=hello'), String(img!.Config?.Env));
-  assert.ok(img!.Config?.Env?.some((e) => e.startsWith('PATH=')), 'PATH kept from the base');
-  assert.is(img!.RootFS?.Layers?.length, 3, 'base layer + COPY + RUN');
-
-  const files = await ctx.env.docker.run(ctx.tag, ['sh', '-c', 'stat -c "%a %n" /app/hello.sh; cat /app/site/index.html; ls -A /app; pwd']);
-  assert.is(files.exitCode, 0, files.stderr);
-  const lines = files.stdout.split('\n');
-  assert.is(lines[0], '755 /app/hello.sh');
-  assert.ok(files.stdout.includes(fs.readFileSync(path.join(ctx.dir, 'site', 'index.html'), 'utf8')), 'site/index.html copied verbatim');
-  assert.ok(lines.includes('stamp.txt') && lines.includes('hello.sh') && lines.includes('site') && lines.includes('README.md'), files.stdout);
-  assert.not.ok(lines.includes('secret.tmp'), 'secret.tmp is excluded by .dockerignore');
-  assert.is(lines.filter(Boolean).pop(), '/app', 'WorkingDir applies to containers');
-});
-
-dockerd('--debug names the daemon that answered and its BuildKit version', async (ctx) => {
-  const r = await runCli(['--debug', 'example', '--dir', ctx.dir, '--tag', ctx.tag, '--addr', ctx.env.addr, '--progress', 'quiet', '--no-run']);
-  assert.is(r.code, 0, r.stderr);
-  const line = /^debug: daemon (\S+) \(from flag\): BuildKit (.*)$/m.exec(r.stderr);
-  assert.ok(line, r.stderr);
-  assert.is(line![1], ctx.env.addr);
-  assert.match(line![2], /^(in dockerd \d+\.\d+\S* \(the daemon reports no BuildKit version|v\d+\.\d+)/);
-});
-
-dockerd('a second run takes the copy and the RUN from cache', async (ctx) => {
-  assert.ok(ctx.first && ctx.first.code === 0, 'first build must have succeeded');
-  const r = await example(ctx);
-  assert.is(r.code, 0, r.stderr);
-  process.stderr.write(`[example] cached rebuild through the CLI: ${r.ms} ms\n`);
-  const outcomes = stepOutcomes(r.stderr);
-  assert.is(outcomes.get(COPY_STEP), 'CACHED', r.stderr);
-  assert.is(runStep(outcomes), 'CACHED', r.stderr);
-  assert.is(buildNumber(r.stdout), buildNumber(ctx.first!.stdout), 'the stamp comes from the cached RUN');
-  // The first build really ran the steps.
-  const firstOutcomes = stepOutcomes(ctx.first!.stderr);
-  assert.is(firstOutcomes.get(COPY_STEP), 'DONE', ctx.first!.stderr);
-  assert.is(runStep(firstOutcomes), 'DONE', ctx.first!.stderr);
-});
-
-dockerd('a changed file reruns the steps; the cache mount keeps its contents between builds', async (ctx) => {
-  const before = buildNumber(ctx.first!.stdout);
-  fs.appendFileSync(path.join(ctx.dir, 'site', 'index.html'), '<p>changed</p>\n');
-  fs.writeFileSync(path.join(ctx.dir, 'secret.tmp'), 'changed secret: must not matter\n');
-  const r = await example(ctx);
-  assert.is(r.code, 0, r.stderr);
-  const outcomes = stepOutcomes(r.stderr);
-  assert.is(outcomes.get(COPY_STEP), 'DONE', r.stderr);
-  assert.is(runStep(outcomes), 'DONE', r.stderr);
-  assert.is(buildNumber(r.stdout), before + 1, 'the RUN read the count the previous build left in the cache mount');
-  const html = await ctx.env.docker.run(ctx.tag, ['cat', '/app/site/index.html']);
-  assert.match(html.stdout, /<p>changed<\/p>/);
-});
-
-dockerd('an excluded file alone does not invalidate the cache', async (ctx) => {
-  fs.writeFileSync(path.join(ctx.dir, 'secret.tmp'), `changed again ${Date.now()}\n`);
-  const r = await example(ctx);
-  assert.is(r.code, 0, r.stderr);
-  const outcomes = stepOutcomes(r.stderr);
-  assert.is(outcomes.get(COPY_STEP), 'CACHED', r.stderr);
-  assert.is(runStep(outcomes), 'CACHED', r.stderr);
+  fs.writeFileSync(path.join(ctx.dir, 'greetings', '03-more.txt'), 'One more line.\n');
+  commitExample(ctx.dir);
+  const third = await build(ctx.dir, args, { env: ctx.cliEnv });
+  assert.equal(third.built, ['builder/install', 'hello/dependenciesAfterInstall', 'hello/setup', 'hello/imageSpec']);
+  const out = await ctx.env.docker.run(third.report.Images.hello.DockerImageName, []);
+  assert.match(out.stdout, /One more line\.\nassembled in build 2 on /);
 });
 
 t.run();

@@ -50,7 +50,7 @@ t('exit 3 gives a clear error with the command, status and last log lines', asyn
   assert.ok(be.logTail.includes('progress line 15'));
   assert.ok(be.logTail.length <= 10);
   assert.not.ok(be.logTail.includes('progress line 1'), 'only the last lines');
-  assert.match(be.message, /exit status 3/);
+  assert.match(be.message, /command 'echo progress line 1; .*' exited 3/);
   assert.match(be.message, /about to fail/);
   assert.match(printed, /ERROR: .*exit code: 3/);
 
@@ -69,7 +69,7 @@ t('exit 3 gives a clear error with the command, status and last log lines', asyn
   }
   assert.is(code, 1);
   assert.ok(isStapelkitError(err));
-  assert.match(stderr, /^error: .*exit 3.*exit status 3/);
+  assert.match(stderr, /^error: .*command '.*' exited 3/);
   assert.match(stderr, /about to fail/);
 });
 

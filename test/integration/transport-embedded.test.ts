@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BuildkitClient } from '../../src/buildkit/client';
-import { DockerApi } from '../../src/buildkit/docker-api';
-import { removeStateDir, stopDockerdAt } from '../../src/buildkit/dockerd';
-import { openTransport, resolveAddress } from '../../src/buildkit/transport';
+import { DockerApi } from '../../src/daemon/docker-api';
+import { removeStateDir, stopDockerdAt } from '../../src/daemon/dockerd';
+import { openTransport } from '../../src/buildkit/transport';
+import { resolveAddress } from '../../src/daemon/connect';
 import { dockerdOnly, testEnv, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv; home: string }>('embedded default daemon');

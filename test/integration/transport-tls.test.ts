@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect } from '../../src/buildkit/client';
+import { connect } from '../../src/daemon/connect';
 import { parseAddress, startGrpcUpgradeBridge } from '../../src/buildkit/transport';
 import { testEnv, testTls, type TestEnv } from './harness';
 

@@ -8,7 +8,8 @@ import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, type SessionLike } from '../../src/buildkit/client';
+import type { SessionLike } from '../../src/buildkit/client';
+import { connect } from '../../src/daemon/connect';
 import { isStapelkitError } from '../../src/errors';
 import { serviceDefinition } from '../../src/proto';
 import { copy, image, marshal } from '../../src/llb';
@@ -93,6 +94,11 @@ t('daemonVersion: Control.Info where the daemon has it (v0.11+), else the worker
   assert.match(cli.stdout, new RegExp(`^address: ${env.addr.replace(/[/.]/g, '\\$&')}$`, 'm'));
   assert.match(cli.stdout, new RegExp(`^buildkit: ${formatDaemonVersion(v).replace(/[()+.]/g, '\\$&')}$`, 'm'));
   assert.match(cli.stdout, /^worker: \S+ \(linux\/amd64/m);
+  assert.not.match(cli.stderr, /^debug:/m);
+  // --debug names the daemon that answered and its version, for any command that connects.
+  const dbg = await runCli(['--debug', 'daemon', 'status', '--addr', env.addr, ...tlsArgs()]);
+  assert.is(dbg.code, 0, dbg.stderr);
+  assert.match(dbg.stderr, new RegExp(`^debug: daemon ${client.address.text.replace(/[/.[\]]/g, '\\$&')} \\(from flag\\): ${formatDaemonVersion(v).replace(/[()+.]/g, '\\$&')}$`, 'm'));
 });
 
 t('LLB caps through the client-side gateway trick; a missing cap is refused clearly', async ({ env }) => {

@@ -7,6 +7,7 @@
  *   --- data              YAML whose top-level keys are added to the root data
  *   --- partial NAME      a .werf template (NAME relative to .werf)
  *   --- files             JSON {path: content} behind .Files
+ *   --- filesB64          JSON {path: base64 bytes} behind .Files (binary files, invalid UTF-8)
  *   --- env               JSON {NAME: value} (the OS environment `env` sees)
  *   --- allowEnv          JSON [names or /regex/] (giterminism allowEnvVariables)
  *   --- loose             (no body) loose giterminism
@@ -25,6 +26,7 @@ import { minimatch } from 'minimatch';
 import { renderWerfConfig } from '../../src/template/index';
 import { fromYamlV2 } from '../../src/template/yaml';
 import { isStapelkitError } from '../../src/errors';
+import { goBytes } from '../../src/template/bytes';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CORPUS_DIR = path.join(ROOT, 'test/template-corpus');
@@ -38,6 +40,7 @@ export interface Case {
   data?: string;
   partials: Record<string, string>;
   files: Record<string, string>;
+  filesB64?: Record<string, string>;
   env: Record<string, string>;
   allowEnv: string[];
   loose: boolean;
@@ -66,6 +69,7 @@ export function loadCorpus(): Case[] {
         case 'data': cur.data = body; break;
         case 'partial': cur.partials[sectionArg] = body; break;
         case 'files': cur.files = JSON.parse(body); break;
+        case 'filesB64': cur.filesB64 = JSON.parse(body); break;
         case 'env': cur.env = JSON.parse(body); break;
         case 'allowEnv': cur.allowEnv = JSON.parse(body); break;
         case 'loose': cur.loose = true; break;
@@ -83,7 +87,7 @@ export function loadCorpus(): Case[] {
       if (line.startsWith('=== ')) {
         flush();
         if (cur) out.push(cur);
-        cur = { file: f, name: line.slice(4).trim(), template: '', partials: {}, files: {}, env: {}, allowEnv: [], loose: false, envName: '', commitTz: 0 };
+        cur = { file: f, name: line.slice(4).trim(), template: '', partials: {}, files: {}, filesB64: {}, env: {}, allowEnv: [], loose: false, envName: '', commitTz: 0 };
         section = 'template';
         sectionArg = '';
         continue;
@@ -112,10 +116,12 @@ function envAllowed(allow: string[], name: string): boolean {
   return allow.some((a) => (a.length > 1 && a.startsWith('/') && a.endsWith('/') ? new RegExp('^' + a.slice(1, -1) + '$').test(name) : a === name));
 }
 
-export type Outcome = { ok: true; text: string } | { ok: false; error: string; code?: string };
+/** `bytes`: the output's exact bytes (a Go string may hold invalid UTF-8; `text` alone cannot say). */
+export type Outcome = { ok: true; text: string; bytes?: Buffer } | { ok: false; error: string; code?: string };
 
 export function runOurs(c: Case): Outcome {
-  const files = c.files;
+  const files: Record<string, string | Buffer> = { ...c.files };
+  for (const [k, v] of Object.entries(c.filesB64 ?? {})) files[k] = Buffer.from(v, 'base64');
   const norm = (p: string) => path.posix.normalize(p);
   try {
     const r = renderWerfConfig({
@@ -128,7 +134,7 @@ export function runOurs(c: Case): Outcome {
           throw new Error(`{{ .Files.Get ${JSON.stringify(k)} }}: file ${JSON.stringify(k)} not found`);
         },
         glob(pattern) {
-          const res: Record<string, string> = {};
+          const res: Record<string, string | Buffer> = {};
           for (const [k, v] of Object.entries(files)) if (minimatch(k, pattern)) res[k] = v;
           return res;
         },
@@ -149,7 +155,7 @@ export function runOurs(c: Case): Outcome {
       looseEnv: c.loose,
       extraData: c.data ? fromYamlV2(c.data) : undefined,
     });
-    return { ok: true, text: r.text };
+    return { ok: true, text: r.text, bytes: goBytes(r.text) };
   } catch (e) {
     if (isStapelkitError(e)) return { ok: false, error: e.message, code: e.code };
     throw e;
@@ -204,6 +210,7 @@ function oracleInput(c: Case) {
     template: c.template,
     partials: c.partials,
     files: c.files,
+    filesB64: c.filesB64 ?? {},
     env: c.env,
     allowEnv: c.allowEnv,
     looseEnv: c.loose,
@@ -217,18 +224,21 @@ function oracleInput(c: Case) {
 export function runOracleBatch(bin: string, cs: Case[]): Map<Case, Outcome> {
   const r = spawnSync(bin, [], { input: JSON.stringify(cs.map(oracleInput)), encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TZ: 'UTC' } });
   if (r.status !== 0) throw new Error('oracle batch failed: ' + r.stderr.split('\n').slice(0, 5).join('\n'));
-  const res = JSON.parse(r.stdout) as { ok: boolean; text?: string; error?: string }[];
+  const res = JSON.parse(r.stdout) as { ok: boolean; text?: string; bytes?: string; error?: string }[];
   const out = new Map<Case, Outcome>();
-  cs.forEach((c, i) => out.set(c, res[i].ok ? { ok: true, text: res[i].text ?? '' } : { ok: false, error: res[i].error ?? '' }));
+  cs.forEach((c, i) =>
+    out.set(c, res[i].ok ? { ok: true, text: res[i].text ?? '', bytes: Buffer.from(res[i].bytes ?? '', 'base64') } : { ok: false, error: res[i].error ?? '' }),
+  );
   return out;
 }
 
 export function runOracle(bin: string, c: Case): Outcome {
   const input = JSON.stringify(oracleInput(c));
-  const r = spawnSync(bin, [], { input, encoding: 'utf8', timeout: 20_000, env: { ...process.env, TZ: 'UTC' } });
-  if (r.status !== 0) return { ok: false, error: 'oracle crashed: ' + r.stderr.split('\n').slice(0, 3).join(' ') };
-  if (r.stdout.startsWith(ERR_MARK)) return { ok: false, error: r.stdout.slice(ERR_MARK.length) };
-  return { ok: true, text: r.stdout };
+  const r = spawnSync(bin, [], { input, timeout: 20_000, env: { ...process.env, TZ: 'UTC' } });
+  if (r.status !== 0) return { ok: false, error: 'oracle crashed: ' + r.stderr.toString().split('\n').slice(0, 3).join(' ') };
+  const out = r.stdout.toString('utf8');
+  if (out.startsWith(ERR_MARK)) return { ok: false, error: out.slice(ERR_MARK.length) };
+  return { ok: true, text: out, bytes: r.stdout };
 }
 
 /** Compare one case; returns a problem description or null. */
@@ -247,7 +257,13 @@ export function checkCase(c: Case, oracleBin: string | null, precomputed?: Outco
   }
   if (!oracleBin && !precomputed) return 'oracle unavailable';
   const go = precomputed ?? runOracle(oracleBin!, c);
-  if (go.ok && ours.ok) return go.text === ours.text ? null : `output differs:\n  go:   ${JSON.stringify(go.text)}\n  ours: ${JSON.stringify(ours.text)}`;
+  if (go.ok && ours.ok) {
+    // byte for byte: a Go string may hold invalid UTF-8, which `text` cannot show
+    if (go.bytes && ours.bytes) {
+      return go.bytes.equals(ours.bytes) ? null : `output bytes differ:\n  go:   ${go.bytes.toString('hex')} ${JSON.stringify(go.text)}\n  ours: ${ours.bytes.toString('hex')} ${JSON.stringify(ours.text)}`;
+    }
+    return go.text === ours.text ? null : `output differs:\n  go:   ${JSON.stringify(go.text)}\n  ours: ${JSON.stringify(ours.text)}`;
+  }
   if (!go.ok && !ours.ok) {
     if (c.errorTextDiffers || go.error === ours.error) return null;
     return `error text differs:\n  go:   ${JSON.stringify(go.error)}\n  ours: ${JSON.stringify(ours.error)}`;

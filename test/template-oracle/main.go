@@ -28,6 +28,8 @@ type caseSpec struct {
 	Name     string            `json:"name"`
 	Partials map[string]string `json:"partials"`
 	Files    map[string]string `json:"files"`
+	// Binary files: base64 in JSON (a JSON string cannot carry invalid UTF-8)
+	FilesB64 map[string][]byte `json:"filesB64"`
 	Env      map[string]string `json:"env"`
 	AllowEnv []string          `json:"allowEnv"`
 	Loose    bool              `json:"looseEnv"`
@@ -77,12 +79,16 @@ func globMatch(pattern, name string) bool {
 	return rec(0, 0)
 }
 
+// Glob panics when nothing matches, as werf v2 does (pkg/config/parser.go doGlob).
 func (f files) Glob(pattern string) map[string]interface{} {
 	res := map[string]interface{}{}
 	for k, v := range f.m {
 		if globMatch(pattern, k) {
 			res[k] = v
 		}
+	}
+	if len(res) == 0 {
+		panic(fmt.Sprintf("{{ .Files.Glob %q }}: no matches found", pattern))
 	}
 	return res
 }
@@ -233,7 +239,14 @@ func run(c *caseSpec) (string, error) {
 			return "", fmt.Errorf("bad case data: %w", err)
 		}
 	}
-	data["Files"] = files{m: c.Files}
+	fm := map[string]string{}
+	for k, v := range c.Files {
+		fm[k] = v
+	}
+	for k, v := range c.FilesB64 {
+		fm[k] = string(v)
+	}
+	data["Files"] = files{m: fm}
 	data["Env"] = c.EnvName
 	data["Commit"] = map[string]interface{}{
 		"Hash": hash,
@@ -248,6 +261,8 @@ func run(c *caseSpec) (string, error) {
 type batchResult struct {
 	Ok    bool   `json:"ok"`
 	Text  string `json:"text,omitempty"`
+	// The output's exact bytes (Text is JSON text: invalid UTF-8 in it would become U+FFFD)
+	Bytes []byte `json:"bytes,omitempty"`
 	Error string `json:"error,omitempty"`
 }
 
@@ -262,7 +277,7 @@ func runSafe(c *caseSpec) (res batchResult) {
 	if err != nil {
 		return batchResult{Ok: false, Error: err.Error()}
 	}
-	return batchResult{Ok: true, Text: out}
+	return batchResult{Ok: true, Text: out, Bytes: []byte(out)}
 }
 
 func main() {

@@ -3,9 +3,9 @@
  * starts under $XDG_STATE_HOME/stapelkit when no other daemon is given or found.
  */
 import { Command } from 'commander';
-import { addConnectionOptions, connectWithFlags, type DaemonFlags } from '../../buildkit/cli-options';
+import { addConnectionOptions, connectWithFlags, type DaemonFlags } from '../../daemon/cli-options';
 import { formatDaemonVersion } from '../../buildkit/version';
-import { embeddedDockerdStatus, ensureEmbeddedDockerd, removeStateDir, stopEmbeddedDockerd, type EmbeddedStatus } from '../../buildkit/dockerd';
+import { embeddedDockerdStatus, ensureEmbeddedDockerd, removeStateDir, stopEmbeddedDockerd, type EmbeddedStatus } from '../../daemon/dockerd';
 
 /** Human lines for `daemon status` (pure). */
 export function formatStatus(s: EmbeddedStatus): string[] {
@@ -21,7 +21,7 @@ export function register(program: Command): void {
   const describeDaemon = async (flags: DaemonFlags): Promise<string[]> => {
     let client;
     try {
-      client = await connectWithFlags(flags, { say: () => undefined });
+      client = await connectWithFlags(flags, { say: (l) => process.stderr.write(`${l}\n`) });
     } catch (e) {
       return [`buildkit: unreachable: ${(e as Error).message}`];
     }

@@ -11,9 +11,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { busyboxTarball, ensureBusyboxImage, type BusyboxArch } from '../../../src/buildkit/base-images';
-import { DockerApi } from '../../../src/buildkit/docker-api';
-import { ensureBinfmt, removeStateDir, startDockerd, stopDockerdAt, userStateDir } from '../../../src/buildkit/dockerd';
+import { busyboxTarball, ensureBusyboxImage, type BusyboxArch } from '../../../src/daemon/base-images';
+import { DockerApi } from '../../../src/daemon/docker-api';
+import { ensureBinfmt, removeStateDir, startDockerd, stopDockerdAt, userStateDir } from '../../../src/daemon/dockerd';
 import { parseAddress } from '../../../src/buildkit/transport';
 import { RegistryClient, pushDockerArchive } from '../../../src/registry';
 import { testRegistry, type TestRegistry } from './registry';

@@ -14,7 +14,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { removeStateDir, startDockerd } from '../../../src/buildkit/dockerd';
+import { removeStateDir, startDockerd } from '../../../src/daemon/dockerd';
 import { parseAddress, startGrpcUpgradeBridge } from '../../../src/buildkit/transport';
 import { ENV } from './daemon';
 

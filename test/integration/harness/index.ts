@@ -13,8 +13,9 @@
  * `dockerdOnly(t, why)`: on any other daemon they are skipped with the reason printed.
  */
 import type { Callback, Test } from 'uvu';
-import { connect, type BuildkitClient } from '../../../src/buildkit/client';
-import { DockerApi } from '../../../src/buildkit/docker-api';
+import type { BuildkitClient } from '../../../src/buildkit/client';
+import { connect } from '../../../src/daemon/connect';
+import { DockerApi } from '../../../src/daemon/docker-api';
 import type { TlsFiles } from '../../../src/buildkit/transport';
 import type { OciImageConfig } from '../../../src/build/gateway';
 import { parseImageReference } from '../../../src/llb/reference';

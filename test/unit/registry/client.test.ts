@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import bcrypt from 'bcryptjs';
 import { MediaType, RegistryClient, RegistryError, digestOf, nextLink, parseChallenges, pushDockerArchive } from '../../../src/registry';
-import { imageTarball } from '../../../src/buildkit/base-images';
+import { imageTarball } from '../../../src/daemon/base-images';
 import { writeTar } from '../../../src/buildkit/tar';
 import { registryBinary, startRegistry, type TestRegistry } from '../../integration/harness/registry';
 

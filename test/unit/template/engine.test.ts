@@ -212,13 +212,16 @@ test('yaml.v2 emitter style', () => {
   assert.is(marshalYamlV2(m), 'e: ""\nlist:\n- a\n- 1\nnested:\n  k: |-\n    multi\n    line\ns: \'x: y\'\n');
 });
 
-test('regexp: Go expansion and refused constructs', () => {
+test('regexp: Go expansion, refused constructs, scoped flags', () => {
   const re = compileGoRegexp('a(x*)b', false);
   assert.is(goRegexReplaceAll(re, '-ab-axxb-', '$1W', false), '---');
   assert.is(goRegexReplaceAll(re, '-ab-axxb-', '${1}W', false), '-W-xxW-');
   assert.throws(() => compileGoRegexp('(a)\\1', false), /invalid escape sequence/);
   assert.throws(() => compileGoRegexp('a(?=b)', false), /invalid or unsupported Perl syntax/);
-  assert.throws(() => compileGoRegexp('a(?i:b)', false), /Stapelkit does not support flags inside/);
+  // scoped flags are Go syntax: only the group folds case
+  const scoped = compileGoRegexp('a(?i:b)', false);
+  assert.ok(scoped.test('aB'));
+  assert.not.ok(scoped.test('AB'));
 });
 
 test('a file reader error keeps its code (e.g. a giterminism refusal)', () => {

@@ -1,0 +1,87 @@
+/**
+ * Frontend start-up inside BuildKit: the time from the Control.Solve request to the frontend's
+ * first LLB solve, for our frontend image (`gateway.v0`, `source=<image>`) against BuildKit's
+ * built-in Dockerfile frontend (`dockerfile.v0`) on the same daemon — both begin by solving the
+ * `dockerfile` local, whose vertex start (the Status stream, same clock) marks the moment.
+ *
+ * Our figure includes: resolving the frontend image, starting its container, Node start-up and
+ * module loading, and the Ping round trip. Also reported: wall time of the whole build (ours: the
+ * interim path — werf.yaml rendered, base image resolved and returned; no exporter).
+ *
+ *   node --import tsx bench/frontend-startup.ts [--runs 7]
+ *
+ * The daemon comes from the test harness (STAPELKIT_TEST_ADDR or a private dockerd started here).
+ */
+import * as fs from 'node:fs';
+import type { ProgressCollector } from '../src/buildkit/progress';
+import { Session } from '../src/session';
+import { frontendImage, projectDir } from '../test/integration/frontend-helpers';
+import { testEnv } from '../test/integration/harness';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+const RUNS = arg('runs', 7);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function firstSolveMs(progress: ProgressCollector, t0: number, match: (name: string) => boolean): number {
+  const v = [...progress.vertices.values()].find((x) => match(x.name) && x.started);
+  if (!v) throw new Error(`no matching vertex among: ${[...progress.vertices.values()].map((x) => x.name).join(' | ')}`);
+  return v.started!.getTime() - t0;
+}
+
+async function main(): Promise<void> {
+  const env = await testEnv();
+  const p = projectDir({});
+  try {
+    const t0 = Date.now();
+    const image = await frontendImage(env.docker);
+    process.stderr.write(`frontend image ${image} ready in ${Date.now() - t0} ms\n`);
+    fs.writeFileSync(`${p.dir}/werf.yaml`, `project: bench\nconfigVersion: 1\n---\nimage: app\nfrom: ${env.images.amd64}\nshell:\n  install: echo hi\n`);
+    fs.writeFileSync(`${p.dir}/Dockerfile`, `FROM ${env.images.amd64}\n`);
+    const client = await env.client();
+    const run = async (frontend: string, attrs: Record<string, string>, match: (n: string) => boolean) => {
+      const session = new Session({ syncedDirs: { context: { dir: p.dir }, dockerfile: { dir: p.dir } } });
+      try {
+        const start = Date.now();
+        const res = await client.solve({ frontend, frontendAttrs: attrs, session });
+        const first = firstSolveMs(res.progress, start, match);
+        // Of that, from the frontend image's vertex completing (container start + Node + Ping) to the first solve.
+        const img = [...res.progress.vertices.values()].find((v) => v.name.startsWith('docker-image://') && v.name.includes('stapelkit/frontend') && v.completed);
+        return { first, total: Date.now() - start, process: img ? first - (img.completed!.getTime() - start) : NaN };
+      } finally {
+        await session.close();
+      }
+    };
+    const ours = { first: [] as number[], total: [] as number[], process: [] as number[] };
+    const builtin = { first: [] as number[], total: [] as number[] };
+    // One warm-up each (image unpacked, caches filled), then alternate.
+    await run('gateway.v0', { source: image, filename: 'werf.yaml' }, (n) => n === 'local://dockerfile');
+    await run('dockerfile.v0', { filename: 'Dockerfile' }, (n) => n.startsWith('[internal] load build definition'));
+    for (let i = 0; i < RUNS; i++) {
+      const a = await run('gateway.v0', { source: image, filename: 'werf.yaml' }, (n) => n === 'local://dockerfile');
+      ours.first.push(a.first);
+      ours.total.push(a.total);
+      ours.process.push(a.process);
+      const b = await run('dockerfile.v0', { filename: 'Dockerfile' }, (n) => n.startsWith('[internal] load build definition'));
+      builtin.first.push(b.first);
+      builtin.total.push(b.total);
+    }
+    const fmt = (xs: number[]) => `median ${median(xs)} ms (min ${Math.min(...xs)}, max ${Math.max(...xs)})`;
+    console.log(`runs: ${RUNS} (after one warm-up each)`);
+    console.log(`stapelkit frontend (gateway.v0): solve request → first LLB solve: ${fmt(ours.first)}; whole build: ${fmt(ours.total)}`);
+    console.log(`  of which frontend image ready → first LLB solve (container start, Node, module load, Ping): ${fmt(ours.process)}`);
+    console.log(`built-in dockerfile.v0:          solve request → first LLB solve: ${fmt(builtin.first)}; whole build: ${fmt(builtin.total)}`);
+    console.log(`ratio (start-up, ours / built-in): ${(median(ours.first) / Math.max(1, median(builtin.first))).toFixed(1)}x; extra start-up ${median(ours.first) - median(builtin.first)} ms`);
+  } finally {
+    p.cleanup();
+    await env.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+/**
+ * stageDependencies checksum benchmark on a generated repository (default 50k files).
+ * "cold" = a fresh CliGitRepo: includes the one `ls-tree -r -t` of the commit; "warm" = the same
+ * repo object again (tree cached). Reported per mask set, median of --runs.
+ *
+ *   node --import tsx bench/stage-deps.ts [--files 50000] [--runs 5]
+ */
+import * as fs from 'node:fs';
+import { CliGitRepo } from '../src/git/cli-repo';
+import { stageDependenciesChecksum, type MappingSpec } from '../src/git/mapping';
+import { generateRepo } from './gen-repo';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+const FILES = arg('files', 50000);
+const RUNS = arg('runs', 5);
+
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const t0 = Date.now();
+  const g = await generateRepo(FILES);
+  console.log(`generated ${g.files.length} files in ${Date.now() - t0} ms (${g.dir})`);
+  const mapping: MappingSpec = { add: '/', to: '/app', includePaths: [], excludePaths: ['src/m0/p1'] };
+  const sets: Record<string, string[]> = {
+    'typical (dirs + files)': ['src/m1', 'package.json', 'config'],
+    'glob over everything (**/*.go)': ['**/*.go'],
+    'whole repo (**/*)': ['**/*'],
+    'three partial globs': ['src/*/p3/**/*.go', 'src/m2/**/*.txt', '**/README*'],
+  };
+  try {
+    for (const [name, masks] of Object.entries(sets)) {
+      const cold: number[] = [];
+      const warm: number[] = [];
+      let sum = '';
+      for (let r = 0; r < RUNS; r++) {
+        const repo = new CliGitRepo(g.dir);
+        let t = performance.now();
+        sum = await stageDependenciesChecksum(repo, g.commit, mapping, masks);
+        cold.push(performance.now() - t);
+        t = performance.now();
+        await stageDependenciesChecksum(repo, g.commit, mapping, masks);
+        warm.push(performance.now() - t);
+        repo.close();
+      }
+      console.log(`${name.padEnd(34)} cold ${median(cold).toFixed(0).padStart(5)} ms   warm ${median(warm).toFixed(1).padStart(6)} ms   ${sum.slice(0, 12)}`);
+    }
+  } finally {
+    fs.rmSync(g.dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

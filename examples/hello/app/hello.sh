@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "hello from stapelkit:"
+cat "$GREETING_FILE"

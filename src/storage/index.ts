@@ -1,0 +1,55 @@
+/**
+ * Stages storages (werf's stages storage) and how `stapelkit build` picks one:
+ *   --repo given        → RegistryStorage (dockerd: moby export + docker push; buildkitd: image push)
+ *   dockerd, no --repo  → DaemonImageStorage (repo = the project name)
+ *   buildkitd, no --repo → NoStagesStorage (BuildKit's cache alone; say so)
+ */
+import * as path from 'node:path';
+import type { BuildkitClient, SessionLike } from '../buildkit/client';
+import type { ProgressSink } from '../buildkit/progress';
+import { DockerApi } from '../daemon/docker-api';
+import { userStateDir } from '../daemon/dockerd';
+import { DaemonImageStorage } from './daemon-store';
+import { NoStagesStorage } from './none';
+import { RegistryStorage } from './registry-store';
+import type { StagesStorage } from './types';
+
+export { DaemonImageStorage, checkRepoName, type DaemonStorageOptions } from './daemon-store';
+export { RegistryStorage, type RegistryStorageOptions } from './registry-store';
+export { NoStagesStorage } from './none';
+export { withStageLock, stageLockPath } from './lock';
+export { parseStageTag, stageTag, groupStages, splitRepoTag } from './tags';
+export type { StagesStorage, StoredStage, StoreRequest } from './types';
+
+export interface OpenStorageOptions {
+  client: BuildkitClient;
+  /** werf.yaml `project` (the default repo in dockerd's image store). */
+  project: string;
+  /** `--repo`. */
+  repo?: string;
+  session?: SessionLike;
+  progress?: ProgressSink;
+  /** Lock files (default `<user state dir>/locks`). */
+  lockDir?: string;
+  /** Plain-http registry (default: localhost / 127.0.0.0/8 only). */
+  insecureRegistry?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** dockerd's API socket path for a client connected to a unix-socket dockerd, else undefined. */
+export function dockerApiOf(client: BuildkitClient): DockerApi | undefined {
+  const a = client.address;
+  return a.kind === 'dockerd' && a.net === 'unix' ? new DockerApi(a.path) : undefined;
+}
+
+export function openStagesStorage(opts: OpenStorageOptions): StagesStorage {
+  const lockDir = opts.lockDir ?? path.join(userStateDir(opts.env), 'locks');
+  const docker = dockerApiOf(opts.client);
+  if (opts.repo) {
+    return new RegistryStorage({ client: opts.client, repo: opts.repo, lockDir, docker, session: opts.session, progress: opts.progress, insecure: opts.insecureRegistry });
+  }
+  if (opts.client.daemonKind === 'dockerd' && docker) {
+    return new DaemonImageStorage({ client: opts.client, docker, repo: opts.project, lockDir, session: opts.session, progress: opts.progress });
+  }
+  return new NoStagesStorage();
+}

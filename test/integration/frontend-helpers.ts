@@ -1,0 +1,48 @@
+/**
+ * For the frontend tests and bench: compile the project when dist/ is older than src/, load the
+ * frontend image (offline, scripts/frontend-image.ts) into the test daemon, and make projects.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DockerApi } from '../../src/daemon/docker-api';
+import { loadFrontendImage } from '../../scripts/frontend-image';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function newestMtime(dir: string, ext: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p, ext));
+    else if (e.name.endsWith(ext)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Runs tsc when any src/**.ts or proto is newer than dist/src/frontend/main.js. */
+export function ensureDist(): void {
+  const out = path.join(ROOT, 'dist', 'src', 'frontend', 'main.js');
+  const built = fs.existsSync(out) ? fs.statSync(out).mtimeMs : 0;
+  if (built > newestMtime(path.join(ROOT, 'src'), '.ts')) return;
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
+  fs.utimesSync(out, new Date(), new Date());
+}
+
+/** The frontend image in the test daemon; its reference. */
+export async function frontendImage(docker: DockerApi): Promise<string> {
+  ensureDist();
+  return (await loadFrontendImage(docker)).ref;
+}
+
+/** A temp project dir with `files`; removed by the returned cleanup. */
+export function projectDir(files: Record<string, string>): { dir: string; cleanup(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-fe-'));
+  for (const [f, c] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), c);
+  }
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

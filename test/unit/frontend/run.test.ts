@@ -1,0 +1,168 @@
+/**
+ * The frontend's plumbing against an in-memory Gateway: which locals it solves, how werf.yaml and
+ * the context are read (templates, .Files.Get, .git HEAD), options, and the errors it returns.
+ */
+import * as zlib from 'node:zlib';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Gateway, GatewayCaps, GatewayRef, GatewayResult, GatewayStat, ResolvedImage, ResolveImageOptions } from '../../../src/build/gateway';
+import { StapelkitError } from '../../../src/errors';
+import { ContextFiles, ContextGitReader, MODE_DIR } from '../../../src/frontend/context-files';
+import { runFrontend } from '../../../src/frontend/main';
+import { parseFrontendOptions } from '../../../src/frontend/options';
+import { frontendEnv } from '../../../src/frontend/stdio-gateway';
+import { BUILDKIT_V08_LLB_CAPS, decodeDefinition } from '../../../src/llb';
+
+/** A Gateway over in-memory directories: `dockerfile` and `context` locals, images by ref. */
+class MemGateway implements Gateway {
+  solves: { identifier: string; attrs: Record<string, string> }[] = [];
+  reads: string[] = [];
+  resolved: { ref: string; opts?: ResolveImageOptions }[] = [];
+  constructor(readonly dirs: Record<string, Record<string, string>>) {}
+  async caps(): Promise<GatewayCaps> {
+    return { llb: new Set(BUILDKIT_V08_LLB_CAPS), frontend: new Set(['readfile', 'readdir', 'statfile']), platforms: [{ os: 'linux', architecture: 'amd64' }], daemon: 'dockerd' };
+  }
+  async resolveImageConfig(ref: string, opts?: ResolveImageOptions): Promise<ResolvedImage> {
+    this.resolved.push({ ref, opts });
+    return { ref: `docker.io/library/${ref}`, digest: '', config: { architecture: opts?.platform?.architecture ?? 'amd64', os: 'linux', config: { Cmd: ['sh'] } } };
+  }
+  async solve(def: { toBytes(): Uint8Array }): Promise<GatewayRef> {
+    const d = decodeDefinition(Buffer.from(def.toBytes()));
+    const src = d.ops.find((o) => o.op.source)!.op.source;
+    this.solves.push({ identifier: src.identifier, attrs: src.attrs ?? {} });
+    return { id: src.identifier };
+  }
+  private files(ref: GatewayRef): Record<string, string> {
+    const name = ref.id.replace(/^local:\/\//, '');
+    const files = this.dirs[name];
+    if (!files) throw new Error(`no files for ${ref.id}`);
+    return files;
+  }
+  async readFile(ref: GatewayRef, p: string): Promise<Buffer> {
+    this.reads.push(`${ref.id}:${p}`);
+    const f = this.files(ref)[p];
+    if (f === undefined) throw new StapelkitError('FILE_NOT_FOUND', `read ${p}: no such file or directory`);
+    return Buffer.from(f, 'latin1');
+  }
+  async readDir(ref: GatewayRef, dir: string): Promise<GatewayStat[]> {
+    const d = dir === '/' ? '' : dir;
+    const names = new Map<string, boolean>();
+    for (const p of Object.keys(this.files(ref))) {
+      if (d !== '' && !p.startsWith(d + '/')) continue;
+      const rest = d === '' ? p : p.slice(d.length + 1);
+      const [first, ...more] = rest.split('/');
+      names.set(first, more.length > 0 || !!names.get(first));
+    }
+    return [...names].map(([name, isDir]) => ({ path: name, mode: isDir ? MODE_DIR | 0o755 : 0o644, uid: 0, gid: 0, size: 0, modTime: 0 }));
+  }
+  async stat(): Promise<GatewayStat> {
+    throw new Error('unused');
+  }
+  async finish(_r?: GatewayResult, _e?: Error): Promise<void> {}
+}
+
+const env = (opts: Record<string, string>) => ({ ...frontendEnv({ BUILDKIT_SESSION_ID: 'sess42' }), opts });
+
+const WERF = `project: demo
+configVersion: 1
+---
+image: app
+from: busybox
+shell:
+  install: echo {{ env "GREETING" }}
+`;
+
+const t = suite('frontend run');
+
+t('options: Dockerfile-frontend names, Stapelkit extras, errors naming the option', () => {
+  const o = parseFrontendOptions({ filename: 'sub/werf.yaml', target: 'app', 'build-arg:A': 'x=y', platform: 'linux/amd64,linux/arm64', 'no-cache': '', 'cache-from': 'r/a,r/b', contextkey: 'ctx', dev: 'true', source: 'img', cmdline: 'img' });
+  assert.is(o.filename, 'sub/werf.yaml');
+  assert.equal(o.images, ['app']);
+  assert.equal(o.buildArgs, { A: 'x=y' });
+  assert.equal(o.platforms.map((p) => p.architecture), ['amd64', 'arm64']);
+  assert.is(o.noCache, true);
+  assert.equal(o.cacheImports, [{ Type: 'registry', Attrs: { ref: 'r/a' } }, { Type: 'registry', Attrs: { ref: 'r/b' } }]);
+  assert.is(o.contextKey, 'ctx');
+  assert.is(o.dev, true);
+  assert.equal(o.rest, {});
+  assert.equal(parseFrontendOptions({ 'no-cache': 'a,b', image: 'a,b' }).noCache, ['a', 'b']);
+  assert.equal(parseFrontendOptions({ 'cache-imports': '[{"Type":"local","Attrs":{"src":"/c"}}]' }).cacheImports, [{ Type: 'local', Attrs: { src: '/c' } }]);
+  assert.throws(() => parseFrontendOptions({ 'cache-imports': '{' }), /frontend option "cache-imports"/);
+  assert.throws(() => parseFrontendOptions({ dev: 'maybe' }), /frontend option "dev"/);
+  assert.throws(() => parseFrontendOptions({ target: 'a', image: 'b' }), /conflicts/);
+});
+
+t('reads werf.yaml from the dockerfile local (filename followed), the context whole, and returns the base image', async () => {
+  const gw = new MemGateway({ dockerfile: { 'werf.yaml': WERF }, context: { 'werf.yaml': 'stale copy', 'src/a.txt': 'a' } });
+  const res = await runFrontend(gw, env({ filename: 'werf.yaml', 'build-arg:GREETING': 'hi', 'loose-giterminism': 'true' }));
+  assert.equal(gw.solves[0], { identifier: 'local://dockerfile', attrs: { 'local.followpaths': '["werf.yaml"]', 'local.session': 'sess42', 'local.sharedkeyhint': 'werf.yaml' } });
+  assert.equal(gw.solves[1], { identifier: 'local://context', attrs: { 'local.session': 'sess42', 'local.sharedkeyhint': 'context' } });
+  assert.is(gw.solves[2].identifier, 'docker-image://docker.io/library/busybox:latest');
+  assert.not.ok(gw.reads.includes('local://context:werf.yaml'), 'werf.yaml comes from the dockerfile local only');
+  assert.equal((res.refs as GatewayRef).id, 'docker-image://docker.io/library/busybox:latest');
+  assert.equal((res.imageConfig as any).config.Cmd, ['sh']);
+});
+
+t('templates and .Files.Get come from the context; giterminism gates env like werf', async () => {
+  const werf = `project: demo
+configVersion: 1
+---
+{{ include "base.tmpl" . }}
+shell:
+  install: echo '{{ .Files.Get "conf/motd" | trim }}'
+`;
+  const context = { '.werf/base.tmpl': 'image: app\nfrom: busybox', 'conf/motd': 'welcome', 'werf-giterminism.yaml': 'giterminismConfigVersion: 1\n' };
+  const gw = new MemGateway({ dockerfile: { 'werf.yaml': werf }, context });
+  await runFrontend(gw, env({ filename: 'werf.yaml' }));
+  assert.ok(gw.reads.includes('local://context:.werf/base.tmpl'));
+  assert.ok(gw.reads.includes('local://context:conf/motd'));
+  // env without giterminism permission is refused, positioned
+  const gw2 = new MemGateway({ dockerfile: { 'werf.yaml': WERF }, context: { 'werf-giterminism.yaml': 'giterminismConfigVersion: 1\n' } });
+  const err = await runFrontend(gw2, env({ 'build-arg:GREETING': 'hi' })).catch((e) => e);
+  assert.instance(err, StapelkitError);
+  assert.match(err.format(), /GREETING/);
+});
+
+t('a bad werf.yaml throws the positioned message', async () => {
+  const gw = new MemGateway({ dockerfile: { 'werf.yaml': 'project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\nshel:\n  install: x\n' }, context: {} });
+  const err = await runFrontend(gw, env({})).catch((e) => e);
+  assert.instance(err, StapelkitError);
+  assert.match(err.format(), /^werf\.yaml:6(:1)?: .*shel/);
+});
+
+t('a missing werf.yaml and an unknown target are clear errors', async () => {
+  const e1 = await runFrontend(new MemGateway({ dockerfile: {}, context: {} }), env({ filename: 'werf.yaml' })).catch((e) => e);
+  assert.is(e1.code, 'CONFIG_NOT_FOUND');
+  const e2 = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': WERF }, context: {} }), env({ target: 'nope', 'build-arg:GREETING': 'x', 'loose-giterminism': 'true' })).catch((e) => e);
+  assert.is(e2.code, 'FRONTEND_TARGET');
+  assert.match(e2.message, /"nope".*"app"/);
+});
+
+t('several platforms give per-platform refs; the image platform is passed to resolve', async () => {
+  const gw = new MemGateway({ dockerfile: { 'werf.yaml': WERF }, context: {} });
+  const res = await runFrontend(gw, env({ platform: 'linux/amd64,linux/arm64', 'build-arg:GREETING': 'x', 'loose-giterminism': 'true' }));
+  assert.equal(Object.keys(res.refs).sort(), ['linux/amd64', 'linux/arm64']);
+  assert.is((res.imageConfig as any)['linux/arm64'].architecture, 'arm64');
+  assert.equal(gw.resolved.map((r) => r.opts?.platform?.architecture), ['amd64', 'arm64']);
+});
+
+t('.git in the context gives the HEAD commit (ref file + loose object author time); without it the hash is empty', async () => {
+  const hash = 'a'.repeat(40);
+  const obj = zlib.deflateSync(Buffer.from(`commit 100\0tree ${'b'.repeat(40)}\nauthor A <a@x> 1700000000 +0300\ncommitter A <a@x> 1700000000 +0300\n\nmsg\n`)).toString('latin1');
+  const werf = WERF.replace('echo {{ env "GREETING" }}', 'echo {{ .Commit.Hash }}');
+  const context = { '.git/HEAD': 'ref: refs/heads/main\n', '.git/refs/heads/main': hash + '\n', [`.git/objects/aa/${'a'.repeat(38)}`]: obj, 'x.txt': '1' };
+  const gw = new MemGateway({ dockerfile: { 'werf.yaml': werf }, context });
+  await runFrontend(gw, env({}));
+  assert.ok(gw.reads.includes(`local://context:.git/refs/heads/main`));
+  const files = new ContextFiles(gw, { id: 'local://context' });
+  const r = new ContextGitReader('/nonexistent', files, { hash: '', date: new Date(0), tzOffset: '+0000' });
+  for (let i = 0; i < 4 && (r.head(), !files.complete); i++) await files.fetchMissing();
+  assert.equal([r.head().hash, r.head().date.getTime(), r.head().tzOffset], [hash, 1700000000_000, '+0300']);
+  assert.equal(r.listFiles(), [], 'nothing before listing');
+  await files.fetchMissing();
+  assert.equal(r.listFiles(), ['x.txt'], '.git is hidden from listings');
+  const noGit = new ContextGitReader('/nonexistent', new ContextFiles(new MemGateway({ context: {} }), { id: 'local://context' }), { hash: '', date: new Date(0), tzOffset: '+0000' });
+  assert.is(noGit.head().hash, '');
+});
+
+t.run();
