@@ -13,15 +13,17 @@ import * as assert from 'uvu/assert';
 import { Session } from '../../src/session';
 import { frontendLayout } from '../../scripts/frontend-image';
 import { frontendImage, projectDir } from './frontend-helpers';
-import { testEnv, testImageName, type TestEnv } from './harness';
+import { daemonTraits, dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
 
 const DOCKER_CLI = '/usr/bin/docker'; // Debian's docker.io CLI (20.10), not /usr/local/bin/docker
 
 const t = suite<{ env: TestEnv; image: string; cleanups: (() => void)[] }>('frontend image');
+const dockerd = dockerdOnly(t, 'the frontend image is docker-loaded and docker build runs it');
 
 t.before(async (ctx) => {
   ctx.env = await testEnv();
   ctx.cleanups = [];
+  if (!daemonTraits().dockerd) return; // every test here is dockerd-only
   const t0 = Date.now();
   ctx.image = await frontendImage(ctx.env.docker);
   process.stderr.write(`[frontend test] ${ctx.image} ready after ${Date.now() - t0} ms\n`);
@@ -56,7 +58,7 @@ async function gatewaySolve(ctx: { env: TestEnv; image: string }, dir: string, a
   }
 }
 
-t('the image carries the entrypoint, the frontend labels and the proto files', async (ctx) => {
+dockerd('the image carries the entrypoint, the frontend labels and the proto files', async (ctx) => {
   const info = await ctx.env.docker.inspectImage(ctx.image);
   assert.equal(info!.Config?.Entrypoint, ['/usr/local/bin/node', '/stapelkit/dist/src/frontend/main.js']);
   assert.is(info!.Config?.Labels?.['moby.buildkit.frontend.network.none'], 'true');
@@ -70,7 +72,7 @@ t('the image carries the entrypoint, the frontend labels and the proto files', a
   assert.match(out.stderr, /cannot reach BuildKit's LLBBridge/);
 });
 
-t('gateway.v0 source=<image> through the Control API: werf.yaml read, base image and config returned', async (ctx) => {
+dockerd('gateway.v0 source=<image> through the Control API: werf.yaml read, base image and config returned', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64), 'src/app.txt': 'x' });
   const name = testImageName('frontend-gw');
   const res = await gatewaySolve(ctx, dir, { 'loose-giterminism': 'true', 'build-arg:GREETING': 'hi' }, name);
@@ -85,14 +87,14 @@ t('gateway.v0 source=<image> through the Control API: werf.yaml read, base image
   await ctx.env.docker.removeImage(name);
 });
 
-t('gateway.v0: a bad werf.yaml fails the build with the positioned message', async (ctx) => {
+dockerd('gateway.v0: a bad werf.yaml fails the build with the positioned message', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64, 'shel:\n  install: x\n') });
   const err = await gatewaySolve(ctx, dir, { 'loose-giterminism': 'true' }).catch((e) => e);
   assert.ok(err instanceof Error, 'the build fails');
   assert.match(String((err as Error).message), /werf\.yaml:8:1: .*shel/, String(err));
 });
 
-t('gateway.v0: an unknown target names the images there are', async (ctx) => {
+dockerd('gateway.v0: an unknown target names the images there are', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64) });
   const err = await gatewaySolve(ctx, dir, { target: 'nope', 'loose-giterminism': 'true' }).catch((e) => e);
   assert.match(String((err as Error).message), /image "nope" is not defined in werf\.yaml \(images: "app"\)/);
@@ -114,7 +116,7 @@ function dockerBuild(ctx: { env: TestEnv }, dir: string, args: string[]): Promis
   });
 }
 
-t('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image only in the local store)', async (ctx) => {
+dockerd('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image only in the local store)', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\n` + werf(ctx.env.images.amd64), 'werf-giterminism.yaml': GITERMINISM, '.dockerignore': '.docker-config\n' });
   const name = testImageName('frontend-syntax');
   // --build-arg reaches the template environment; werf-giterminism.yaml in the context allows it.
@@ -131,7 +133,7 @@ t('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image 
   assert.match(refused.out, /GREETING/);
 });
 
-t('docker build: a bad werf.yaml shows the positioned message in the build output', async (ctx) => {
+dockerd('docker build: a bad werf.yaml shows the positioned message in the build output', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\n` + werf(ctx.env.images.amd64, 'shel:\n  install: x\n'), 'werf-giterminism.yaml': GITERMINISM });
   const r = await dockerBuild(ctx, dir, []);
   assert.is(r.code, 1, r.out);

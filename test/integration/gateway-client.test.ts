@@ -15,7 +15,7 @@ import { exportImage } from '../../src/buildkit/export';
 import { Session } from '../../src/session';
 import { copy, image, local, marshal, scratch, SourceMap } from '../../src/llb';
 import { isStapelkitError } from '../../src/errors';
-import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
+import { dockerdOnly, opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv; gw: ControlGateway; session: Session; ctxDir: string }>('gateway client');
 
@@ -48,7 +48,7 @@ t('caps: LLB and frontend caps, worker platforms, daemon kind', async ({ gw }) =
   );
 });
 
-t('resolveImageConfig of a docker-loaded image reads the local store', async ({ env, gw }) => {
+dockerdOnly(t, "moby's local image store")('resolveImageConfig of a docker-loaded image reads the local store', async ({ env, gw }) => {
   const r = await gw.resolveImageConfig(env.images.amd64, { platform: { os: 'linux', architecture: 'amd64' } });
   assert.is(r.ref, `docker.io/${env.images.amd64}`);
   assert.is(r.config.architecture, 'amd64');
@@ -61,7 +61,7 @@ t('resolveImageConfig of a docker-loaded image reads the local store', async ({ 
   assert.is(noPlatform.config.architecture, 'amd64');
 });
 
-t('resolveImageConfig: the platform picks the local image; a mismatch looks for a registry', async ({ env, gw }) => {
+dockerdOnly(t, "moby's local image store")('resolveImageConfig: the platform picks the local image; a mismatch looks for a registry', async ({ env, gw }) => {
   if (env.images.arm64) {
     const r = await gw.resolveImageConfig(env.images.arm64, { platform: { os: 'linux', architecture: 'arm64' } });
     assert.is(r.config.architecture, 'arm64');
@@ -188,7 +188,7 @@ t('concurrent solves in one gateway; a concurrent failure blames its own vertex'
   assert.is((await gw.readFile((b as PromiseFulfilledResult<any>).value, '/n2')).toString(), '2\n');
 });
 
-t('exportImage: concurrent moby exports with image config in one attached session', async ({ env, session }) => {
+dockerdOnly(t, 'moby exporter, docker inspect')('exportImage: concurrent moby exports with image config in one attached session', async ({ env, session }) => {
   const client = await env.client();
   const names = [testImageName('gw-export'), testImageName('gw-export')];
   const defs = names.map((_, i) =>
