@@ -1,7 +1,7 @@
 # Stapelkit — see README.md
 NODE_IMPORT := node --import tsx
 
-.PHONY: all setup deps build typecheck test unit integration example bench clean frontend-image
+.PHONY: all setup deps build typecheck test unit integration example bench clean frontend-image bench-frontend
 
 all: build
 
@@ -46,6 +46,10 @@ frontend-image: build
 
 bench: build
 	$(NODE_IMPORT) bench/context-sync.ts
+
+# Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0.
+bench-frontend: build
+	$(NODE_IMPORT) bench/frontend-startup.ts
 
 clean:
 	rm -rf dist

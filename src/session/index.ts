@@ -193,8 +193,9 @@ export class Session {
   addSyncedDir(name: string, d: SyncedDir): void {
     if (Object.keys(this.syncedDirs).length === 0) throw new StapelkitError('E_SESSION_CONFIG', `addSyncedDir(${JSON.stringify(name)}): the session serves no FileSync (give it a synced dir at construction)`);
     const prev = this.syncedDirs[name];
-    const next = { ...d, dir: path.resolve(d.dir) };
-    if (prev && JSON.stringify(prev) !== JSON.stringify(next)) throw new StapelkitError('E_SESSION_CONFIG', `synced dir ${JSON.stringify(name)} is already served from ${prev.dir}`);
+    const next = d.source ? { ...d, dir: `tree:${d.source.id}` } : { ...d, dir: path.resolve(d.dir) };
+    const same = (a: SyncedDir, b: SyncedDir) => a.dir === b.dir && JSON.stringify(a.excludes ?? []) === JSON.stringify(b.excludes ?? []);
+    if (prev && !same(prev, next)) throw new StapelkitError('E_SESSION_CONFIG', `synced dir ${JSON.stringify(name)} is already served from ${prev.dir}`);
     this.syncedDirs[name] = next;
   }
 

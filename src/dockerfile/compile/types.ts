@@ -99,6 +99,8 @@ export interface DispatchState {
 
 export interface DispatchContext {
   opts: CompileOptions;
+  /** Definition.Source for every op an instruction makes. */
+  sourceMap: import('../../llb').SourceMap;
   file: string;
   shlex: ShellLex;
   escape: string;
