@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { setDebugDaemon } from '../daemon/cli-options';
 import { isStapelkitError } from '../errors';
 import { register as registerRender } from './commands/render';
 import { register as registerConfig } from './commands/config';
@@ -69,6 +70,7 @@ export function reportError(e: unknown, debug: boolean): number {
 
 export async function main(argv: string[]): Promise<number> {
   const program = makeProgram();
+  setDebugDaemon(debugRequested(argv));
   try {
     await program.parseAsync(argv);
     return 0;

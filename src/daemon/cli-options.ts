@@ -60,11 +60,17 @@ export function cacheFromFlags(flags: CacheFlags): { cacheImports: CacheEntry[];
   };
 }
 
+let debugAll = false;
+/** The CLI's --debug/--log-debug: every connectWithFlags then names the daemon and its BuildKit version. */
+export function setDebugDaemon(on: boolean): void {
+  debugAll = on;
+}
+
 /** Connects as the flags say (see resolveAddress for the order when --addr is absent). */
 export async function connectWithFlags(flags: DaemonFlags, opts: { env?: NodeJS.ProcessEnv; say?: (line: string) => void } = {}): Promise<BuildkitClient> {
   const tls = flags.tlscacert || flags.tlscert || flags.tlskey ? { ca: flags.tlscacert, cert: flags.tlscert, key: flags.tlskey, serverName: flags.tlsservername } : undefined;
   const client = await connect(flags.addr, { tls, env: opts.env, say: opts.say });
-  if (flags.debug) {
+  if (flags.debug ?? debugAll) {
     const say = opts.say ?? ((l: string) => process.stderr.write(`${l}\n`));
     try {
       say(`debug: daemon ${client.address.text} (from ${client.source}): ${formatDaemonVersion(await client.daemonVersion())}`);

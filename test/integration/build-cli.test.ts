@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testEnv, type TestEnv } from './harness';
+import { dockerdOnly, testEnv, type TestEnv } from './harness';
 import { build, werfProject } from './werf-project';
 import { runCli } from './cli-run';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { startDockerd, stopDockerdAt } from '../../src/daemon/dockerd';
 import { DockerApi } from '../../src/daemon/docker-api';
 
 const t = suite('build and stages CLI');
+const dockerd = dockerdOnly(t, "stapelkit build stores into and inspects dockerd's image store");
 let env: TestEnv;
 let cliEnv: NodeJS.ProcessEnv;
 let seq = 0;
@@ -36,7 +37,7 @@ function stageTags(docker: DockerApi, repo: string): Promise<string[]> {
   return docker.json<any[]>(`/images/json?filters=${encodeURIComponent(JSON.stringify({ reference: [repo] }))}`).then((l) => l.flatMap((i) => i.RepoTags ?? []).filter((t: string) => /:[0-9a-f]{56}-\d+$/.test(t)));
 }
 
-t('--explain names the changed digest input; stages lists digests and what is stored without building', async () => {
+dockerd('--explain names the changed digest input; stages lists digests and what is stored without building', async () => {
   const name = uniq('explain');
   const p = werfProject({ 'werf.yaml': yaml(name, 'echo a > /a', env.images.amd64) });
   await build(p, ['--addr', env.addr], { env: cliEnv });
@@ -55,7 +56,7 @@ t('--explain names the changed digest input; stages lists digests and what is st
   p.remove();
 });
 
-t('--add-custom-tag tags the final image in the stages repository', async () => {
+dockerd('--add-custom-tag tags the final image in the stages repository', async () => {
   const name = uniq('tag');
   const p = werfProject({ 'werf.yaml': yaml(name, 'true', env.images.amd64) });
   const r = await build(p, ['--addr', env.addr, '--add-custom-tag', '%image%-latest'], { env: cliEnv });
@@ -75,7 +76,7 @@ t('an unreachable --repo registry: one clear error, non-zero exit', async () => 
   p.remove();
 });
 
-t('the daemon dies mid-build: clear error, no tag for the unfinished stage; the next build reuses the finished ones', async () => {
+dockerd('the daemon dies mid-build: clear error, no tag for the unfinished stage; the next build reuses the finished ones', async () => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-dying-'));
   let d = await startDockerd({ stateDir });
   const name = uniq('dying');

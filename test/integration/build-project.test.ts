@@ -10,12 +10,13 @@ import { suite } from 'uvu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testEnv, testRegistry, type TestEnv, type TestRegistry } from './harness';
+import { dockerdOnly, testEnv, testRegistry, type TestEnv, type TestRegistry } from './harness';
 import { build, werfProject } from './werf-project';
 import { startDockerd, type DockerdInstance } from '../../src/daemon/dockerd';
 import { DockerApi } from '../../src/daemon/docker-api';
 
 const t = suite('build projects');
+const dockerd = dockerdOnly(t, 'the built images are inspected and run through the Docker API');
 let env: TestEnv;
 let cliEnv: NodeJS.ProcessEnv;
 let registry: TestRegistry | undefined;
@@ -97,7 +98,7 @@ shell:
 `;
 }
 
-t('four images: fromImage, artifact import after install, stage import after setup, dependency env, git owner', async () => {
+dockerd('four images: fromImage, artifact import after install, stage import after setup, dependency env, git owner', async () => {
   const name = uniq('four');
   const p = werfProject({ 'werf.yaml': fourImages(name, env.images.amd64), 'src/index.txt': 'hello\n' });
   const r = await build(p, args(), { env: cliEnv });
@@ -119,7 +120,7 @@ t('four images: fromImage, artifact import after install, stage import after set
   p.remove();
 });
 
-t('an import source rebuilt with identical output does not rebuild the importer', async () => {
+dockerd('an import source rebuilt with identical output does not rebuild the importer', async () => {
   const name = uniq('imp');
   const yaml = (v: string) => `project: ${name}
 configVersion: 1
@@ -150,7 +151,7 @@ import:
   p.remove();
 });
 
-t('a failing command: werf.yaml position, image, stage, exit code and last log lines; nothing stored for it; the next build reuses what finished', async () => {
+dockerd('a failing command: werf.yaml position, image, stage, exit code and last log lines; nothing stored for it; the next build reuses what finished', async () => {
   const name = uniq('fail');
   const yaml = (cmd: string) => `project: ${name}
 configVersion: 1
@@ -178,7 +179,7 @@ shell:
   p.remove();
 });
 
-t('a missing base image: a clear error naming the image, non-zero exit', async () => {
+dockerd('a missing base image: a clear error naming the image, non-zero exit', async () => {
   const p = werfProject({ 'werf.yaml': `project: ${uniq('nobase')}\nconfigVersion: 1\n---\nimage: app\nfrom: 127.0.0.1:1/no/such:image\nshell:\n  install: [true]\n` });
   const r = await build(p, args(), { env: cliEnv, expectFail: true });
   assert.is.not(r.code, 0);
@@ -187,7 +188,7 @@ t('a missing base image: a clear error naming the image, non-zero exit', async (
   p.remove();
 });
 
-t('secrets: readable by commands, never in progress output, image config, history or layers', async () => {
+dockerd('secrets: readable by commands, never in progress output, image config, history or layers', async () => {
   const name = uniq('secret');
   const value = `s3cr3t-${Date.now()}`;
   const p = werfProject({
@@ -206,7 +207,7 @@ t('secrets: readable by commands, never in progress output, image config, histor
   p.remove();
 });
 
-t('two builds of one project at the same time: both succeed, same digests, each digest stored once', async () => {
+dockerd('two builds of one project at the same time: both succeed, same digests, each digest stored once', async () => {
   const name = uniq('twice');
   const p = werfProject({ 'werf.yaml': `project: ${name}\nconfigVersion: 1\n---\nimage: app\nfrom: ${env.images.amd64}\nshell:\n  install:\n  - sleep 1; date +%s%N > /when\n`, 'x': 'x' });
   const [a, b] = await Promise.all([build(p, args(), { env: cliEnv }), build(p, args(), { env: cliEnv })]);
@@ -216,7 +217,7 @@ t('two builds of one project at the same time: both succeed, same digests, each 
   p.remove();
 });
 
-t('an arm64 image under qemu', async () => {
+dockerd('an arm64 image under qemu', async () => {
   if (!env.images.arm64) {
     process.stderr.write(`skipping arm64: ${env.images.arm64Note}\n`);
     return;
@@ -231,7 +232,7 @@ t('an arm64 image under qemu', async () => {
   p.remove();
 });
 
-t('two daemons sharing only a registry: after building on A, B builds nothing and has identical files', async () => {
+dockerd('two daemons sharing only a registry: after building on A, B builds nothing and has identical files', async () => {
   registry = await testRegistry();
   second = await startDockerd({ stateDir: fs.mkdtempSync(path.join(os.tmpdir(), 'skt-second-')) });
   const name = uniq('shared');

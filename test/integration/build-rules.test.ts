@@ -8,10 +8,11 @@ import { suite } from 'uvu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testEnv, type TestEnv } from './harness';
+import { dockerdOnly, testEnv, type TestEnv } from './harness';
 import { build, werfProject, type WerfProject } from './werf-project';
 
 const t = suite('build rules');
+const dockerd = dockerdOnly(t, 'the built images are inspected and run through the Docker API');
 let env: TestEnv;
 let cliEnv: NodeJS.ProcessEnv;
 
@@ -89,7 +90,7 @@ function finalImage(r: Awaited<ReturnType<typeof run>>): string {
   return r.report.Images.app.DockerImageName;
 }
 
-t('first build builds every stage; a rebuild with no change builds none', async () => {
+dockerd('first build builds every stage; a rebuild with no change builds none', async () => {
   const { p } = newProject();
   const a = await run(p);
   assert.equal(a.built, ['app/from', 'app/beforeInstall', 'app/gitArchive', 'app/install', 'app/setup', 'app/imageSpec']);
@@ -102,7 +103,7 @@ t('first build builds every stage; a rebuild with no change builds none', async 
   p.remove();
 });
 
-t('beforeInstall command change: beforeInstall and every later stage', async () => {
+dockerd('beforeInstall command change: beforeInstall and every later stage', async () => {
   const { p, name } = newProject();
   await run(p);
   p.write({ 'werf.yaml': werfYaml(name, { beforeInstall: 'echo changed > /bi' }) });
@@ -113,7 +114,7 @@ t('beforeInstall command change: beforeInstall and every later stage', async () 
   p.remove();
 });
 
-t('installCacheVersion change: install and later, not beforeInstall or gitArchive', async () => {
+dockerd('installCacheVersion change: install and later, not beforeInstall or gitArchive', async () => {
   const { p, name } = newProject();
   await run(p);
   p.write({ 'werf.yaml': werfYaml(name, { installCacheVersion: '2' }) });
@@ -123,7 +124,7 @@ t('installCacheVersion change: install and later, not beforeInstall or gitArchiv
   p.remove();
 });
 
-t('a file under install stageDependencies: install and later run and see it', async () => {
+dockerd('a file under install stageDependencies: install and later run and see it', async () => {
   const { p } = newProject();
   await run(p);
   p.write({ 'src/deps/a.txt': 'dep a v2\n' });
@@ -134,7 +135,7 @@ t('a file under install stageDependencies: install and later run and see it', as
   p.remove();
 });
 
-t('a file outside every stageDependencies: no user stage, gitLatestPatch brings it', async () => {
+dockerd('a file outside every stageDependencies: no user stage, gitLatestPatch brings it', async () => {
   const { p } = newProject();
   await run(p);
   p.write({ 'src/other.txt': 'other v2\n' });
@@ -147,7 +148,7 @@ t('a file outside every stageDependencies: no user stage, gitLatestPatch brings 
   p.remove();
 });
 
-t('a deleted file is gone from the final image', async () => {
+dockerd('a deleted file is gone from the final image', async () => {
   const { p } = newProject();
   const a = await run(p);
   assert.ok(await exists(finalImage(a), '/app/gone.txt'));
@@ -159,7 +160,7 @@ t('a deleted file is gone from the final image', async () => {
   p.remove();
 });
 
-t('fromCacheVersion change: every stage', async () => {
+dockerd('fromCacheVersion change: every stage', async () => {
   const { p, name } = newProject();
   await run(p);
   p.write({ 'werf.yaml': werfYaml(name, { fromCacheVersion: '2' }) });
@@ -169,7 +170,7 @@ t('fromCacheVersion change: every stage', async () => {
   p.remove();
 });
 
-t('only imageSpec changes: no user stage runs, the config changes', async () => {
+dockerd('only imageSpec changes: no user stage runs, the config changes', async () => {
   const { p, name } = newProject();
   await run(p);
   p.write({ 'werf.yaml': werfYaml(name, { env: '2' }) });
@@ -181,7 +182,7 @@ t('only imageSpec changes: no user stage runs, the config changes', async () => 
   p.remove();
 });
 
-t('a secret value change rebuilds nothing; the value is in no layer or label', async () => {
+dockerd('a secret value change rebuilds nothing; the value is in no layer or label', async () => {
   const { p } = newProject();
   await run(p);
   const r = await run(p, { SECRET_VALUE: 'two-very-secret' });
@@ -191,7 +192,7 @@ t('a secret value change rebuilds nothing; the value is in no layer or label', a
   p.remove();
 });
 
-t('a new commit without content change rebuilds nothing', async () => {
+dockerd('a new commit without content change rebuilds nothing', async () => {
   const { p } = newProject();
   await run(p);
   p.commit('empty commit');
@@ -204,7 +205,7 @@ t('a new commit without content change rebuilds nothing', async () => {
   p.remove();
 });
 
-t('amend and rebase with unchanged content rebuild nothing (werf would rebuild the git stages)', async () => {
+dockerd('amend and rebase with unchanged content rebuild nothing (werf would rebuild the git stages)', async () => {
   const { p } = newProject();
   await run(p);
   p.write({ 'src/other.txt': 'other v2\n' });

@@ -11,12 +11,13 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { testEnv, testImageName, type TestEnv } from './harness';
+import { dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
 import { buildOurs, buildTheirs, configDiff, imageTree, readCase, savedConfig, treeDiff, type CaseSpec } from './dockerfile-helpers';
 
 const CORPUS = path.resolve(__dirname, '../dockerfiles');
 const only = process.env.DOCKERFILE_CASES?.split(',');
 const t = suite<{ env: TestEnv; images: string[] }>('dockerfile-oracle');
+const dockerd = dockerdOnly(t, 'the oracle is docker build on the same daemon');
 const summary = { identical: 0, intended: 0, fileChecked: 0, cases: 0 };
 
 // ADD <url> cases fetch from this server; the daemon's http source runs in dockerd's (host) netns.
@@ -51,7 +52,7 @@ for (const name of fs.readdirSync(CORPUS).sort()) {
   const dir = path.join(CORPUS, name);
   if (!fs.statSync(dir).isDirectory() || (only && !only.includes(name))) continue;
   const spec = readCase(dir);
-  t(name, async ({ env, images }) => {
+  dockerd(name, async ({ env, images }) => {
     if (spec.platform === 'linux/arm64' && !env.images.arm64) {
       console.log(`  ${name}: skipped (${env.images.arm64Note ?? 'no arm64'})`);
       return;

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testEnv, type TestEnv } from './harness';
+import { dockerdOnly, testEnv, type TestEnv } from './harness';
 import { commitExample, copyExample, removeExample, runCli } from './cli-run';
 import { build } from './werf-project';
 
@@ -20,6 +20,7 @@ interface Ctx {
 }
 
 const t = suite<Ctx>('example werf project');
+const dockerd = dockerdOnly(t, "the example image is inspected and run through the Docker API");
 
 t.before(async (ctx) => {
   ctx.env = await testEnv();
@@ -31,7 +32,7 @@ t.after(async (ctx) => {
   await ctx.env?.stop();
 });
 
-t('build, run, no-op rebuild, a greeting edit re-runs install with the build_dir cache kept', async (ctx) => {
+dockerd('build, run, no-op rebuild, a greeting edit re-runs install with the build_dir cache kept', async (ctx) => {
   const args = ['--addr', ctx.env.addr];
   const first = await build(ctx.dir, args, { env: ctx.cliEnv });
   assert.equal(first.built, ['builder/from', 'builder/gitArchive', 'builder/install', 'hello/from', 'hello/gitArchive', 'hello/dependenciesAfterInstall', 'hello/setup', 'hello/imageSpec']);

@@ -69,10 +69,10 @@ t('a failing RUN in a Dockerfile names the step, the command and its last log li
   assert.match(be.command ?? '', /exit 5/);
   assert.ok(be.logTail.includes('checking 42'), be.logTail.join('|'));
   assert.ok(be.logTail.includes('broken'));
-  // dockerd 20.10 sends no errdefs.Source details, so the step is named by its vertex (the
-  // Dockerfile frontend calls it `[3/3] RUN …`), not by a file position.
+  // The step is named by its vertex (the Dockerfile frontend calls it `[3/3] RUN …`); dockerd 20.10
+  // sends no errdefs.Source details, newer daemons may add a file position in front.
   assert.match(be.vertexName ?? '', /^\[3\/3\] RUN echo/);
-  assert.match(be.format(), /^\[3\/3\] RUN .*' exited 5/);
+  assert.match(be.format(), /\[3\/3\] RUN .*' exited 5/);
 });
 
 t.run();

@@ -16,7 +16,7 @@ import { RegistryClient } from '../../src/registry/client';
 import { MediaType } from '../../src/registry/media-types';
 import { Session } from '../../src/session';
 import { frontendImage, projectDir } from './frontend-helpers';
-import { testEnv, type TestEnv } from './harness';
+import { daemonTraits, dockerdOnly, testEnv, type TestEnv } from './harness';
 import { testRegistry, type TestRegistry } from './harness/registry';
 
 const t = suite<{ env: TestEnv; reg: TestRegistry; image: string; cleanups: (() => void)[] }>('frontend platforms');
@@ -24,6 +24,7 @@ const t = suite<{ env: TestEnv; reg: TestRegistry; image: string; cleanups: (() 
 t.before(async (ctx) => {
   ctx.env = await testEnv();
   ctx.cleanups = [];
+  if (!daemonTraits().dockerd) return; // the frontend image is docker-loaded
   ctx.image = await frontendImage(ctx.env.docker);
   ctx.reg = await testRegistry();
 });
@@ -33,7 +34,7 @@ t.after(async (ctx) => {
   await ctx.env?.stop();
 });
 
-t('platform=linux/amd64,linux/arm64: per-platform results, exported one directory per platform', async (ctx) => {
+dockerdOnly(t, 'the frontend image is docker-loaded into the image store')('platform=linux/amd64,linux/arm64: per-platform results, exported one directory per platform', async (ctx) => {
   if (!ctx.env.images.arm64) {
     console.log(`  (skipped: arm64 cannot run here: ${ctx.env.images.arm64Note})`);
     return;

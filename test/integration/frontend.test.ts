@@ -14,15 +14,17 @@ import { Session } from '../../src/session';
 import { marshal, mkfile, scratch } from '../../src/llb';
 import { frontendLayout } from '../../scripts/frontend-image';
 import { frontendImage, projectDir } from './frontend-helpers';
-import { testEnv, testImageName, type TestEnv } from './harness';
+import { daemonTraits, dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
 
 const DOCKER_CLI = '/usr/bin/docker'; // Debian's docker.io CLI (20.10), not /usr/local/bin/docker
 
 const t = suite<{ env: TestEnv; image: string; cleanups: (() => void)[] }>('frontend image');
+const dockerd = dockerdOnly(t, 'the frontend image is docker-loaded and docker build runs it');
 
 t.before(async (ctx) => {
   ctx.env = await testEnv();
   ctx.cleanups = [];
+  if (!daemonTraits().dockerd) return; // every test here is dockerd-only
   const t0 = Date.now();
   ctx.image = await frontendImage(ctx.env.docker);
   process.stderr.write(`[frontend test] ${ctx.image} ready after ${Date.now() - t0} ms\n`);
@@ -57,7 +59,7 @@ async function gatewaySolve(ctx: { env: TestEnv; image: string }, dir: string, a
   }
 }
 
-t('the image carries the entrypoint, the frontend labels and the proto files', async (ctx) => {
+dockerd('the image carries the entrypoint, the frontend labels and the proto files', async (ctx) => {
   const info = await ctx.env.docker.inspectImage(ctx.image);
   assert.equal(info!.Config?.Entrypoint, ['/usr/local/bin/node', '/stapelkit/dist/src/frontend/main.js']);
   assert.is(info!.Config?.Labels?.['moby.buildkit.frontend.network.none'], 'true');
@@ -86,7 +88,7 @@ async function checkBuilt(ctx: { env: TestEnv }, name: string, greeting: string)
   assert.is(out.stdout, `${greeting}\n`, out.stderr);
 }
 
-t('gateway.v0 source=<image> through the Control API: werf.yaml read, the image built by the shared core', async (ctx) => {
+dockerd('gateway.v0 source=<image> through the Control API: werf.yaml read, the image built by the shared core', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64), 'src/app.txt': 'x' });
   const name = testImageName('frontend-gw');
   const res = await gatewaySolve(ctx, dir, { 'loose-giterminism': 'true', 'build-arg:GREETING': 'hi' }, name);
@@ -97,7 +99,7 @@ t('gateway.v0 source=<image> through the Control API: werf.yaml read, the image 
   await ctx.env.docker.removeImage(name);
 });
 
-t('gateway.v0: a second build comes from BuildKit\'s cache; no-cache runs the stage again', async (ctx) => {
+dockerd('gateway.v0: a second build comes from BuildKit\'s cache; no-cache runs the stage again', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': `project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: ${ctx.env.images.amd64}\nshell:\n  install: cat /proc/sys/kernel/random/uuid > /id\n` });
   const idOf = async (attrs: Record<string, string>) => {
     const name = testImageName('frontend-cache');
@@ -112,14 +114,14 @@ t('gateway.v0: a second build comes from BuildKit\'s cache; no-cache runs the st
   assert.is.not(await idOf({ 'no-cache': '' }), first, 'run again');
 });
 
-t('gateway.v0: a bad werf.yaml fails the build with the positioned message', async (ctx) => {
+dockerd('gateway.v0: a bad werf.yaml fails the build with the positioned message', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64, 'shel:\n  install: x\n') });
   const err = await gatewaySolve(ctx, dir, { 'loose-giterminism': 'true' }).catch((e) => e);
   assert.ok(err instanceof Error, 'the build fails');
   assert.match(String((err as Error).message), /werf\.yaml:8:1: .*shel/, String(err));
 });
 
-t('gateway.v0: an unknown target names the images there are', async (ctx) => {
+dockerd('gateway.v0: an unknown target names the images there are', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64) });
   const err = await gatewaySolve(ctx, dir, { target: 'nope', 'loose-giterminism': 'true' }).catch((e) => e);
   assert.match(String((err as Error).message), /image "nope" is not defined in werf\.yaml \(images: "app"\)/);
@@ -127,7 +129,7 @@ t('gateway.v0: an unknown target names the images there are', async (ctx) => {
 
 const GITERMINISM = 'giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n    allowEnvVariables: [GREETING]\n';
 
-t('gateway.v0 with frontend inputs: `dockerfile` and `context` LLB replace the locals', async (ctx) => {
+dockerd('gateway.v0 with frontend inputs: `dockerfile` and `context` LLB replace the locals', async (ctx) => {
   const client = await ctx.env.client();
   const dockerfile = marshal(scratch().file(mkfile('/werf.yaml', 0o644, werf(ctx.env.images.amd64))));
   const context = marshal(scratch().file(mkfile('/werf-giterminism.yaml', 0o644, GITERMINISM)));
@@ -157,7 +159,7 @@ function dockerBuild(ctx: { env: TestEnv }, dir: string, args: string[]): Promis
   });
 }
 
-t('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image only in the local store)', async (ctx) => {
+dockerd('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image only in the local store)', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\n` + werf(ctx.env.images.amd64), 'werf-giterminism.yaml': GITERMINISM, '.dockerignore': '.docker-config\n' });
   const name = testImageName('frontend-syntax');
   // --build-arg reaches the template environment; werf-giterminism.yaml in the context allows it.
@@ -173,7 +175,7 @@ t('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image 
   assert.match(refused.out, /GREETING/);
 });
 
-t('docker build: a werf secret served by `docker build --secret`, a build_dir cache mount', async (ctx) => {
+dockerd('docker build: a werf secret served by `docker build --secret`, a build_dir cache mount', async (ctx) => {
   const werfYaml = `# syntax=${ctx.image}
 project: demo
 configVersion: 1
@@ -200,7 +202,7 @@ shell:
   await ctx.env.docker.removeImage(name);
 });
 
-t('docker build: a bad werf.yaml shows the positioned message in the build output', async (ctx) => {
+dockerd('docker build: a bad werf.yaml shows the positioned message in the build output', async (ctx) => {
   const dir = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\n` + werf(ctx.env.images.amd64, 'shel:\n  install: x\n'), 'werf-giterminism.yaml': GITERMINISM });
   const r = await dockerBuild(ctx, dir, []);
   assert.is(r.code, 1, r.out);

@@ -23,7 +23,9 @@ t('our BuildKit v0.8 cap list is exactly what dockerd 20.10 reports (a newer dae
   const client = await env.client();
   const caps = (await client.llbCaps()).llb;
   const ours = new Set(BUILDKIT_V08_LLB_CAPS);
-  if (client.daemonKind === 'dockerd') assert.equal([...caps].filter((c) => !ours.has(c)).sort(), [], 'caps the daemon has that we do not list');
+  // Exactly v0.8's list only where the daemon is that BuildKit: dockerd reporting no BuildKit version.
+  const v08 = client.daemonKind === 'dockerd' && !(await client.daemonVersion()).buildkit;
+  if (v08) assert.equal([...caps].filter((c) => !ours.has(c)).sort(), [], 'caps the daemon has that we do not list');
   assert.equal([...ours].filter((c) => !caps.has(c)).sort(), [], 'caps we list that the daemon lacks');
 });
 
@@ -51,9 +53,10 @@ t('graphs needing caps this daemon lacks are refused at marshal time', async ({ 
     [() => marshal(scratch().file(copy(a, '/', '/', { includePatterns: ['a'] })), { caps }), Cap.FileCopyIncludeExcludePatterns],
   ];
   const client = await env.client();
+  const v08 = client.daemonKind === 'dockerd' && !(await client.daemonVersion()).buildkit;
   let lacking = 0;
   for (const [fn, cap] of cases) {
-    if (client.daemonKind === 'dockerd') assert.not.ok(caps.has(cap), `v0.8 has no ${cap}`);
+    if (v08) assert.not.ok(caps.has(cap), `v0.8 has no ${cap}`);
     if (caps.has(cap)) fn(); // a daemon that has the cap: the same graph marshals
     else {
       refused(fn, cap);

@@ -28,6 +28,8 @@ interface Ctx {
 
 const t = suite<Ctx>('llb-sources');
 const CONTENT = `content-${crypto.randomBytes(4).toString('hex')}\n`;
+// Per run: a daemon that served an earlier run keeps the content it fetched under its ETag.
+const ETAG = `"${crypto.createHash('sha256').update(CONTENT).digest('hex').slice(0, 16)}"`;
 
 function sh(cwd: string, ...args: string[]): string {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
@@ -66,7 +68,7 @@ t.before(async (ctx) => {
     const url = (req.url ?? '/').split('?')[0];
     ctx.hits.set(url, (ctx.hits.get(url) ?? 0) + 1);
     if (url === '/foo') {
-      res.writeHead(200, { 'Content-Type': 'text/plain', ETag: '"v1"', 'Last-Modified': modified.toUTCString() });
+      res.writeHead(200, { 'Content-Type': 'text/plain', ETag: ETAG, 'Last-Modified': modified.toUTCString() });
       res.end(CONTENT);
       return;
     }

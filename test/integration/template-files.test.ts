@@ -10,10 +10,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testEnv, type TestEnv } from './harness';
+import { dockerdOnly, testEnv, type TestEnv } from './harness';
 import { build, werfProject } from './werf-project';
 
 const t = suite('template files');
+const dockerd = dockerdOnly(t, "the built image is run through the Docker API");
 let env: TestEnv;
 let cliEnv: NodeJS.ProcessEnv;
 
@@ -35,7 +36,7 @@ async function cat(image: string, file: string): Promise<string> {
   return r.stdout;
 }
 
-t('binary .Files.Get through sha256sum and b64enc into the image; one invalid byte changes the digest', async () => {
+dockerd('binary .Files.Get through sha256sum and b64enc into the image; one invalid byte changes the digest', async () => {
   const name = `tplfiles-${process.pid}`;
   const werf = `project: ${name}
 configVersion: 1

@@ -14,7 +14,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from '../../src/daemon/connect';
 import { parseAddress, startGrpcUpgradeBridge } from '../../src/buildkit/transport';
-import { testEnv, type TestEnv } from './harness';
+import { testEnv, testTls, type TestEnv } from './harness';
 
 interface Ctx {
   env: TestEnv;
@@ -34,7 +34,7 @@ t.before(async (ctx) => {
   ctx.servers = [];
   ctx.env = await testEnv();
   ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-tls-'));
-  const addr = parseAddress(ctx.env.addr);
+  const addr = parseAddress(ctx.env.addr, testTls());
   if (addr.kind === 'dockerd') {
     const bridge = await startGrpcUpgradeBridge(addr);
     ctx.upstream = { dial: () => net.connect(bridge.socketPath), unixPath: bridge.socketPath, close: bridge.close };
@@ -42,6 +42,23 @@ t.before(async (ctx) => {
     ctx.upstream = { dial: () => net.connect(addr.path), unixPath: addr.path, close: async () => undefined };
   } else if (!addr.tls) {
     ctx.upstream = { dial: () => net.connect(addr.port, addr.host), close: async () => undefined };
+  } else {
+    // A TLS daemon: our proxies speak plain HTTP/2 to the tests and TLS (the harness's files) to it.
+    const t = addr.tls;
+    const read = (f?: string) => (f ? fs.readFileSync(f) : undefined);
+    const opts: tls.ConnectionOptions = { host: addr.host, port: addr.port, ca: read(t.ca), cert: read(t.cert), key: read(t.key), ALPNProtocols: ['h2'] };
+    const name = t.serverName ?? addr.host;
+    if (!net.isIP(name)) opts.servername = name;
+    opts.checkServerIdentity = (_h, cert) => tls.checkServerIdentity(name, cert);
+    ctx.upstream = { dial: () => tls.connect(opts), close: async () => undefined };
+  }
+  if (!ctx.upstream.unixPath) {
+    // A tcp:// daemon: a private unix socket in front of it for the unix:// case.
+    const sock = path.join(ctx.dir, 'upstream.sock');
+    const srv = net.createServer(pipeTo(ctx.upstream));
+    ctx.servers.push(srv);
+    await new Promise<void>((r) => srv.listen(sock, () => r()));
+    ctx.upstream.unixPath = sock;
   }
   ctx.workerId = (await (await ctx.env.client()).listWorkers())[0].id;
 });
@@ -72,15 +89,7 @@ function openssl(dir: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
 
-/** The test daemon behind a TLS tcp:// address cannot be re-fronted by plain proxies. */
-const noUpstream = (ctx: Ctx) => {
-  if (ctx.upstream) return false;
-  console.log(`transport-tls: ${ctx.env.addr} is TLS-only, no plain gRPC endpoint to put proxies in front of`);
-  return true;
-};
-
 t('unix:// reaches a BuildKit gRPC socket directly', async (ctx) => {
-  if (noUpstream(ctx) || !ctx.upstream.unixPath) return;
   const client = await connect(`unix://${ctx.upstream.unixPath}`, { embedded: false });
   try {
     assert.is(client.daemonKind, 'buildkitd');
@@ -92,7 +101,6 @@ t('unix:// reaches a BuildKit gRPC socket directly', async (ctx) => {
 });
 
 t('tcp:// without TLS', async (ctx) => {
-  if (noUpstream(ctx)) return;
   const port = await listen(ctx, net.createServer(pipeTo(ctx.upstream)));
   const client = await connect(`tcp://127.0.0.1:${port}`, { embedded: false });
   try {
@@ -104,7 +112,6 @@ t('tcp:// without TLS', async (ctx) => {
 });
 
 t('tcp:// with mutual TLS: works with the client certificate, fails clearly without', async (ctx) => {
-  if (noUpstream(ctx)) return;
   const d = ctx.dir;
   openssl(d, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=stapelkit-test-ca']);
   fs.writeFileSync(path.join(d, 'san.cnf'), 'subjectAltName=DNS:buildkitd.test,IP:127.0.0.1\n');

@@ -21,7 +21,7 @@ export function register(program: Command): void {
   const describeDaemon = async (flags: DaemonFlags): Promise<string[]> => {
     let client;
     try {
-      client = await connectWithFlags(flags, { say: () => undefined });
+      client = await connectWithFlags(flags, { say: (l) => process.stderr.write(`${l}\n`) });
     } catch (e) {
       return [`buildkit: unreachable: ${(e as Error).message}`];
     }

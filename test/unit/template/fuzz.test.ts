@@ -41,16 +41,14 @@ for (const seed of [1, 2]) {
 }
 
 for (const seed of [1, 2, 3]) {
-  test(`regexp fuzz seed ${seed}: 300 random RE2 patterns (valid and not) match the oracle`, () => {
-    assert.ok(oracle, 'Go oracle unavailable');
+  fuzzTest(`regexp fuzz seed ${seed}: 300 random RE2 patterns (valid and not) match the oracle`, () => {
     const problems = compare(regexFuzzCases(seed, 300));
     if (problems.length) assert.unreachable(`${problems.length} mismatches:\n` + problems.slice(0, 8).join('\n'));
   });
 }
 
 for (const seed of [1, 2]) {
-  test(`binary fuzz seed ${seed}: random templates over invalid-UTF-8 file contents match the oracle byte for byte`, () => {
-    assert.ok(oracle, 'Go oracle unavailable');
+  fuzzTest(`binary fuzz seed ${seed}: random templates over invalid-UTF-8 file contents match the oracle byte for byte`, () => {
     const problems = compare(binaryFuzzCases(seed, 200));
     if (problems.length) assert.unreachable(`${problems.length} mismatches:\n` + problems.slice(0, 8).join('\n'));
   });
