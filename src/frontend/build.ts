@@ -22,7 +22,7 @@ import { goTimeString, type CommitEnvDelivery } from '../stages';
 import { tzOffsetMinutes } from '../git/reader';
 import { mappingAdd } from '../git/pathmatch';
 import type { ContextProject } from './project';
-import { ContextMappingFacts, readContextSnapshot } from './context-git';
+import { ContextMappingFacts, contentNeeded, readContextSnapshot } from './context-git';
 
 /** What the frontend's core build context knows: the commit (the context's `.git` HEAD, or none), no ssh. */
 class FrontendStapelContext extends StapelBuildContext {
@@ -108,7 +108,14 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
   const mappingFacts =
     mappings.length && context?.state
       ? new ContextMappingFacts(
-          () => readContextSnapshot(gw, context.ref, [...new Set(mappings.map((m) => mappingAdd(m.add)))], project.fromDotGit ? { commit: commit.hash, authorTime: commit.authorTime, tzOffset: commit.tzOffset } : {}),
+          async () => {
+            const t0 = Date.now();
+            const snap = await readContextSnapshot(gw, context.ref, [...new Set(mappings.map((m) => mappingAdd(m.add)))], contentNeeded(mappings), project.fromDotGit ? { commit: commit.hash, authorTime: commit.authorTime, tzOffset: commit.tzOffset } : {});
+            const all = await snap.repo.lsTree(snap.repo.commit);
+            const read = (await snap.repo.readBlobs(all.map((e) => e.oid))).size;
+            opts.log(`git mappings: ${all.length} context file(s) listed, ${read} distinct read, in ${Date.now() - t0} ms, commit ${snap.repo.commit}${project.fromDotGit ? ' (.git HEAD)' : ' (content id)'}`);
+            return snap;
+          },
           context.state,
           opts.log,
         )

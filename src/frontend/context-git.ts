@@ -3,8 +3,10 @@
  * The context's files under the mappings' `add` paths become a one-commit SnapshotRepo (git's own
  * object ids computed from the contents), and the shared src/git code gives the facts over it
  * exactly as over a repository: werf's matcher (include/exclude), file or directory `add`,
- * stageDependencies checksums (equal to werf's when the files equal the commit's). The commit is
- * the context's `.git` HEAD when it has one, else a content id (SnapshotRepo).
+ * stageDependencies checksums (equal to werf's when the files equal the commit's: the files their
+ * masks select are read, see contentNeeded). The commit is the context's `.git` HEAD when it has
+ * one, else a content id of the mapped files (SnapshotRepo; bytes for the files read, size + mtime
+ * + mode for the others).
  *
  * The files reach the stages as LLB States, no session: FileOp copies of the selected paths from
  * the context State (explicit per-path copies, whole directories where the matcher takes all of
@@ -12,6 +14,7 @@
  * the user stages depend on, so BuildKit's content cache re-runs install/beforeSetup/setup exactly
  * when their stageDependencies change; gitLatestPatch lays the whole mapping after them.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { Gateway, GatewayRef } from '../build/gateway';
 import type { MappingFactsSource, SourceHost } from '../build/mapping-git';
@@ -99,7 +102,8 @@ export class ContextMappingFacts implements MappingFactsSource {
     });
     const ph = paramshash(m);
     const add = mappingAdd(m.add);
-    const tree = add === '' ? (await repo.resolve(commit)).tree : (await repo.entry(commit, add))?.oid;
+    // git's tree id of `add` when its bytes were all read (a file add always is).
+    const tree = !repo.allContent && archive.type === 'directory' ? undefined : add === '' ? (await repo.resolve(commit)).tree : (await repo.entry(commit, add))?.oid;
     const warned = new Set<string>();
     const onWarning = (w: { message: string }) => {
       if (!warned.has(w.message)) {
@@ -111,8 +115,7 @@ export class ContextMappingFacts implements MappingFactsSource {
     const id = `${ph.slice(0, 16)}-${commit.slice(0, 12)}`;
     const full = await mappingCopies(snap, m);
     const source = host.defineStateSource(`context-git-${id}`, copiesState(this.context, full, `git ${m.add}`));
-    const sd = m.stageDependencies ?? { install: [], beforeSetup: [], setup: [] };
-    const masks = [...new Set([...(sd.install ?? []), ...(sd.beforeSetup ?? []), ...(sd.setup ?? [])])];
+    const masks = allMasks(m);
     let archiveSource = '';
     if (masks.length) {
       const deps = await mappingCopies(snap, m, masks);
@@ -131,15 +134,61 @@ export class ContextMappingFacts implements MappingFactsSource {
 const isUnderAny = (p: string, prefixes: string[]) => prefixes.some((a) => a === '' || p === a || p.startsWith(a + '/'));
 const overlaps = (dir: string, prefixes: string[]) => dir === '' || prefixes.some((a) => a === '' || dir === a || dir.startsWith(a + '/') || a.startsWith(dir + '/'));
 
+/** werf's stageDependencies masks of all three user stages, de-duplicated. */
+function allMasks(m: GitMapping): string[] {
+  const sd = m.stageDependencies ?? { install: [], beforeSetup: [], setup: [] };
+  return [...new Set([...(sd.install ?? []), ...(sd.beforeSetup ?? []), ...(sd.setup ?? [])])];
+}
+
+/**
+ * Which context files must be read for the facts: those a stageDependencies mask selects (their
+ * checksums are over git blob ids) and file adds. The rest get a stand-in id from their size,
+ * mtime and mode: they only enter the content commit, never a digest or a cache key.
+ */
+export function contentNeeded(mappings: GitMapping[]): (p: string) => boolean {
+  const ms = mappings.map((m) => {
+    const add = mappingAdd(m.add);
+    const masks = allMasks(m);
+    return { add, matcher: masks.length ? new MultiMatcher([mappingMatcher(m), newPathMatcher({ basePath: add, includeGlobs: masks })]) : undefined };
+  });
+  return (p) => ms.some(({ add, matcher }) => p === add || (matcher?.isPathMatched(p) ?? false));
+}
+
+/** At most `n` calls of `fn` in flight. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
 /**
  * The context's files under `prefixes` (the mappings' `add` paths; `""` = everything), `.git`
- * skipped, read over the gateway (directory listings, then the contents, 32 at a time).
+ * skipped, read over the gateway: directory listings, then the contents of the files `needContent`
+ * selects (the others get a stand-in id from size, mtime and mode: 2–3 ms a file saved). At most 8 bridge calls in
+ * flight: BuildKit v0.8 serialises calls on one ref (flightcontrol) and fails ones that wait too
+ * long ("exceeded retry timeout", seen with 50 parallel listings).
  */
-export async function readContextSnapshot(gw: Gateway, ref: GatewayRef, prefixes: string[], meta: { commit?: string; authorTime?: number; tzOffset?: string } = {}): Promise<ContextSnapshot> {
-  const files: { path: string; mode: SnapshotFile['mode']; link?: string }[] = [];
+export async function readContextSnapshot(
+  gw: Gateway,
+  ref: GatewayRef,
+  prefixes: string[],
+  needContent: (p: string) => boolean = () => true,
+  meta: { commit?: string; authorTime?: number; tzOffset?: string } = {},
+): Promise<ContextSnapshot> {
+  const limit = limiter(8);
+  const files: { path: string; mode: SnapshotFile['mode']; link?: string; stat: string }[] = [];
   const gitDirs = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
-    const ents = await gw.readDir(ref, dir === '' ? '/' : dir);
+    const ents = await limit(() => gw.readDir(ref, dir === '' ? '/' : dir));
     const subs: string[] = [];
     for (const s of ents) {
       const name = s.path.includes('/') ? s.path.slice(s.path.lastIndexOf('/') + 1) : s.path;
@@ -151,21 +200,20 @@ export async function readContextSnapshot(gw: Gateway, ref: GatewayRef, prefixes
       if (s.mode & MODE_DIR) {
         if (overlaps(p, prefixes)) subs.push(p);
       } else if (isUnderAny(p, prefixes)) {
-        if (s.mode & MODE_SYMLINK) files.push({ path: p, mode: '120000', link: s.linkname ?? '' });
-        else files.push({ path: p, mode: s.mode & 0o111 ? '100755' : '100644' });
+        const stat = `${s.size} ${String(s.modTime)} ${s.mode >>> 0}`;
+        if (s.mode & MODE_SYMLINK) files.push({ path: p, mode: '120000', link: s.linkname ?? '', stat });
+        else files.push({ path: p, mode: s.mode & 0o111 ? '100755' : '100644', stat });
       }
     }
     await Promise.all(subs.map(walk));
   };
   await walk('');
-  const out: SnapshotFile[] = new Array(files.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < files.length; i = next++) {
-      const f = files[i];
-      out[i] = { path: f.path, mode: f.mode, content: f.mode === '120000' ? Buffer.from(f.link!) : await gw.readFile(ref, f.path) };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(32, files.length) }, worker));
+  const out = await Promise.all(
+    files.map(async (f): Promise<SnapshotFile> => {
+      if (f.mode === '120000') return { path: f.path, mode: f.mode, content: Buffer.from(f.link!) };
+      if (!needContent(f.path)) return { path: f.path, mode: f.mode, oid: createHash('sha1').update(`stapelkit-stat ${f.stat}`).digest('hex') };
+      return { path: f.path, mode: f.mode, content: await limit(() => gw.readFile(ref, f.path)) };
+    }),
+  );
   return { repo: new SnapshotRepo(out, meta), gitDirs };
 }

@@ -4,7 +4,9 @@
  * sha1 of `blob <size>\0<content>`, tree ids from the entries), so werf's ls-tree checksums
  * (stageDependencies) over a snapshot equal the real repository's whenever the files equal the
  * commit's. Diffs are empty (one commit), there are no submodules (their checked-out files are
- * plain files of the snapshot). Pure: the caller reads the files.
+ * plain files of the snapshot). Files may come without their bytes (a stand-in id): then ids above
+ * them are not git's, but checksums over the files that were read still are. Pure: the caller
+ * reads the files.
  */
 import { createHash } from 'node:crypto';
 import { StapelkitError } from '../errors';
@@ -16,7 +18,10 @@ export interface SnapshotFile {
   path: string;
   /** Git mode: `100644`, `100755` or `120000` (content = link target). */
   mode: '100644' | '100755' | '120000';
-  content: Buffer;
+  /** The bytes (its id is git's blob id) … */
+  content?: Buffer;
+  /** … or, for a file whose bytes were not read, a stand-in id (e.g. from its size and mtime). */
+  oid?: string;
 }
 
 export function gitBlobOid(data: Buffer): string {
@@ -60,6 +65,8 @@ export class SnapshotRepo implements GitRepo {
   private readonly blobs = new Map<string, Buffer>();
   /** The snapshot's only commit. */
   readonly commit: string;
+  /** Whether every file came with its bytes (then every id is git's). */
+  readonly allContent: boolean = true;
 
   /**
    * `commit`: the id to answer for (e.g. the `.git` HEAD of the context); default a content id,
@@ -77,8 +84,15 @@ export class SnapshotRepo implements GitRepo {
         if (!n) d.dirs.set(segs[i], (n = { name: segs[i], path: segs.slice(0, i + 1).join('/'), dirs: new Map(), files: new Map() }));
         d = n;
       }
-      const oid = gitBlobOid(f.content);
-      this.blobs.set(oid, f.content);
+      let oid: string;
+      if (f.content) {
+        oid = gitBlobOid(f.content);
+        this.blobs.set(oid, f.content);
+      } else {
+        if (!f.oid) throw new StapelkitError('INTERNAL', `snapshot file ${f.path}: neither content nor id`);
+        oid = f.oid;
+        this.allContent = false;
+      }
       d.files.set(segs[segs.length - 1], { ...f, oid });
     }
     this.commit = meta.commit ?? createHash('sha1').update(`stapelkit-snapshot ${treeOid(this.root)}`).digest('hex');
@@ -119,7 +133,7 @@ export class SnapshotRepo implements GitRepo {
           walk(sub);
         } else {
           const f = d.files.get(c.name)!;
-          out.push({ path: p, mode: f.mode, type: 'blob', oid: f.oid, ...(opts.sizes ? { size: f.content.length } : {}) });
+          out.push({ path: p, mode: f.mode, type: 'blob', oid: f.oid, ...(opts.sizes ? { size: f.content?.length ?? 0 } : {}) });
         }
       }
     };

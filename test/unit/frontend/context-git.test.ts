@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { MappingGit, type SourceHost } from '../../../src/build/mapping-git';
 import type { GitMapping } from '../../../src/config/model';
 import { StapelkitError } from '../../../src/errors';
-import { ContextMappingFacts, mappingCopies, type ContextSnapshot } from '../../../src/frontend/context-git';
+import { ContextMappingFacts, contentNeeded, mappingCopies, type ContextSnapshot } from '../../../src/frontend/context-git';
 import { CliGitRepo } from '../../../src/git/cli-repo';
 import { SnapshotRepo, type SnapshotFile } from '../../../src/git/snapshot';
 import { local, marshal, type State } from '../../../src/llb';
@@ -87,6 +87,26 @@ t('facts over the context equal the facts over the same files committed (ids, ch
   }
   // The snapshot's root tree is the commit's tree.
   assert.is((await snap.repo.resolve('HEAD')).tree, (await repo.resolve(head)).tree);
+  repo.close();
+});
+
+t('only the files stageDependencies select are read: checksums still equal git\'s; the tree is then unknown', async () => {
+  const repo = new CliGitRepo(dir);
+  const head = (await repo.resolve('HEAD')).hash;
+  const fromGit = new MappingGit(repo, path.join(dir, '.cache'), () => undefined);
+  const need = contentNeeded(MAPPINGS);
+  const files = snapshotFiles(FILES).map((f) => (need(f.path) ? f : { path: f.path, mode: f.mode, oid: '0'.repeat(40) }));
+  assert.equal(files.filter((f) => f.content).map((f) => f.path).sort(), ['package.json', 'src/lib/a.go', 'src/main.go']);
+  const snap: ContextSnapshot = { repo: new SnapshotRepo(files), gitDirs: new Set() };
+  assert.not.ok(snap.repo.allContent);
+  const fromContext = new ContextMappingFacts(async () => snap, local('context'), () => undefined);
+  for (const m of MAPPINGS) {
+    const g = await fromGit.facts(host(), m, head);
+    const c = await fromContext.facts(host(), m);
+    assert.equal(c.stageDependencies, g.stageDependencies, m.add);
+    if (c.type === 'file') assert.is(c.tree, g.tree);
+    else assert.is(c.tree, undefined);
+  }
   repo.close();
 });
 
