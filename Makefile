@@ -50,6 +50,7 @@ bench: build
 # Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0.
 bench-frontend: build
 	$(NODE_IMPORT) bench/frontend-startup.ts
+	$(NODE_IMPORT) bench/frontend-git.ts
 
 clean:
 	rm -rf dist

@@ -15,10 +15,33 @@ import { openRemote } from '../git/remote';
 import type { GitMappingFacts, PatchFacts } from '../stages';
 import { gitTreeSource } from '../git/content';
 import type { SyncedDir } from '../session';
+import type { State } from '../llb';
 import type { ImportMatcher } from './imports';
 
+/** Where a facts provider registers the sources its facts name (LlbInputs.local resolves them). */
 export interface SourceHost {
+  /** A session directory, made on demand when a stage that reads it is built. */
   defineSource(name: string, make: () => Promise<SyncedDir>): string;
+  /** An LLB State (e.g. paths copied from the frontend's build context): no session involved. */
+  defineStateSource(name: string, state: State): string;
+}
+
+/**
+ * Where the conveyor's git facts come from: the git repository (MappingGit, `stapelkit build`) or
+ * a snapshot with no history (the frontend's build context, src/frontend/context-git.ts).
+ */
+export interface MappingFactsSource {
+  facts(host: SourceHost, m: GitMapping, head: string): Promise<GitMappingFacts>;
+  /** The patch from a recorded commit to `g.commit` (only asked when a chosen stage recorded another commit). */
+  patch(host: SourceHost, m: GitMapping, g: GitMappingFacts, from: string): Promise<PatchFacts>;
+}
+
+/** werf's matcher for an import (include/exclude relative to `add`). */
+export function importMatcher(imp: Import): ImportMatcher {
+  const add = mappingAdd(imp.add);
+  const pm = exportMatcher(imp);
+  const full = (rel: string) => (add === '' ? rel : rel === '' ? add : `${add}/${rel}`);
+  return { match: (rel) => pm.isPathMatched(full(rel)), shouldGoThrough: (rel) => pm.shouldGoThrough(full(rel)) };
 }
 
 interface Resolved {
@@ -26,7 +49,7 @@ interface Resolved {
   commit: string;
 }
 
-export class MappingGit {
+export class MappingGit implements MappingFactsSource {
   private readonly remotes = new Map<string, Promise<Resolved>>();
   private readonly warned = new Set<string>();
 
@@ -88,12 +111,8 @@ export class MappingGit {
     return { from, changed, deleted: ch.deleted, patchText: text, binaryPatchSize: size, source };
   }
 
-  /** werf's matcher for an import (include/exclude relative to `add`). */
   importMatcher(imp: Import): ImportMatcher {
-    const add = mappingAdd(imp.add);
-    const pm = exportMatcher(imp);
-    const full = (rel: string) => (add === '' ? rel : rel === '' ? add : `${add}/${rel}`);
-    return { match: (rel) => pm.isPathMatched(full(rel)), shouldGoThrough: (rel) => pm.shouldGoThrough(full(rel)) };
+    return importMatcher(imp);
   }
 }
 

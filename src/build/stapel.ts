@@ -31,6 +31,7 @@ import {
   type GitMappingFacts,
   type ImageFacts,
   type ImportFacts,
+  type CommitEnvDelivery,
   type LlbInputs,
   type PatchFacts,
   type PrevStage,
@@ -39,7 +40,7 @@ import { ensureConfig, type ImageOutcome } from './driver';
 import type { ImageConveyor, UsedStage } from './conveyor';
 import type { Gateway, OciImageConfig } from './gateway';
 import { scanImport } from './imports';
-import { MappingGit } from './mapping-git';
+import { MappingGit, importMatcher, type MappingFactsSource } from './mapping-git';
 import { tzOffsetMinutes } from '../git/reader';
 import { userStateDir } from '../daemon/dockerd';
 
@@ -52,6 +53,12 @@ export interface StapelContextOptions {
   flags: { secret?: string[]; ssh?: string[] };
   env: NodeJS.ProcessEnv;
   dryRun: boolean;
+  /** Git facts from elsewhere than `git` (the frontend's build context); default MappingGit over `git`. */
+  mappingFacts?: MappingFactsSource;
+  /** How WERF_COMMIT_* reach user commands; default the session secret. */
+  commitEnv?: CommitEnvDelivery;
+  /** image-resolve-mode of base and import images (default: `default`). */
+  resolveMode?: 'default' | 'pull' | 'local';
 }
 
 /** `--secret id=X,env=Y|src=Z` (docker buildx syntax). */
@@ -78,7 +85,11 @@ export class StapelBuildContext {
   /** Source name → how to make its directory (git content is written only when a stage needs it). */
   private readonly sources = new Map<string, () => Promise<SyncedDir>>();
   private readonly served = new Map<string, Promise<void>>();
-  readonly mappingGit: MappingGit;
+  readonly mappingGit: MappingFactsSource;
+  readonly commitEnv: CommitEnvDelivery;
+  readonly resolveMode: 'default' | 'pull' | 'local';
+  /** Sources that are LLB States (defineStateSource): nothing to serve. */
+  private readonly stateSources = new Map<string, State>();
   private readonly sourceMaps = new Map<string, SourceMap>();
   private headP?: Promise<{ hash: string; authorTime: number; tzOffset: string }>;
 
@@ -88,7 +99,9 @@ export class StapelBuildContext {
     this.git = o.git;
     this.env = o.env;
     this.flags = o.flags;
-    this.mappingGit = new MappingGit(o.git, path.join(userCacheDir(o.env), 'git'));
+    this.mappingGit = o.mappingFacts ?? new MappingGit(o.git, path.join(userCacheDir(o.env), 'git'));
+    this.commitEnv = o.commitEnv ?? { mode: 'secret' };
+    this.resolveMode = o.resolveMode ?? 'default';
   }
 
   head() {
@@ -184,10 +197,15 @@ export class StapelBuildContext {
     return name;
   }
 
+  defineStateSource(name: string, state: State): string {
+    if (!this.stateSources.has(name)) this.stateSources.set(name, state);
+    return name;
+  }
+
   /** Serves the named sources (writing their content first) before a graph that reads them is solved. */
   async serveSources(names: string[]): Promise<void> {
     await Promise.all(
-      names.map((n) => {
+      names.filter((n) => !this.stateSources.has(n)).map((n) => {
         let p = this.served.get(n);
         if (!p) {
           const make = this.sources.get(n);
@@ -220,6 +238,8 @@ export class StapelBuildContext {
   }
 
   localSource(name: string): State {
+    const st = this.stateSources.get(name);
+    if (st) return st;
     return local(name, { sharedKeyHint: name, customName: `[internal] ${name}` });
   }
 
@@ -351,8 +371,8 @@ async function importFacts(ctx: StapelBuildContext, image: StapelImage, imp: Sta
     const cached = ctx.importMetadata(sourceId);
     if (cached) return { checksum: cached.checksum, paths: cached.paths };
     const gw = await ctx.gateway();
-    const ref = await gw.solve(ctx.marshal(externalImport(imp.source.ref, platform), platform));
-    const scan = await scanImport(gw, ref, imp.add, ctx.mappingGit.importMatcher(imp));
+    const ref = await gw.solve(ctx.marshal(externalImport(imp.source.ref, platform, ctx.resolveMode), platform));
+    const scan = await scanImport(gw, ref, imp.add, importMatcher(imp));
     ctx.saveImportMetadata(sourceId, { checksum: scan.checksum, paths: scan.paths });
     return { checksum: scan.checksum, paths: scan.paths };
   }
@@ -366,7 +386,7 @@ async function importFacts(ctx: StapelBuildContext, image: StapelImage, imp: Sta
   const gw = await ctx.gateway();
   await ensureConfig(used, () => ctx.gateway());
   const ref = await gw.solve(ctx.marshal(used.state, platform));
-  const scan = await scanImport(gw, ref, imp.add, ctx.mappingGit.importMatcher(imp));
+  const scan = await scanImport(gw, ref, imp.add, importMatcher(imp));
   if (scan.paths.length === 0) process.stderr.write(`warning: This import config does nothing: import[image=${imp.source.image} add=${imp.add} to=${imp.to}]\n`);
   ctx.saveImportMetadata(sourceId, { checksum: scan.checksum, paths: scan.paths });
   return { checksum: scan.checksum, sourceStageId: used.imageName || undefined, paths: scan.paths };
@@ -378,9 +398,9 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
   let baseConfig: OciImageConfig | undefined;
   if (needBase) {
     if (image.base.type === 'external') {
-      const r = await gw.resolveImageConfig(image.base.ref, { platform: parsePlatform(platform) });
+      const r = await gw.resolveImageConfig(image.base.ref, { platform: parsePlatform(platform), ...(ctx.resolveMode !== 'default' ? { resolveMode: ctx.resolveMode } : {}) });
       baseConfig = r.config;
-      base = imageSource(image.base.ref, { platform: parsePlatform(platform), customName: `${imageLabel(image)}, stage from: ${image.base.ref}` }).withImageConfig(r.config as never);
+      base = imageSource(image.base.ref, { platform: parsePlatform(platform), resolveMode: ctx.resolveMode, customName: `${imageLabel(image)}, stage from: ${image.base.ref}` }).withImageConfig(r.config as never);
     } else if (image.base.type === 'image') {
       const dep = built.get(image.base.image)!;
       await ensureConfig(dep.last, () => ctx.gateway());
@@ -394,7 +414,7 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
   // Parallel to image.imports.
   for (const imp of image.imports) {
     if (imp.source.type === 'external') {
-      importSources.push(externalImport(imp.source.ref, platform));
+      importSources.push(externalImport(imp.source.ref, platform, ctx.resolveMode));
       continue;
     }
     const src = built.get(imp.source.image)!;
@@ -410,7 +430,7 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
     },
     caps: (await gw.caps()).llb,
     location: (pos) => ctx.location(pos),
-    commitEnv: { mode: 'secret' },
+    commitEnv: ctx.commitEnv,
     ssh: ctx.hasSsh() ? {} : undefined,
     // werf: fromPath is a host path (`~` expanded), created when missing; writes stay in that dir, never in the image.
     mountSourceName: (fromPath) =>
@@ -422,8 +442,8 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
   };
 }
 
-function externalImport(ref: string, platform: string): State {
-  return imageSource(ref, { platform: parsePlatform(platform), customName: `import from ${ref}` });
+function externalImport(ref: string, platform: string, resolveMode: 'default' | 'pull' | 'local'): State {
+  return imageSource(ref, { platform: parsePlatform(platform), resolveMode, customName: `import from ${ref}` });
 }
 
 async function patchFacts(ctx: StapelBuildContext, image: StapelImage, index: number, g: GitMappingFacts, from: string): Promise<PatchFacts> {

@@ -53,7 +53,7 @@ export interface RenderedProject {
   configFile: string;
   rendered: RenderResult;
   giterminism: Model['giterminism'];
-  commit: { hash: string; date: Date };
+  commit: { hash: string; date: Date; tzOffset?: string };
   env: string;
   /** rendered 1-based line → source file (project-relative) and line. */
   mapLine(line: number): { file: string; line: number };

@@ -3,32 +3,36 @@
  * LLBBridge gateway with no stages storage (BuildKit's cache does the reuse), then the selected
  * image's last stage solved to a ref for LLBBridge.Return.
  *
- * What the frontend cannot give the core yet is refused up front with the werf.yaml position: git
- * mappings (the core reads them through a git repository and serves them over our own session;
- * inside BuildKit there is only the client's session with `context`/`dockerfile`) and `fromPath`
- * mounts (host paths of the client). WERF_COMMIT_* are unset: the core delivers them as a session
- * secret the docker CLI does not have (the mount is optional).
+ * Git mappings take their facts and files from the build context (context-git.ts: no history,
+ * content ids, stageDependencies over the files). WERF_COMMIT_* come as plain env from the
+ * context's `.git` HEAD (frontendCommitEnv). Refused up front with the werf.yaml position: remote
+ * git mappings (no network), `fromPath` mounts (host paths of the client).
  */
 import type { Gateway, GatewayRef, GatewayResult, OciImageConfig } from '../build/gateway';
 import { runDriver } from '../build/driver';
 import { selectImages as withDependencies } from '../build/plan';
-import { StapelBuildContext, stapelConveyor } from '../build/stapel';
+import { StapelBuildContext, stapelConveyor, type StapelContextOptions } from '../build/stapel';
 import { imageLabel, type Image } from '../config/model';
 import { StapelkitError } from '../errors';
 import type { CliGitRepo } from '../git/cli-repo';
 import { Definition, type State } from '../llb';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../llb/platform';
 import { NoStagesStorage } from '../storage/none';
+import { goTimeString, type CommitEnvDelivery } from '../stages';
+import { tzOffsetMinutes } from '../git/reader';
+import { mappingAdd } from '../git/pathmatch';
 import type { ContextProject } from './project';
+import { ContextMappingFacts, contentNeeded, readContextSnapshot } from './context-git';
 
-/** The core's build context with the frontend's commit (from the context's `.git`, or none) and no ssh. */
+/** What the frontend's core build context knows: the commit (the context's `.git` HEAD, or none), no ssh. */
 class FrontendStapelContext extends StapelBuildContext {
   constructor(
     project: ContextProject,
     private readonly commit: { hash: string; authorTime: number; tzOffset: string },
+    extra: Pick<StapelContextOptions, 'mappingFacts' | 'commitEnv' | 'resolveMode'>,
   ) {
-    // No git repository inside BuildKit: unsupportedInFrontend() keeps every git path of the core unused.
-    super({ model: project.model, project, git: undefined as unknown as CliGitRepo, flags: {}, env: {}, dryRun: false });
+    // No git repository inside BuildKit: git facts come from `mappingFacts` (the build context).
+    super({ model: project.model, project, git: undefined as unknown as CliGitRepo, flags: {}, env: {}, dryRun: false, ...extra });
   }
 
   override head() {
@@ -40,11 +44,25 @@ class FrontendStapelContext extends StapelBuildContext {
   }
 }
 
-/** Throws, positioned, for what the frontend cannot build yet (see the file comment). */
-export function unsupportedInFrontend(images: Image[]): void {
+/**
+ * WERF_COMMIT_* as plain env with the context's `.git` HEAD (the docker CLI's session has no
+ * secret of ours to carry them; the values enter BuildKit's cache key, so user stages run again on
+ * a new commit). Without `.git` there is no commit to tell: unset, as nothing fake should look real
+ * (and a content id there would re-run every user stage on any file change).
+ */
+export function frontendCommitEnv(project: Pick<ContextProject, 'fromDotGit' | 'commit'>): CommitEnvDelivery {
+  if (!project.fromDotGit) return { mode: 'none' };
+  const unix = Math.floor(project.commit.date.getTime() / 1000);
+  return { mode: 'env', hash: project.commit.hash, timeHuman: goTimeString(unix, tzOffsetMinutes(project.commit.tzOffset ?? '+0000')), timeUnix: String(unix) };
+}
+
+/** Throws, positioned, for what the frontend cannot build (see the file comment). */
+export function unsupportedInFrontend(images: Image[], opts: { contextState?: boolean } = { contextState: true }): void {
   for (const img of images) {
     if (img.kind !== 'stapel') throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: Dockerfile images are not built by the frontend yet`, { pos: img.pos });
-    if (img.git.length) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: git mappings are not built by the frontend yet (they need the git repository; build with \`stapelkit build\`)`, { pos: img.git[0].pos });
+    const remote = img.git.find((m) => m.type === 'remote');
+    if (remote) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: git mapping url ${remote.url}: remote repositories are not fetched by the frontend (build with \`stapelkit build\`)`, { pos: remote.pos });
+    if (img.git.length && !opts.contextState) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: git mappings need the build context as a local source (the \`context\` frontend input is not supported for them)`, { pos: img.git[0].pos });
     const custom = img.mounts.find((m) => m.type === 'custom_dir');
     if (custom) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: mount fromPath ${custom.fromPath} is a host path of the client, which a frontend cannot reach`, { pos: custom.pos });
   }
@@ -66,6 +84,10 @@ export interface FrontendBuildOptions {
   noCache?: true | string[];
   /** `label:NAME=VALUE` options: added to the result's image config. */
   labels?: Record<string, string>;
+  /** The solved build context and the LLB State it was solved from (absent: a `context` frontend input). */
+  context?: { ref: GatewayRef; state?: State };
+  /** `image-resolve-mode` for base and import images. */
+  resolveMode?: 'default' | 'pull' | 'local';
   log(line: string): void;
 }
 
@@ -73,15 +95,32 @@ export interface FrontendBuildOptions {
 export async function buildTarget(gw: Gateway, project: ContextProject, target: Image, opts: FrontendBuildOptions): Promise<GatewayResult> {
   const model = project.model;
   const images = withDependencies(model, [target.name]);
-  unsupportedInFrontend(images);
+  unsupportedInFrontend(images, { contextState: !!opts.context?.state });
   const caps = await gw.caps();
   const daemonDefault = formatPlatform(caps.platforms[0] ?? { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' });
   const platformsOf = (img: Image): string[] => {
     const pick = opts.platforms.length ? opts.platforms.map(formatPlatform) : img.platform.length ? img.platform : model.meta.build.platform.length ? model.meta.build.platform : [daemonDefault];
     return [...new Set(pick.map((p) => formatPlatform(normalizePlatform(parsePlatform(p)))))];
   };
-  const commit = { hash: project.commit.hash, authorTime: Math.floor(project.commit.date.getTime() / 1000), tzOffset: '+0000' };
-  const ctx = new FrontendStapelContext(project, commit);
+  const commit = { hash: project.commit.hash, authorTime: Math.floor(project.commit.date.getTime() / 1000), tzOffset: project.commit.tzOffset ?? '+0000' };
+  const mappings = images.flatMap((i) => (i.kind === 'stapel' ? i.git : []));
+  const context = opts.context;
+  const mappingFacts =
+    mappings.length && context?.state
+      ? new ContextMappingFacts(
+          async () => {
+            const t0 = Date.now();
+            const snap = await readContextSnapshot(gw, context.ref, [...new Set(mappings.map((m) => mappingAdd(m.add)))], contentNeeded(mappings), project.fromDotGit ? { commit: commit.hash, authorTime: commit.authorTime, tzOffset: commit.tzOffset } : {});
+            const all = await snap.repo.lsTree(snap.repo.commit);
+            const read = (await snap.repo.readBlobs(all.map((e) => e.oid))).size;
+            opts.log(`git mappings: ${all.length} context file(s) listed, ${read} distinct read, in ${Date.now() - t0} ms, commit ${snap.repo.commit}${project.fromDotGit ? ' (.git HEAD)' : ' (content id)'}`);
+            return snap;
+          },
+          context.state,
+          opts.log,
+        )
+      : undefined;
+  const ctx = new FrontendStapelContext(project, commit, { mappingFacts, commitEnv: frontendCommitEnv(project), resolveMode: opts.resolveMode });
   ctx.setCaps(caps.llb);
   const noCache = opts.noCache === true || (Array.isArray(opts.noCache) && opts.noCache.includes(target.name));
   const marshalFor = (state: State, platform: string) => (noCache ? ignoringCache(ctx.marshal(state, platform)) : ctx.marshal(state, platform));

@@ -74,7 +74,8 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
   const inputs = gw.inputs ? await gw.inputs() : {};
   // Both locals are solved at once, and the config layer (template engine, YAML) loads meanwhile.
   const configP = readConfig(gw, env, opts, inputs, caps.llb);
-  const contextDef: Definition | Buffer = inputs[opts.contextKey] ?? marshal(local(opts.contextKey, { sessionId: env.sessionId || undefined, sharedKeyHint: opts.contextKey }), { caps: caps.llb });
+  const contextState = inputs[opts.contextKey] ? undefined : local(opts.contextKey, { sessionId: env.sessionId || undefined, sharedKeyHint: opts.contextKey });
+  const contextDef: Definition | Buffer = inputs[opts.contextKey] ?? marshal(contextState!, { caps: caps.llb });
   const contextP = gw.solve(asDefinition(contextDef));
   contextP.catch(() => undefined); // a werf.yaml error below takes precedence
   const { loadFromContext } = require('./project') as typeof import('./project');
@@ -97,7 +98,7 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
     throw new StapelkitError('FRONTEND_TARGET', `the build returns one image; werf.yaml has ${images.length} final images (${images.map((i) => JSON.stringify(i.name)).join(', ')}): choose one with --target (or the image= option)`);
   }
   const { buildTarget } = require('./build') as typeof import('./build');
-  return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, log });
+  return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, context: { ref: context, state: contextState }, resolveMode: opts.resolveMode, log });
 }
 
 export async function main(): Promise<number> {

@@ -59,6 +59,14 @@ export interface GitMappingFacts {
    * `basename(add)` for a file.
    */
   source: string;
+  /**
+   * Set by a driver with no git history (the frontend's build context, no stages storage): what
+   * gitArchive lays instead of `source` — only the files the user stages depend on (the mapping's
+   * files matched by its stageDependencies masks; `""`: none). BuildKit then re-runs a user stage
+   * exactly when those files change, as werf does, and gitLatestPatch lays the whole `source` on
+   * top. Images without gitLatestPatch (artifacts, git.disableGitAfterPatch) ignore it.
+   */
+  archiveSource?: string;
 }
 
 /** The difference of one git mapping between a stage's recorded commit and the current commit. */

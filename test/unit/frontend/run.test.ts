@@ -17,6 +17,8 @@ import { BUILDKIT_V08_LLB_CAPS, decodeDefinition } from '../../../src/llb';
 class MemGateway implements Gateway {
   solves: { identifier: string; attrs: Record<string, string>; kinds: string[]; ignoreCache: number }[] = [];
   reads: string[] = [];
+  /** Every solved definition's bytes. */
+  defs: Buffer[] = [];
   resolved: { ref: string; opts?: ResolveImageOptions }[] = [];
   constructor(readonly dirs: Record<string, Record<string, string>>) {}
   async caps(): Promise<GatewayCaps> {
@@ -27,6 +29,7 @@ class MemGateway implements Gateway {
     return { ref: `docker.io/library/${ref}`, digest: '', config: { architecture: opts?.platform?.architecture ?? 'amd64', os: 'linux', config: { Cmd: ['sh'] } } };
   }
   async solve(def: { toBytes(): Uint8Array }): Promise<GatewayRef> {
+    this.defs.push(Buffer.from(def.toBytes()));
     const d = decodeDefinition(Buffer.from(def.toBytes()));
     const src = d.ops.find((o) => o.op.source)!.op.source;
     this.solves.push({ identifier: src.identifier, attrs: src.attrs ?? {}, kinds: d.ops.map((o) => ['source', 'exec', 'file'].find((k) => o.op[k]) ?? 'other'), ignoreCache: Object.values(d.metadata).filter((m) => m.ignore_cache).length });
@@ -181,11 +184,24 @@ t('no-cache marks every op of the image graph ignore-cache; a list applies to th
   assert.ok((await solveOf('app,other')).ignoreCache > 0);
 });
 
-t('what the frontend cannot build yet is refused with the werf.yaml position', async () => {
-  const werf = 'project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\ngit:\n- add: /\n  to: /app\n';
-  const err = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf }, context: {} }), env({})).catch((e) => e);
-  assert.is(err.code, 'FRONTEND_UNSUPPORTED');
-  assert.match(err.format(), /^werf\.yaml:7:\d+: .*git mappings/);
+t('git mappings: facts and copies from the context; an add matching nothing and remote mappings are refused with the position', async () => {
+  const werf = (git: string) => `project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\ngit:\n${git}shell:\n  install: echo \${WERF_COMMIT_HASH:-none}\n`;
+  const local = '- add: /src\n  to: /app\n  includePaths: ["**/*.go"]\n  stageDependencies:\n    install: [main.go]\n';
+  const gw = new MemGateway({ dockerfile: { 'werf.yaml': werf(local) }, context: { 'src/main.go': 'package main', 'src/lib/a.go': 'package lib', 'src/notes.txt': 'n', 'README.md': 'r' } });
+  await runFrontend(gw, env({ 'loose-giterminism': 'true' }));
+  const last = gw.defs[gw.defs.length - 1].toString('latin1');
+  for (const p of ['/src/main.go', '/src/lib/a.go']) assert.ok(last.includes(p), p);
+  assert.not.ok(last.includes('notes.txt') || last.includes('README'), 'only the matched files are copied');
+  assert.ok(gw.reads.includes('local://context:src/main.go') && !gw.reads.includes('local://context:README.md'), 'only files under add are read');
+  assert.ok(last.includes('local://context'), 'copied from the context local, no session source');
+  assert.not.ok(last.includes('WERF_COMMIT_HASH='), 'no .git: WERF_COMMIT_* unset');
+
+  const none = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf('- add: /\n  to: /app\n') }, context: {} }), env({ 'loose-giterminism': 'true' })).catch((e) => e);
+  assert.is(none.code, 'GIT_ADD_NO_FILES');
+  assert.match(none.format(), /^werf\.yaml:7:\d+: .*matches no files/);
+  const remote = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf('- url: https://example.com/x.git\n  add: /\n  to: /app\n') }, context: {} }), env({ 'loose-giterminism': 'true' })).catch((e) => e);
+  assert.is(remote.code, 'FRONTEND_UNSUPPORTED');
+  assert.match(remote.format(), /^werf\.yaml:7:\d+: .*remote repositories/);
 });
 
 t.run();

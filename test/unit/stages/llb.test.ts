@@ -149,6 +149,38 @@ test('gitArchive: the mapping source copied into `to` with owner/group by name; 
   assert.is(fo.actions[1].copy.dest, '/etc/app/config.ini');
 });
 
+test('archiveSource (no history): gitArchive lays the stageDependencies source, gitLatestPatch the whole mapping; artifacts ignore it', () => {
+  const m = model('004-conveyor-stapel');
+  const img = stapel(m, 'app');
+  const partial = factsFor(img, { contentDigests: new Map([['base', 'cd']]) });
+  partial.git.forEach((g, i) => (g.archiveSource = `deps-${i}`));
+  const w = walk(m, img, partial);
+  const sources = (name: string) => {
+    const s = w.find((x) => x.name === name);
+    return s ? ops(s.stage.llb(llb.image('alpine'), baseConfig, inputs())).decoded.filter((o) => o.kind === 'source').map((o) => o.op.source.identifier) : undefined;
+  };
+  assert.ok(sources('gitArchive')!.includes('local://deps-0') && !sources('gitArchive')!.includes('local://git-0'), String(sources('gitArchive')));
+  assert.ok(sources('gitLatestPatch')?.includes('local://git-0'), 'gitLatestPatch is built and lays the whole mapping');
+  // Without archiveSource (stapelkit build): gitLatestPatch is empty on a fresh build, digests unchanged.
+  const full = walk(m, img, factsFor(img, { contentDigests: new Map([['base', 'cd']]) }));
+  assert.not.ok(full.some((x) => x.name === 'gitLatestPatch'));
+  assert.equal(full.map((x) => x.digest).slice(0, 3), w.map((x) => x.digest).slice(0, 3));
+  // '' = nothing to lay before the user stages.
+  const none = factsFor(img, { contentDigests: new Map([['base', 'cd']]) });
+  none.git.forEach((g) => (g.archiveSource = ''));
+  const ga = walk(m, img, none).find((x) => x.name === 'gitArchive')!.stage;
+  const base = llb.image('alpine');
+  assert.is(ga.llb(base, baseConfig, inputs()), base, 'no copy');
+  // An artifact has no gitLatestPatch: gitArchive keeps the whole source.
+  const art = structuredClone(img);
+  art.isArtifact = true;
+  const af = factsFor(art, { contentDigests: new Map([['base', 'cd']]) });
+  af.git.forEach((g, i) => (g.archiveSource = `deps-${i}`));
+  const aw = walk(m, art, af);
+  const arch = aw.find((x) => x.name === 'gitArchive')!.stage;
+  assert.ok(ops(arch.llb(llb.image('alpine'), baseConfig, inputs())).decoded.some((o) => o.kind === 'source' && o.op.source.identifier === 'local://git-0'));
+});
+
 test('patches: deleted entries removed, changed ones copied from the patch source, before the commands', () => {
   const m = model('004-conveyor-stapel');
   const img = stapel(m, 'app');
