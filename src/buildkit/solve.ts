@@ -15,7 +15,6 @@ import { ProgressCollector, teeProgress, type ProgressSink } from './progress';
 import type { SessionLike, AttachedSession } from './session-tunnel';
 import { defBytes, definitionCaps, definitionSourceDigests, definitionSourceMap, encodeSolveRequest, sortedMap, type DefinitionLike } from './solve-request';
 import type { DaemonAddress } from './transport';
-import { prepareSessionStores, type CacheEntry } from './cache-options';
 
 export type { CacheEntry } from './cache-options';
 
