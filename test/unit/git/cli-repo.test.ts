@@ -180,11 +180,16 @@ t('cat-file batch: reads across idle restarts never mix up processes', async () 
 });
 
 t('event loop stays free while git runs', async () => {
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 1);
-  await Promise.all([repo.lsTree(c2), repo.diff(c1, c2), repo.resolve('HEAD'), repo.isAncestor(c1, c2)]);
-  clearInterval(timer);
-  assert.ok(ticks >= 1, `timer ran ${ticks} times`);
+  // Deterministic, not timed: a synchronous git call would finish before the event loop turns, so a
+  // setImmediate scheduled after starting the calls could only run after they returned.
+  let turned = false;
+  let turnedBeforeDone = false;
+  const calls = Promise.all([repo.lsTree(c2), repo.diff(c1, c2), repo.resolve('HEAD'), repo.isAncestor(c1, c2)]).then(() => {
+    turnedBeforeDone = turned;
+  });
+  setImmediate(() => (turned = true));
+  await calls;
+  assert.ok(turnedBeforeDone, 'the event loop turned while git was running');
 });
 
 const r = suite('git/remote');
