@@ -20,9 +20,13 @@ export interface ContentEntry {
 export class GitContentDirs {
   private readonly root: string;
   private readonly made = new Map<string, Promise<string>>();
+  /** A given root is kept (compile's --out-dir): a dir there is complete once its name exists, so it is reused. */
+  private readonly keep: boolean;
 
-  constructor() {
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-git-'));
+  constructor(root?: string) {
+    this.keep = root !== undefined;
+    if (root) fs.mkdirSync(root, { recursive: true });
+    this.root = root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-git-'));
   }
 
   /** A stable name for the entry set (the session dir name and LLB local name derive from it). */
@@ -44,8 +48,12 @@ export class GitContentDirs {
   }
 
   private async write(repo: GitRepo, key: string, entries: readonly ContentEntry[]): Promise<string> {
-    const dir = path.join(this.root, key);
+    const final = path.join(this.root, key);
+    if (this.keep && fs.existsSync(final)) return final;
+    // Written under a temp name and renamed: a kept root never holds a half-written dir under its key.
+    const dir = this.keep ? fs.mkdtempSync(path.join(this.root, `.${key}-`)) : final;
     fs.mkdirSync(dir, { recursive: true });
+    if (dir !== final) fs.chmodSync(dir, 0o755);
     const blobs = await repo.readBlobs([...new Set(entries.map((e) => e.oid))]);
     for (const e of entries) {
       const data = blobs.get(e.oid);
@@ -64,10 +72,21 @@ export class GitContentDirs {
       await fs.promises.utimes(p, epoch, epoch);
     };
     await touch(dir);
-    return dir;
+    if (dir !== final) {
+      try {
+        fs.renameSync(dir, final);
+        await fs.promises.utimes(final, new Date(0), new Date(0));
+      } catch (e) {
+        // Another compile wrote the same key first: same content.
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (!fs.existsSync(final)) throw e;
+      }
+    }
+    return final;
   }
 
   close(): void {
+    if (this.keep) return;
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -54,7 +54,14 @@ export interface StapelContextOptions {
   flags: { secret?: string[]; ssh?: string[] };
   env: NodeJS.ProcessEnv;
   dryRun: boolean;
+  /** Git content is written here and kept (compile's --out-dir); default a temp dir removed at close. */
+  contentRoot?: string;
+  /** Fixed `local.unique` for local sources (default: random per marshal, as Go's client/llb). */
+  localUniqueId?: string;
 }
+
+/** Where a secret's value comes from (werf.yaml `secrets:` or `--secret`). */
+export type SecretSpec = { env?: string; src?: string; value?: string };
 
 /** `--secret id=X,env=Y|src=Z` (docker buildx syntax). */
 function parseSecretFlag(spec: string): { id: string; env?: string; src?: string } {
@@ -77,10 +84,12 @@ export class StapelBuildContext {
   private session?: Session;
   private caps?: Set<string>;
   private gatewayF?: () => Promise<Gateway>;
-  private readonly content = new GitContentDirs();
+  private readonly content: GitContentDirs;
+  private readonly localUniqueId?: string;
   /** Source name → how to make its directory (git content is written only when a stage needs it). */
   private readonly sources = new Map<string, () => Promise<string>>();
   private readonly served = new Map<string, Promise<void>>();
+  private readonly dirs = new Map<string, Promise<string>>();
   readonly mappingGit: MappingGit;
   private readonly sourceMaps = new Map<string, SourceMap>();
   private headP?: Promise<{ hash: string; authorTime: number; tzOffset: string }>;
@@ -91,6 +100,8 @@ export class StapelBuildContext {
     this.git = o.git;
     this.env = o.env;
     this.flags = o.flags;
+    this.content = new GitContentDirs(o.contentRoot);
+    this.localUniqueId = o.localUniqueId;
     this.mappingGit = new MappingGit(o.git, path.join(userCacheDir(o.env), 'git'));
   }
 
@@ -113,8 +124,8 @@ export class StapelBuildContext {
   }
 
   /** werf.yaml secrets of every image, `--secret` flags, and the commit env file. Values are read when the daemon asks. */
-  secrets(): SecretsProvider {
-    const byId = new Map<string, { env?: string; src?: string; value?: string }>();
+  secretSpecs(): Map<string, SecretSpec> {
+    const byId = new Map<string, SecretSpec>();
     for (const img of this.model.images) {
       for (const s of img.secrets) {
         const v = s.type === 'env' ? { env: s.value } : s.type === 'src' ? { src: expandHome(s.value, this.env) } : { value: s.value };
@@ -125,6 +136,11 @@ export class StapelBuildContext {
       const s = parseSecretFlag(f);
       byId.set(s.id, s.env ? { env: s.env } : { src: expandHome(s.src!, this.env) });
     }
+    return byId;
+  }
+
+  secrets(): SecretsProvider {
+    const byId = this.secretSpecs();
     return {
       get: async (id: string) => {
         if (id === COMMIT_ENV_SECRET_ID) {
@@ -178,7 +194,7 @@ export class StapelBuildContext {
   }
 
   marshal(state: State, platform: string): Definition {
-    return marshal(state, { platform: parsePlatform(platform), caps: this.caps });
+    return marshal(state, { platform: parsePlatform(platform), caps: this.caps, localUniqueId: this.localUniqueId });
   }
 
   /** Registers a session source made on demand. */
@@ -187,15 +203,30 @@ export class StapelBuildContext {
     return name;
   }
 
+  /** The directory of a defined source (written on first use); the same promise as serving uses. */
+  sourceDir(name: string): Promise<string> {
+    let p = this.dirs.get(name);
+    if (!p) {
+      const make = this.sources.get(name);
+      if (!make) throw new StapelkitError('INTERNAL', `unknown session source ${name}`);
+      p = make();
+      this.dirs.set(name, p);
+    }
+    return p;
+  }
+
+  /** Names of every defined source. */
+  sourceNames(): string[] {
+    return [...this.sources.keys()];
+  }
+
   /** Serves the named sources (writing their content first) before a graph that reads them is solved. */
   async serveSources(names: string[]): Promise<void> {
     await Promise.all(
       names.map((n) => {
         let p = this.served.get(n);
         if (!p) {
-          const make = this.sources.get(n);
-          if (!make) throw new StapelkitError('INTERNAL', `unknown session source ${n}`);
-          p = make().then((dir) => this.session!.addSyncedDir(n, { dir }));
+          p = this.sourceDir(n).then((dir) => this.session!.addSyncedDir(n, { dir }));
           this.served.set(n, p);
         }
         return p;
