@@ -19,6 +19,7 @@ import { runDriver, type ImageOutcome } from './driver';
 import { CompileGateway } from './compile-gateway';
 import { buildctlFlags, formatBuildctlCommand, formatCompileJson, graphNeeds, joinResults, resultDir, type GraphNeeds } from './compile';
 import { ensureLocalBases, openProjectSetup, type SetupFlags } from './setup';
+import { matchImages } from './plan';
 import type { Definition } from '../llb';
 
 export interface CompileFlags extends DaemonFlags, SetupFlags {
@@ -82,7 +83,8 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
     ctx.setGateway(async () => gateway);
     const result = await runDriver(setup.driverOptions({ gateway: async () => gateway, storage: new NoStagesStorage() }));
     // Named images: those; none named: every final image (the others are inside their graphs).
-    const chosen = flags.images?.length ? result.images : result.images.filter((i) => i.image.final);
+    const named = flags.images?.length ? matchImages(model, flags.images) : undefined;
+    const chosen = result.images.filter((i) => (named ? named.has(i.image.name) : i.image.final));
     const picked = chosen.length ? chosen : result.images;
     const root = joinResults(picked.map((i) => ({ image: i.image.name, platform: i.platform, state: i.last.state })));
     const platform = picked[0]?.platform ?? setup.daemonDefault;

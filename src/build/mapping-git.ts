@@ -13,7 +13,7 @@ import { archiveEntries, changes, mappingMatcher, paramshash, patchSize, patchTe
 import { exportMatcher, mappingAdd } from '../git/pathmatch';
 import { openRemote } from '../git/remote';
 import type { GitMappingFacts, PatchFacts } from '../stages';
-import type { ContentEntry } from './git-content';
+import { GitContentDirs, type ContentEntry } from './git-content';
 import type { ImportMatcher } from './imports';
 
 export interface SourceHost {
@@ -83,7 +83,9 @@ export class MappingGit {
       }
     };
     const [install, beforeSetup, setup] = await Promise.all((['install', 'beforeSetup', 'setup'] as const).map((s) => stageChecksum(repo, commit, m, s, { onWarning })));
-    const source = host.defineSource(`git-${ph.slice(0, 16)}-${commit.slice(0, 12)}`, () => MappingGit.write(host, archive.repos, repo, m, archive.type, archive.entries));
+    // Named by content, not commit: a commit that changes nothing under `add` gives the same LLB (and BuildKit cache).
+    const contentKey = GitContentDirs.key(MappingGit.sourceEntries(m, archive.type, archive.entries));
+    const source = host.defineSource(`git-${ph.slice(0, 16)}-${contentKey.slice(0, 16)}`, () => MappingGit.write(host, archive.repos, repo, m, archive.type, archive.entries));
     return { paramshash: ph, commit, tree, type: archive.type, stageDependencies: { install, beforeSetup, setup }, source };
   }
 
