@@ -85,7 +85,8 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
     // Named images: those; none named: every final image (the others are inside their graphs).
     const named = flags.images?.length ? matchImages(model, flags.images) : undefined;
     const chosen = result.images.filter((i) => (named ? named.has(i.image.name) : i.image.final));
-    const picked = chosen.length ? chosen : result.images;
+    // In the joined graph's order (name, platform), so messages and image-config files follow it.
+    const picked = (chosen.length ? chosen : result.images).slice().sort((a, b) => (a.image.name === b.image.name ? (a.platform < b.platform ? -1 : 1) : a.image.name < b.image.name ? -1 : 1));
     const root = joinResults(picked.map((i) => ({ image: i.image.name, platform: i.platform, state: i.last.state })));
     const platform = picked[0]?.platform ?? setup.daemonDefault;
     const definition = ctx.marshal(root, platform);
