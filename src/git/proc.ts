@@ -80,45 +80,53 @@ interface BatchRequest { name: string; resolve: (o: CatFileObject | undefined) =
  * closed after a short delay (`close()` ends it at once) so short-lived tools do not hang on it.
  */
 export class CatFileBatch {
-  private child?: ChildProcessWithoutNullStreams;
-  private queue: BatchRequest[] = [];
-  private buf: Buffer = Buffer.alloc(0);
-  /** Header of the object being received: remaining bytes to collect (+1 for the LF). */
-  private current?: { oid: string; type: string; size: number; parts: Buffer[]; got: number };
+  /** The process now taking requests; a closed one finishes its own queue and leaves the next one alone. */
+  private proc?: BatchProcess;
   private idleTimer?: NodeJS.Timeout;
-  private stderr = '';
 
   constructor(private readonly gitDir: string, private readonly idleMs = 200) {}
 
   read(name: string): Promise<CatFileObject | undefined> {
     if (name.includes('\n')) return Promise.reject(new StapelkitError('GIT_FAILED', `invalid object name ${JSON.stringify(name)}`));
     return new Promise((resolve, reject) => {
-      this.ensure();
+      const p = (this.proc ??= new BatchProcess(this.gitDir, () => this.scheduleIdle(), (dead) => { if (this.proc === dead) this.proc = undefined; }));
       if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
-      this.queue.push({ name, resolve, reject });
-      this.child!.stdin.write(name + '\n');
+      p.request({ name, resolve, reject });
     });
   }
 
   close(): void {
     if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
-    const c = this.child;
-    this.child = undefined;
-    if (c) c.stdin.end();
+    const p = this.proc;
+    this.proc = undefined;
+    p?.end();
   }
 
-  private ensure(): void {
-    if (this.child) return;
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.gitDir, env: gitEnv() });
+  private scheduleIdle(): void {
+    if (!this.proc || this.proc.pending()) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => { this.idleTimer = undefined; if (this.proc && !this.proc.pending()) this.close(); }, this.idleMs);
+    this.idleTimer.unref();
+  }
+}
+
+/** One `git cat-file --batch` child with its own queue and parse state. */
+class BatchProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private queue: BatchRequest[] = [];
+  private buf: Buffer = Buffer.alloc(0);
+  /** Header of the object being received: remaining bytes to collect (+1 for the LF). */
+  private current?: { oid: string; type: string; size: number; parts: Buffer[]; got: number };
+  private stderr = '';
+
+  constructor(gitDir: string, private readonly onIdle: () => void, onExit: (p: BatchProcess) => void) {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: gitDir, env: gitEnv() });
     this.child = child;
-    this.buf = Buffer.alloc(0);
-    this.current = undefined;
-    this.stderr = '';
     child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr.on('data', (c: Buffer) => { this.stderr += c.toString(); });
     child.stdin.on('error', () => { /* reported by close */ });
     const fail = (e: Error) => {
-      if (this.child === child) this.child = undefined;
+      onExit(this);
       const q = this.queue;
       this.queue = [];
       for (const r of q) r.reject(e);
@@ -126,8 +134,22 @@ export class CatFileBatch {
     child.on('error', (e) => fail(new StapelkitError('GIT_EXEC', `cannot run git: ${e.message}`, { cause: e })));
     child.on('close', (code) => {
       if (this.queue.length) fail(new StapelkitError('GIT_FAILED', `git cat-file exited (${code}): ${this.stderr.trim()}`));
-      if (this.child === child) this.child = undefined;
+      onExit(this);
     });
+  }
+
+  pending(): number {
+    return this.queue.length;
+  }
+
+  request(r: BatchRequest): void {
+    this.queue.push(r);
+    this.child.stdin.write(r.name + '\n');
+  }
+
+  /** No more requests; git answers those written, then exits. */
+  end(): void {
+    this.child.stdin.end();
   }
 
   private onData(chunk: Buffer): void {
@@ -142,7 +164,7 @@ export class CatFileBatch {
         if (!req) continue;
         if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
           req.resolve(undefined);
-          this.scheduleIdle();
+          this.onIdle();
           continue;
         }
         const [oid, type, sizeStr] = header.split(' ');
@@ -165,14 +187,7 @@ export class CatFileBatch {
       const all = cur.parts.length === 1 ? cur.parts[0] : Buffer.concat(cur.parts);
       const req = this.queue.shift()!;
       req.resolve({ oid: cur.oid, type: cur.type, data: all.subarray(0, cur.size) });
-      this.scheduleIdle();
+      this.onIdle();
     }
-  }
-
-  private scheduleIdle(): void {
-    if (this.queue.length || !this.child) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => { this.idleTimer = undefined; if (!this.queue.length) this.close(); }, this.idleMs);
-    this.idleTimer.unref();
   }
 }
