@@ -53,17 +53,28 @@ function generate(n: number, base: string, withImports: boolean): string {
   return dir;
 }
 
-function timeRun(args: string[], env: NodeJS.ProcessEnv): { ms: number; bytes: number } {
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Wall time, and the child's user+sys CPU time when /usr/bin/time is there (on a loaded machine wall time is mostly waiting for a core). */
+function timeRun(args: string[], env: NodeJS.ProcessEnv): { ms: number; cpuMs?: number; bytes: number } {
   const out = path.join(os.tmpdir(), `skt-bench-def-${process.pid}`);
+  const timeFile = `${out}.time`;
   const t0 = process.hrtime.bigint();
   const fd = fs.openSync(out, 'w');
-  const r = spawnSync(process.execPath, [CLI, ...args], { env, stdio: ['ignore', fd, 'pipe'] });
+  const argv = TIME ? [TIME, '-o', timeFile, '-f', '%U %S', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+  const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', fd, 'pipe'] });
   fs.closeSync(fd);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`compile failed: ${r.stderr}`);
   const bytes = fs.statSync(out).size;
+  let cpuMs: number | undefined;
+  if (TIME) {
+    const [u, sy] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    cpuMs = (u + sy) * 1000;
+    fs.rmSync(timeFile, { force: true });
+  }
   fs.rmSync(out, { force: true });
-  return { ms, bytes };
+  return { ms, cpuMs, bytes };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -79,7 +90,7 @@ async function main(): Promise<void> {
   }
   const nodeOnly = median(Array.from({ length: 5 }, () => { const t0 = Date.now(); spawnSync(process.execPath, ['-e', '0']); return Date.now() - t0; }));
   const version = median(Array.from({ length: 3 }, () => timeRun(['--version'], process.env).ms));
-  console.log(`node -e 0: ${nodeOnly} ms; stapelkit --version: ${version.toFixed(0)} ms`);
+  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores; node -e 0: ${nodeOnly} ms; stapelkit --version: ${version.toFixed(0)} ms`);
   let env: TestEnv | undefined;
   if (withDaemon) env = await testEnv();
   try {
@@ -90,10 +101,13 @@ async function main(): Promise<void> {
         const cliEnv = { ...process.env, XDG_STATE_HOME: state, XDG_CACHE_HOME: path.join(state, 'cache') };
         const args = ['compile', '--dir', dir, '--out-dir', path.join(state, 'out'), ...(variant === 'daemon' ? ['--addr', env!.addr] : ['--addr', 'unix:///nonexistent.sock'])];
         const first = timeRun(args, cliEnv);
-        const times = [first.ms];
-        for (let r = 1; r < runs; r++) times.push(timeRun(args, cliEnv).ms);
-        const warm = median(times.slice(1).length ? times.slice(1) : times);
-        console.log(`${variant.padEnd(7)} ${String(n).padStart(5)} images: first ${first.ms.toFixed(0)} ms (git content written${variant === 'daemon' ? ', imports scanned' : ''}), then median ${warm.toFixed(0)} ms over ${times.length - 1 || 1} runs; ${(warm / n).toFixed(2)} ms/image; Definition ${first.bytes} bytes`);
+        const rest = Array.from({ length: Math.max(1, runs - 1) }, () => timeRun(args, cliEnv));
+        const wall = median(rest.map((x) => x.ms));
+        const cpu = rest[0].cpuMs !== undefined ? median(rest.map((x) => x.cpuMs!)) : undefined;
+        console.log(
+          `${variant.padEnd(7)} ${String(n).padStart(5)} images: first ${first.ms.toFixed(0)} ms (git content written${variant === 'daemon' ? ', imports scanned' : ''}); ` +
+            `then wall ${wall.toFixed(0)} ms${cpu !== undefined ? `, cpu ${cpu.toFixed(0)} ms` : ''} (median of ${rest.length}); ${(wall / n).toFixed(2)} ms/image wall; Definition ${first.bytes} bytes`,
+        );
         fs.rmSync(dir, { recursive: true, force: true });
         fs.rmSync(state, { recursive: true, force: true });
       }

@@ -61,14 +61,14 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
   // The default out dir is named after the project, known once it is loaded.
   const outDirOf = (projectName: string) => (flags.outDir ? path.resolve(flags.outDir) : defaultOutDir(env, projectName));
   const setup = openProjectSetup(flags, io, { contentRoot: (p) => path.join(outDirOf(p), 'git'), localUniqueId: 'stapelkit-compile' });
-  const { model, ctx, session, note, project } = setup;
+  const { model, ctx, note, project } = setup;
   const outDir = outDirOf(model.project);
   let client: BuildkitClient | undefined;
   const open = async () => {
     client = await connectWithFlags(flags, { env, say: note });
     const addr = client.address;
     await ensureLocalBases(setup.images, addr.kind === 'dockerd' && addr.net === 'unix' ? new DockerApi(addr.path) : undefined, env);
-    return openGateway(client, { session, progress: progressFromFlags({ ...flags, progress: flags.progress ?? 'quiet' }, io.err) });
+    return openGateway(client, { session: setup.session(), progress: progressFromFlags({ ...flags, progress: flags.progress ?? 'quiet' }, io.err) });
   };
   let caps = new Set(BUILDKIT_V08_LLB_CAPS);
   let gw: CompileGateway | undefined;
@@ -122,17 +122,17 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
       ssh: (id) => (flags.ssh?.some((s) => s.startsWith(`${id}=`)) ? `${id}=${agents.get(id)}` : id),
     });
 
-    // The Definition carries no image config: it is written next to the content, one file per result.
+    // The Definition carries no image config: the configs go next to the content, keyed by result dir.
     const multiPlatform = new Set(picked.map((i) => i.platform)).size > 1;
-    const cfgDir = path.join(outDir, 'image-config');
-    fs.mkdirSync(cfgDir, { recursive: true });
-    for (const i of picked) fs.writeFileSync(path.join(cfgDir, `${resultDir({ image: i.image.name, platform: i.platform }, multiPlatform).slice(1).replaceAll('/', '_')}.json`), JSON.stringify(i.last.imageConfig, null, 2) + '\n');
+    const cfgFile = path.join(outDir, 'image-configs.json');
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(cfgFile, JSON.stringify(Object.fromEntries(picked.map((i) => [resultDir({ image: i.image.name, platform: i.platform }, multiPlatform), i.last.imageConfig])), null, 2) + '\n');
 
     io.out.write(format === 'json' ? formatCompileJson(definition) : definition.toBytes());
     note(`stapelkit: ${picked.length} image(s), ${definition.ops.length} ops${gateway.needs.length ? `; the daemon was asked for ${gateway.needs.join('; ')}` : '; no daemon was needed'}`);
     if (picked.length > 1) note(`stapelkit: the result holds each image in its own directory (${picked.map((i) => resultDir({ image: i.image.name, platform: i.platform }, multiPlatform)).join(', ')})`);
     for (const id of built.unknownSecrets) note(`warning: the graph mounts secret "${id}", which neither werf.yaml nor --secret defines: give buildctl --secret id=${id},src=FILE`);
-    note(`stapelkit: image configs in ${cfgDir}; solve with:\n${formatBuildctlCommand(built.flags)}`);
+    note(`stapelkit: image configs in ${cfgFile}; solve with:\n${formatBuildctlCommand(built.flags)}`);
     return { definition, images: result.images, needs, flags: built.flags, locals, outDir, daemonNeeds: [...gateway.needs] };
   } finally {
     await gw?.finish().catch(() => undefined);

@@ -75,7 +75,8 @@ async function addCustomTags(storage: StagesStorage, images: ImageOutcome[], tem
 
 export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSummary> {
   const setup = openProjectSetup(flags, io, { dryRun: !!flags.dryRun });
-  const { model, project, images, ctx, session, env, note, platforms, daemonDefault } = setup;
+  const { model, project, images, ctx, env, note, platforms, daemonDefault } = setup;
+  const session = setup.session();
   let client: BuildkitClient | undefined;
   let gateway: Promise<Gateway> | undefined;
   try {

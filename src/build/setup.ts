@@ -53,7 +53,8 @@ export interface ProjectSetup {
   images: Image[];
   git: CliGitRepo;
   ctx: StapelBuildContext;
-  session: Session;
+  /** The session serving sources, secrets and ssh to the daemon: made (and attached to ctx) on first call. */
+  session(): Session;
   env: NodeJS.ProcessEnv;
   /** `--platform` (or DOCKER_DEFAULT_PLATFORM), possibly empty. */
   platforms: string[];
@@ -101,13 +102,19 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
   const images = selectImages(model, flags.images ?? []);
   const git = new CliGitRepo(project.repoRoot);
   const ctx = new StapelBuildContext({ model, project, git, flags, env, dryRun: !!opts.dryRun, contentRoot: typeof opts.contentRoot === 'function' ? opts.contentRoot(model.project) : opts.contentRoot, localUniqueId: opts.localUniqueId });
-  const session = new Session({
-    name: `stapelkit:${model.project}`,
-    syncedDirs: { context: { dir: project.projectDir } },
-    secrets: ctx.secrets() as SecretsProvider,
-    ssh: [...ctx.sshAgents(), ...dockerfileSshAgents(images, env).filter((a) => !ctx.sshAgents().some((b) => b.id === a.id))],
-  });
-  ctx.attachSession(session);
+  let session: Session | undefined;
+  const getSession = () => {
+    if (!session) {
+      session = new Session({
+        name: `stapelkit:${model.project}`,
+        syncedDirs: { context: { dir: project.projectDir } },
+        secrets: ctx.secrets() as SecretsProvider,
+        ssh: [...ctx.sshAgents(), ...dockerfileSshAgents(images, env).filter((a) => !ctx.sshAgents().some((b) => b.id === a.id))],
+      });
+      ctx.attachSession(session);
+    }
+    return session;
+  };
   const daemonDefault = formatPlatform(normalizePlatform(parsePlatform(process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64')));
   const platforms = cliPlatforms(flags, env);
   return {
@@ -116,7 +123,7 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
     images,
     git,
     ctx,
-    session,
+    session: getSession,
     env,
     platforms,
     daemonDefault,
@@ -138,7 +145,7 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
     }),
     close: async () => {
       ctx.close();
-      await session.close().catch(() => undefined);
+      await session?.close().catch(() => undefined);
       git.close();
     },
   };

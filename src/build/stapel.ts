@@ -109,8 +109,10 @@ export class StapelBuildContext {
     return (this.headP ??= this.git.resolve(this.model.commit.hash));
   }
 
+  /** The session that serves sources from now on; sources served before (compile) are added to it. */
   attachSession(s: Session): void {
     this.session = s;
+    for (const n of this.served.keys()) void this.sourceDir(n).then((dir) => s.addSyncedDir(n, { dir }));
   }
   setCaps(c: Set<string>): void {
     this.caps = c;
@@ -226,7 +228,8 @@ export class StapelBuildContext {
       names.map((n) => {
         let p = this.served.get(n);
         if (!p) {
-          p = this.sourceDir(n).then((dir) => this.session!.addSyncedDir(n, { dir }));
+          // Without a session yet (compile before it needs a daemon) the dir is only written.
+          p = this.sourceDir(n).then((dir) => this.session?.addSyncedDir(n, { dir }));
           this.served.set(n, p);
         }
         return p;
