@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { BUILDKIT_V08_LLB_CAPS } from '../llb';
 import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../daemon/cli-options';
-import { openGateway } from '../buildkit/gateway-client';
 import type { BuildkitClient } from '../buildkit/client';
 import { DockerApi } from '../daemon/docker-api';
 import { NoStagesStorage } from '../storage/none';
@@ -68,6 +67,7 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
     client = await connectWithFlags(flags, { env, say: note });
     const addr = client.address;
     await ensureLocalBases(setup.images, addr.kind === 'dockerd' && addr.net === 'unix' ? new DockerApi(addr.path) : undefined, env);
+    const { openGateway } = require('../buildkit/gateway-client') as typeof import('../buildkit/gateway-client');
     return openGateway(client, { session: setup.session(), progress: progressFromFlags({ ...flags, progress: flags.progress ?? 'quiet' }, io.err) });
   };
   let caps = new Set(BUILDKIT_V08_LLB_CAPS);

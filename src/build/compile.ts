@@ -65,7 +65,8 @@ export function graphNeeds(def: Definition): GraphNeeds {
   const Op = messageType('pb.Op');
   for (const o of def.ops) {
     if (o.kind !== 'source' && o.kind !== 'exec') continue;
-    const op = Op.toObject(Op.decode(o.bytes), { defaults: false }) as Record<string, any>;
+    // The decoded message itself (no toObject): enums are numbers, absent sub-messages null.
+    const op = Op.decode(o.bytes) as unknown as Record<string, any>;
     const id: string | undefined = op.source?.identifier;
     if (id?.startsWith('local://')) locals.add(id.slice('local://'.length));
     for (const m of op.exec?.mounts ?? []) {

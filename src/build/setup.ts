@@ -12,7 +12,7 @@ import type { LoadedProject } from '../config/project';
 import type { DockerApi } from '../daemon/docker-api';
 import { userStateDir } from '../daemon/dockerd';
 import { busyboxTag, ensureBusyboxImage, type BusyboxArch } from '../daemon/base-images';
-import { Session } from '../session';
+import type { Session } from '../session';
 import type { SecretsProvider } from '../session/secrets';
 import { CliGitRepo } from '../git/cli-repo';
 import { formatPlatform, normalizePlatform, parsePlatform } from '../llb/platform';
@@ -105,7 +105,9 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
   let session: Session | undefined;
   const getSession = () => {
     if (!session) {
-      session = new Session({
+      // grpc-js is loaded with the first session: a compile that needs no daemon never loads it.
+      const { Session: SessionImpl } = require('../session') as typeof import('../session');
+      session = new SessionImpl({
         name: `stapelkit:${model.project}`,
         syncedDirs: { context: { dir: project.projectDir } },
         secrets: ctx.secrets() as SecretsProvider,

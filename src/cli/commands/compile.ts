@@ -4,7 +4,9 @@
  */
 import { Command, Option } from 'commander';
 import { addDaemonOptions } from '../../daemon/cli-options';
-import { runCompile, type CompileFlags } from '../../build/compile-run';
+import type { CompileFlags } from '../../build/compile-run';
+
+const runCompile: typeof import('../../build/compile-run').runCompile = (f, io) => (require('../../build/compile-run') as typeof import('../../build/compile-run')).runCompile(f, io);
 import { addProjectOptions } from './project-options';
 
 function collect(v: string, prev: string[] = []): string[] {
