@@ -20,6 +20,7 @@ import { buildctlFlags, formatBuildctlCommand, formatCompileJson, graphNeeds, jo
 import { ensureLocalBases, openProjectSetup, type SetupFlags } from './setup';
 import { matchImages } from './plan';
 import type { Definition } from '../llb';
+import { normalizeTree, type TreeSource, type TreeSourceEntry } from '../session/tree-source';
 
 export interface CompileFlags extends DaemonFlags, SetupFlags {
   format?: string;
@@ -51,6 +52,38 @@ function defaultOutDir(env: NodeJS.ProcessEnv, project: string): string {
   return path.join(env.XDG_CACHE_HOME ?? path.join(env.HOME ?? os.homedir(), '.cache'), 'stapelkit', 'compile', project);
 }
 
+/**
+ * A tree source written to `dest` once (a dir there is complete: written under a temp name, then
+ * renamed), with the source's modes and its fixed mtime, so BuildKit's FileSync checksum of the
+ * dir equals that of the tree `stapelkit build` serves.
+ */
+export async function writeTree(src: TreeSource, dest: string): Promise<string> {
+  if (fs.existsSync(dest)) return dest;
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const tmp = fs.mkdtempSync(`${dest}.tmp-`);
+  const entries = normalizeTree([...(await src.entries())], src.dirMode ?? 0o755);
+  const when = (e: TreeSourceEntry) => new Date(Number((e.mtimeNs ?? src.mtimeNs ?? 0n) / 1_000_000n));
+  for (const e of entries) {
+    const abs = path.join(tmp, e.path);
+    if (e.type === 'dir') fs.mkdirSync(abs, { recursive: true, mode: e.mode });
+    else if (e.type === 'symlink') fs.symlinkSync(e.linkname ?? '', abs);
+    else await fs.promises.writeFile(abs, await src.read(e), { mode: e.mode });
+    if (e.type !== 'symlink') fs.chmodSync(abs, e.mode);
+  }
+  // Times last, deepest first: writing into a dir changes its mtime.
+  for (const e of [...entries].reverse()) if (e.type !== 'symlink') fs.utimesSync(path.join(tmp, e.path), when(e), when(e));
+  fs.chmodSync(tmp, src.dirMode ?? 0o755);
+  fs.utimesSync(tmp, new Date(Number((src.mtimeNs ?? 0n) / 1_000_000n)), new Date(Number((src.mtimeNs ?? 0n) / 1_000_000n)));
+  try {
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    // Another compile wrote the same content first.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(dest)) throw e;
+  }
+  return dest;
+}
+
 export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<CompileResult> {
   const format = flags.format ?? 'pb';
   if (format !== 'pb' && format !== 'json') throw new StapelkitError('BAD_FLAG', `--format must be pb or json, got "${format}"`);
@@ -59,7 +92,7 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
   const env = io.env ?? process.env;
   // The default out dir is named after the project, known once it is loaded.
   const outDirOf = (projectName: string) => (flags.outDir ? path.resolve(flags.outDir) : defaultOutDir(env, projectName));
-  const setup = openProjectSetup(flags, io, { contentRoot: (p) => path.join(outDirOf(p), 'git'), localUniqueId: 'stapelkit-compile' });
+  const setup = openProjectSetup(flags, io, { localUniqueId: 'stapelkit-compile' });
   const { model, ctx, note, project } = setup;
   const outDir = outDirOf(model.project);
   let client: BuildkitClient | undefined;
@@ -93,7 +126,15 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
     const needs = graphNeeds(definition);
 
     const locals: Record<string, string> = {};
-    for (const n of needs.locals) locals[n] = n === 'context' ? project.projectDir : await ctx.sourceDir(n);
+    for (const n of needs.locals) {
+      if (n === 'context') {
+        locals[n] = project.projectDir;
+        continue;
+      }
+      // Git content is served from git objects by build; buildctl needs it on disk.
+      const spec = await ctx.sourceSpec(n);
+      locals[n] = spec.source ? await writeTree(spec.source, path.join(outDir, 'git', spec.source.id.slice(0, 32))) : spec.dir;
+    }
     const secretDir = path.join(outDir, 'secrets');
     const specs = ctx.secretSpecs();
     const secretProvider = ctx.secrets();

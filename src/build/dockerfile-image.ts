@@ -14,16 +14,21 @@ import { local, type Platform, type State } from '../llb';
 import { parsePlatform } from '../llb/platform';
 import { imageLabel, type DependencyImportType, type DockerfileImage, type Image, type Model, type StapelImage } from '../config';
 import { effectiveImageSpec } from '../config/imagespec';
-import { compileParsed, dockerfileStageDependencies, parseDockerfile, readDockerignore, type Dockerfile, type ResolvedBase } from '../dockerfile';
+import { compileParsed, dockerfileStageDependencies, dockerfileStageDigest, parseDockerfile, readDockerignore, type Dockerfile, type DockerfileDigestOptions, type ResolvedBase } from '../dockerfile';
 import { newPathMatcher } from '../git/pathmatch';
+import { gitRun } from '../git/proc';
+import { FILE_STATE_ERROR } from '../config/files';
+import { GITERMINISM_PARAGRAPH, pathAllowed } from '../config/giterminism';
 import { normalizeGitPath } from '../git/reader';
 import { PatternMatcher } from '../session/patterns';
-import { BUILD_CACHE_VERSION, LABEL, sha3_224Hash, stageContentDigest, stageDigest, type StageName } from '../stages';
+import { LABEL, stageContentDigest, stageDigest, type StageName } from '../stages';
 import { imageSpecStage } from '../stages/image-spec';
 import { ensureConfig, type ImageOutcome } from './driver';
 import type { ImageConveyor, PlannedStage, UsedStage } from './conveyor';
 import type { OciImageConfig } from './gateway';
-import type { ContentEntry } from './git-content';
+import { gitTreeSource } from '../git/content';
+import type { ArchiveEntry } from '../git/mapping';
+import type { TreeSource, TreeSourceEntry } from '../session/tree-source';
 import { TOOL_VERSION, type StapelBuildContext } from './stapel';
 
 /** One file of the build context: path relative to the context dir, git mode, content id (blob oid or sha256). */
@@ -117,6 +122,9 @@ export function contextChecksum(files: readonly ContextFile[], sources: readonly
   return h.digest('hex');
 }
 
+/** contextChecksum of no files. */
+const EMPTY_CHECKSUM = crypto.createHash('sha256').digest('hex');
+
 /** werf's id of a stage image (the tag): the parent stage id recorded by the next stage. */
 function stageIdOf(u: UsedStage): string {
   return u.imageName ? u.imageName.slice(u.imageName.lastIndexOf(':') + 1) : `${u.digest}-${u.createdMs}`;
@@ -132,11 +140,29 @@ interface ContextFacts {
   dockerignore?: { file: string; text: string };
   /** The session source serving the context (made on demand). */
   source: string;
+  /** Context-relative files whose work-tree state differs from HEAD (giterminism refuses a COPY of them). */
+  uncommitted: Map<string, 'modified' | 'untracked'>;
+  /** Excludes added to .dockerignore's (the work tree's `.git`, which a HEAD context never has). */
+  extraExcludes: string[];
 }
 
 export interface DockerfileConveyorOptions {
   /** `--dev`: the context comes from the work tree. */
   dev: boolean;
+  /** `--loose-giterminism`: uncommitted Dockerfile, .dockerignore and context files are read from disk / not refused. */
+  loose?: boolean;
+}
+
+/** Paths (repo-relative) under `dir` that differ from HEAD in the work tree: modified, deleted, untracked (not ignored). */
+async function uncommittedPaths(repoRoot: string, dir: string): Promise<Map<string, 'modified' | 'untracked'>> {
+  const r = await gitRun(repoRoot, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', dir || '.']);
+  if (r.code !== 0) throw new StapelkitError('GIT_FAILED', `git status: ${r.stderr.trim().split('\n')[0]}`);
+  const out = new Map<string, 'modified' | 'untracked'>();
+  for (const rec of r.stdout.toString('utf8').split('\0')) {
+    if (rec.length < 4) continue;
+    out.set(rec.slice(3), rec.startsWith('??') ? 'untracked' : 'modified');
+  }
+  return out;
 }
 
 /** Walks a work-tree directory (without `.git`): files with git-like modes and content hashes. */
@@ -205,8 +231,8 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     const text = read(img.dockerfile);
     if (text === undefined) throw new StapelkitError('DOCKERFILE_MISSING', `${imageLabel(img)}: the Dockerfile "${dockerfilePath}" was not found in the work tree`, { pos: img.pos });
     const di = dockerignoreCandidates(img.dockerfile).map((f) => ({ file: f, text: read(f) })).find((c) => c.text !== undefined);
-    const source = ctx.defineSource(`dockerfile-context-${sha256(contextAbs).slice(0, 16)}`, async () => contextAbs);
-    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source };
+    const source = ctx.defineSource(`dockerfile-context-${sha256(contextAbs).slice(0, 16)}`, async () => ({ dir: contextAbs }));
+    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source, uncommitted: new Map(), extraExcludes: fs.existsSync(path.join(contextAbs, '.git')) ? ['.git'] : [] };
   }
 
   const head = (await ctx.head()).hash;
@@ -215,13 +241,30 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     throw new StapelkitError('DOCKERFILE_CONTEXT', `${imageLabel(img)}: context "${ctxLabel}" is not a directory in the project git repository at ${head.slice(0, 12)}`, { pos: img.pos, hint: 'the context is read from the HEAD commit: commit it (or build with --dev)' });
   }
   const strip = ctxRepo === '' ? 0 : ctxRepo.length + 1;
-  const entries = (await ctx.git.lsTree(head, { dir: ctxRepo })).filter((e) => e.type === 'blob').map((e) => ({ path: e.path.slice(strip), mode: e.mode, oid: e.oid }));
+  const entries = (await ctx.git.lsTree(head, { dir: ctxRepo, sizes: true })).filter((e) => e.type === 'blob').map((e) => ({ path: e.path.slice(strip), mode: e.mode, oid: e.oid, size: e.size ?? 0 }));
   const byPath = new Map(entries.map((e) => [e.path, e]));
-  const blob = async (rel: string) => {
+  const uncommitted = new Map<string, 'modified' | 'untracked'>();
+  if (!o.loose) for (const [p, st] of await uncommittedPaths(project.repoRoot, ctxRepo)) uncommitted.set(p.slice(strip), st);
+  for (const f of added) uncommitted.delete(f.path);
+  const g = ctx.model.giterminism.config.config.dockerfile;
+  const projectRel = (rel: string) => [img.context, rel].filter(Boolean).join('/');
+  // werf: the Dockerfile and .dockerignore come from HEAD; an uncommitted one is refused unless giterminism allows reading it from disk.
+  const blob = async (rel: string, allow: string[]) => {
+    const st = uncommitted.get(rel);
+    if (st !== undefined) {
+      if (o.loose || pathAllowed(projectRel(rel), allow)) {
+        try {
+          return fs.readFileSync(path.join(contextAbs, rel), 'utf8');
+        } catch {
+          return undefined;
+        }
+      }
+      throw new StapelkitError(FILE_STATE_ERROR, `${imageLabel(img)}: ${st === 'untracked' ? 'the untracked file' : 'the file'} "${projectRel(rel)}" must be committed`, { pos: img.pos, hint: GITERMINISM_PARAGRAPH });
+    }
     const e = byPath.get(rel);
     return e ? (await ctx.git.readBlob(e.oid))?.toString('utf8') : undefined;
   };
-  const text = await blob(img.dockerfile);
+  const text = await blob(img.dockerfile, g.allowUncommitted);
   if (text === undefined) {
     const onDisk = fs.existsSync(path.join(contextAbs, img.dockerfile));
     throw new StapelkitError('DOCKERFILE_MISSING', `${imageLabel(img)}: the Dockerfile "${dockerfilePath}" was not found in the project git repository at ${head.slice(0, 12)}`, {
@@ -231,7 +274,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
   }
   let dockerignore: ContextFacts['dockerignore'];
   for (const f of dockerignoreCandidates(img.dockerfile)) {
-    const t = await blob(f);
+    const t = await blob(f, g.allowUncommittedDockerignoreFiles);
     if (t !== undefined) {
       dockerignore = { file: [img.context, f].filter(Boolean).join('/'), text: t };
       break;
@@ -243,16 +286,37 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
   );
   const key = sha256(JSON.stringify([head, ctxRepo, added])).slice(0, 16);
   const source = ctx.defineSource(`dockerfile-context-${key}`, async () => {
-    const content: ContentEntry[] = entries;
-    const dir = await ctx.gitContent(ctx.git, content);
-    if (added.length === 0) return dir;
-    // contextAddFiles come from the work tree: a copy of the git content with them on top.
-    const withAdded = `${dir}-add-${key}`;
-    fs.cpSync(dir, withAdded, { recursive: true, verbatimSymlinks: true });
-    for (const f of img.contextAddFiles) fs.cpSync(path.join(contextAbs, f), path.join(withAdded, f), { recursive: true, verbatimSymlinks: true });
-    return withAdded;
+    // Served from git objects (a tree source); symlink targets are their blobs.
+    const links = entries.filter((e) => e.mode === '120000');
+    const targets = links.length ? await ctx.git.readBlobs(links.map((e) => e.oid)) : new Map<string, Buffer>();
+    const repoDir = ctx.project.repoRoot;
+    const archive: ArchiveEntry[] = entries.map((e) => ({ ...e, repoDir, ...(e.mode === '120000' ? { linkTarget: targets.get(e.oid)?.toString() ?? '' } : {}) }));
+    const git = gitTreeSource({ entries: archive, repos: new Map([[repoDir, ctx.git]]) });
+    return { dir: '', source: added.length ? withWorkTreeFiles(git, added, contextAbs) : git };
   });
-  return { files, dockerfileText: text, dockerignore, source };
+  return { files, dockerfileText: text, dockerignore, source, uncommitted, extraExcludes: [] };
+}
+
+/** `git` with the work-tree files `added` (context-relative, under `root`) over it: contextAddFiles. */
+function withWorkTreeFiles(git: TreeSource, added: ContextFile[], root: string): TreeSource {
+  const over = new Set(added.map((f) => f.path));
+  const disk = new Map<string, string>();
+  return {
+    id: sha256(JSON.stringify([git.id, added])),
+    dirMode: git.dirMode,
+    mtimeNs: git.mtimeNs,
+    async entries() {
+      const base = (await git.entries()).filter((e) => !over.has(e.path));
+      const extra: TreeSourceEntry[] = added.map((f) => {
+        const abs = path.join(root, f.path);
+        disk.set(f.path, abs);
+        if (f.mode === '120000') return { path: f.path, type: 'symlink', mode: 0o777, linkname: fs.readlinkSync(abs) };
+        return { path: f.path, type: 'file', mode: f.mode === '100755' ? 0o755 : 0o644, size: fs.statSync(abs).size };
+      });
+      return [...base, ...extra];
+    },
+    read: (e) => (disk.has(e.path) ? fs.promises.readFile(disk.get(e.path)!) : git.read(e)),
+  };
 }
 
 /** A view of a Dockerfile image that src/stages' imageSpec rules take (they read name, final, imageSpec). */
@@ -274,30 +338,45 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
   const dockerfileFile = [img.context, img.dockerfile].filter(Boolean).join('/');
   const df: Dockerfile = parseDockerfile(facts.dockerfileText, dockerfileFile);
   const ignore = facts.dockerignore ? new PatternMatcher(readDockerignore(facts.dockerignore.text, facts.dockerignore.file)) : undefined;
+  // Without a stages storage a dependency has no image name: a stable stand-in (project:digest)
+  // that only this build's graph resolves, so FROM ${ImageName} still links it.
+  const linkName = (dep: ImageOutcome) => dep.last.imageName || `${model.project}:${dep.last.digest}`;
   const depValues = (name: string): DependencyValues => {
     const dep = built.get(name);
     if (!dep) throw new StapelkitError('INTERNAL', `${imageLabel(img)}: dependency ${name} was not built first`);
-    return { imageName: dep.last.imageName, imageId: dep.last.imageId ?? '', imageDigest: dep.last.manifestDigest ?? '' };
+    return { imageName: linkName(dep), imageId: dep.last.imageId ?? '', imageDigest: dep.last.manifestDigest ?? '' };
   };
   const dependencyArgs = dependencyBuildArgs(img, depValues);
   const checksums = new Map<string, string>();
-  const deps = await dockerfileStageDependencies(df, {
+  /** ADD/COPY text → checksum of the files it reads (for --explain). */
+  const copyInputs = new Map<string, string>();
+  const digestOpts: DockerfileDigestOptions = {
     target: img.target,
     buildArgs: img.args,
     dependencyArgs,
     addHost: img.addHost,
     imageCacheVersion: img.cacheVersion ?? model.meta.build.cacheVersion,
     platform,
-    checksum: (sources) => {
+    checksum: (sources, instruction) => {
+      if (facts.uncommitted.size) {
+        const dirty = [...facts.uncommitted.keys()].filter((f) => contextChecksum([{ path: f, mode: '', id: '' }], sources, ignore) !== EMPTY_CHECKSUM);
+        if (dirty.length) {
+          const node = df.stages.flatMap((st) => st.commands).find((c) => c.node.original.trim() === instruction)?.node;
+          const at = node ? { file: dockerfileFile, line: node.range.start.line, column: node.range.start.column } : img.pos;
+          const list = dirty.slice(0, 5).map((f) => `"${[img.context, f].filter(Boolean).join('/')}"`).join(', ') + (dirty.length > 5 ? ` and ${dirty.length - 5} more` : '');
+          throw new StapelkitError(FILE_STATE_ERROR, `${imageLabel(img)}: ${instruction}: the build context files ${list} must be committed`, { pos: at, hint: `${GITERMINISM_PARAGRAPH} (or build with --dev)` });
+        }
+      }
       const k = JSON.stringify(sources);
       let c = checksums.get(k);
       if (c === undefined) checksums.set(k, (c = contextChecksum(facts.files, sources, ignore)));
+      copyInputs.set(instruction, c);
       return c;
     },
-  });
-  // dockerfileStageDigest's formula, with the dependencies string kept for --explain.
-  const p = platform !== 'linux/amd64' ? [platform] : [];
-  const digest = sha3_224Hash(...p, BUILD_CACHE_VERSION, 'dockerfile', deps);
+  };
+  // The dependencies string for --explain; the digest from src/dockerfile's own formula.
+  const deps = await dockerfileStageDependencies(df, digestOpts);
+  const digest = await dockerfileStageDigest(df, digestOpts);
   const head = (await ctx.head()).hash;
   const labels: Record<string, string> = {
     [LABEL.werf]: model.project,
@@ -312,7 +391,8 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
     digest,
     inputs: [
       { name: 'dependencies', value: deps },
-      ...Object.entries(dependencyArgs).map(([k, v]) => ({ name: `dependency ${k}`, value: v })),
+      ...[...copyInputs].map(([k, v]) => ({ name: `files of ${k}`, value: v })),
+      ...Object.entries({ ...img.args, ...dependencyArgs }).map(([k, v]) => ({ name: `build arg ${k}`, value: v })),
     ],
     pos: img.pos,
     gitParamshashes: [],
@@ -324,7 +404,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
       const linked = new Map<string, ImageOutcome>();
       for (const d of img.dependencies) {
         const dep = built.get(d.image);
-        if (dep?.last.imageName) linked.set(dep.last.imageName, dep);
+        if (dep) linked.set(linkName(dep), dep);
       }
       const resolveImage = async (ref: string, pf: Platform): Promise<ResolvedBase> => {
         const dep = linked.get(ref);
@@ -337,7 +417,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
       };
       const r = await compileParsed(df, {
         file: dockerfileFile,
-        context: ({ excludePatterns }) => local(facts.source, { sharedKeyHint: facts.source, customName: `[internal] ${imageLabel(img)} context`, excludePatterns }),
+        context: ({ excludePatterns }) => local(facts.source, { sharedKeyHint: facts.source, customName: `[internal] ${imageLabel(img)} context`, excludePatterns: [...excludePatterns, ...facts.extraExcludes] }),
         ...(facts.dockerignore ? { dockerignore: facts.dockerignore.text, dockerignoreFile: facts.dockerignore.file } : {}),
         resolveImage,
         buildArgs: { ...img.args, ...dependencyArgs },

@@ -15,6 +15,7 @@ import type { StagesStorage } from '../storage/types';
 import { runDriver, type ImageOutcome, type StageOutcome } from './driver';
 import type { Gateway } from './gateway';
 import { formatExplain, formatStageLine } from './lines';
+import { userCommandError } from './stage-error';
 import { buildReport } from './report-build';
 import { formatReport } from './report';
 import { openStagesStorage } from '../storage';
@@ -107,7 +108,9 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
           for (const l of formatExplain(o)) io.out.write(l + '\n');
         },
       }),
-    );
+    ).catch((e) => {
+      throw userCommandError(e);
+    });
     const stages = result.images.flatMap((i) => i.stages);
     if (!flags.dryRun) {
       for (const img of result.images) {

@@ -41,8 +41,6 @@ export interface SetupIO {
 export interface SetupOptions {
   /** `stapelkit stages`: compute and list, build nothing. */
   dryRun?: boolean;
-  /** Git content goes here and stays (compile's --out-dir); default a temp dir removed at close. */
-  contentRoot?: string | ((project: string) => string);
   /** Fixed `local.unique` of local sources (compile: the same input gives the same bytes). */
   localUniqueId?: string;
 }
@@ -101,7 +99,7 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
   for (const w of model.warnings) note(`warning: ${w.pos ? `${w.pos.file}:${w.pos.line}:${w.pos.column}: ` : ''}${w.message}`);
   const images = selectImages(model, flags.images ?? []);
   const git = new CliGitRepo(project.repoRoot);
-  const ctx = new StapelBuildContext({ model, project, git, flags, env, dryRun: !!opts.dryRun, contentRoot: typeof opts.contentRoot === 'function' ? opts.contentRoot(model.project) : opts.contentRoot, localUniqueId: opts.localUniqueId });
+  const ctx = new StapelBuildContext({ model, project, git, flags, env, dryRun: !!opts.dryRun, localUniqueId: opts.localUniqueId });
   let session: Session | undefined;
   const getSession = () => {
     if (!session) {
@@ -140,7 +138,7 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
       dryRun: !!opts.dryRun,
       marshal: (state, platform) => ctx.marshal(state, platform),
       hooks: {
-        conveyor: (img, platform, built) => (img.kind === 'dockerfile' ? dockerfileConveyor(ctx, img, platform, built, { dev: !!flags.dev }) : stapelConveyor(ctx, img, platform, built)),
+        conveyor: (img, platform, built) => (img.kind === 'dockerfile' ? dockerfileConveyor(ctx, img, platform, built, { dev: !!flags.dev, loose: !!flags.looseGiterminism }) : stapelConveyor(ctx, img, platform, built)),
         git: ctx.selectionGit(),
         stageLine: o.stageLine,
       },

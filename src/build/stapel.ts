@@ -12,10 +12,9 @@ import { parsePlatform } from '../llb/platform';
 import { imageLabel, type Image, type Model, type Pos, type StapelImage } from '../config';
 import { SourceMap, type SourceLocation } from '../llb/sourcemap';
 import type { LoadedProject } from '../config/project';
-import type { Session } from '../session';
+import type { Session, SyncedDir } from '../session';
 import type { SecretsProvider } from '../session/secrets';
 import type { CliGitRepo } from '../git/cli-repo';
-import type { GitRepo } from '../git/repo';
 import {
   COMMIT_ENV_SECRET_ID,
   STAGES,
@@ -39,7 +38,6 @@ import {
 import { ensureConfig, type ImageOutcome } from './driver';
 import type { ImageConveyor, UsedStage } from './conveyor';
 import type { Gateway, OciImageConfig } from './gateway';
-import { GitContentDirs, type ContentEntry } from './git-content';
 import { scanImport } from './imports';
 import { MappingGit } from './mapping-git';
 import { tzOffsetMinutes } from '../git/reader';
@@ -54,8 +52,6 @@ export interface StapelContextOptions {
   flags: { secret?: string[]; ssh?: string[] };
   env: NodeJS.ProcessEnv;
   dryRun: boolean;
-  /** Git content is written here and kept (compile's --out-dir); default a temp dir removed at close. */
-  contentRoot?: string;
   /** Fixed `local.unique` for local sources (default: random per marshal, as Go's client/llb). */
   localUniqueId?: string;
 }
@@ -84,12 +80,11 @@ export class StapelBuildContext {
   private session?: Session;
   private caps?: Set<string>;
   private gatewayF?: () => Promise<Gateway>;
-  private readonly content: GitContentDirs;
-  private readonly localUniqueId?: string;
   /** Source name → how to make its directory (git content is written only when a stage needs it). */
-  private readonly sources = new Map<string, () => Promise<string>>();
+  private readonly sources = new Map<string, () => Promise<SyncedDir>>();
   private readonly served = new Map<string, Promise<void>>();
-  private readonly dirs = new Map<string, Promise<string>>();
+  private readonly specs = new Map<string, Promise<SyncedDir>>();
+  private readonly localUniqueId?: string;
   readonly mappingGit: MappingGit;
   private readonly sourceMaps = new Map<string, SourceMap>();
   private headP?: Promise<{ hash: string; authorTime: number; tzOffset: string }>;
@@ -100,7 +95,6 @@ export class StapelBuildContext {
     this.git = o.git;
     this.env = o.env;
     this.flags = o.flags;
-    this.content = new GitContentDirs(o.contentRoot);
     this.localUniqueId = o.localUniqueId;
     this.mappingGit = new MappingGit(o.git, path.join(userCacheDir(o.env), 'git'));
   }
@@ -112,7 +106,7 @@ export class StapelBuildContext {
   /** The session that serves sources from now on; sources served before (compile) are added to it. */
   attachSession(s: Session): void {
     this.session = s;
-    for (const n of this.served.keys()) void this.sourceDir(n).then((dir) => s.addSyncedDir(n, { dir }));
+    for (const n of this.served.keys()) void this.sourceSpec(n).then((d) => s.addSyncedDir(n, d));
   }
   setCaps(c: Set<string>): void {
     this.caps = c;
@@ -126,6 +120,7 @@ export class StapelBuildContext {
   }
 
   /** werf.yaml secrets of every image, `--secret` flags, and the commit env file. Values are read when the daemon asks. */
+  /** Where each secret comes from (werf.yaml of every image, then `--secret` flags). */
   secretSpecs(): Map<string, SecretSpec> {
     const byId = new Map<string, SecretSpec>();
     for (const img of this.model.images) {
@@ -141,6 +136,7 @@ export class StapelBuildContext {
     return byId;
   }
 
+  /** werf.yaml secrets of every image, `--secret` flags, and the commit env file. Values are read when the daemon asks. */
   secrets(): SecretsProvider {
     const byId = this.secretSpecs();
     return {
@@ -200,26 +196,21 @@ export class StapelBuildContext {
   }
 
   /** Registers a session source made on demand. */
-  defineSource(name: string, make: () => Promise<string>): string {
+  defineSource(name: string, make: () => Promise<SyncedDir>): string {
     if (!this.sources.has(name)) this.sources.set(name, make);
     return name;
   }
 
-  /** The directory of a defined source (written on first use); the same promise as serving uses. */
-  sourceDir(name: string): Promise<string> {
-    let p = this.dirs.get(name);
+  /** What a defined source serves (a dir, or a tree of git objects), made once. */
+  sourceSpec(name: string): Promise<SyncedDir> {
+    let p = this.specs.get(name);
     if (!p) {
       const make = this.sources.get(name);
       if (!make) throw new StapelkitError('INTERNAL', `unknown session source ${name}`);
       p = make();
-      this.dirs.set(name, p);
+      this.specs.set(name, p);
     }
     return p;
-  }
-
-  /** Names of every defined source. */
-  sourceNames(): string[] {
-    return [...this.sources.keys()];
   }
 
   /** Serves the named sources (writing their content first) before a graph that reads them is solved. */
@@ -228,8 +219,8 @@ export class StapelBuildContext {
       names.map((n) => {
         let p = this.served.get(n);
         if (!p) {
-          // Without a session yet (compile before it needs a daemon) the dir is only written.
-          p = this.sourceDir(n).then((dir) => this.session?.addSyncedDir(n, { dir }));
+          // Without a session yet (compile before it needs a daemon) nothing is served: the sources are known.
+          p = this.sourceSpec(n).then((d) => this.session?.addSyncedDir(n, d));
           this.served.set(n, p);
         }
         return p;
@@ -248,6 +239,8 @@ export class StapelBuildContext {
       } catch {
         data = undefined;
       }
+      // The file's text goes to the daemon in the Definition: `value` secrets written in it must not.
+      if (data) data = redactSecretValues(data, this.model);
       sm = new SourceMap(pos.file, data, undefined, 'yaml');
       this.sourceMaps.set(pos.file, sm);
     }
@@ -256,10 +249,6 @@ export class StapelBuildContext {
 
   localSource(name: string): State {
     return local(name, { sharedKeyHint: name, customName: `[internal] ${name}` });
-  }
-
-  gitContent(repo: GitRepo, entries: ContentEntry[]): Promise<string> {
-    return this.content.materialize(repo, entries);
   }
 
   private importMetaDir(): string {
@@ -285,8 +274,20 @@ export class StapelBuildContext {
   }
 
   close(): void {
-    this.content.close();
+    /* git content is served from git objects: nothing on disk to remove */
   }
+}
+
+/** `data` with every `value` secret of the model replaced by `*`s of the same byte length (positions stay). */
+export function redactSecretValues(data: Buffer, model: Pick<Model, 'images'>): Buffer {
+  const values = [...new Set(model.images.flatMap((i) => i.secrets.filter((s) => s.type === 'value' && s.value.length > 0).map((s) => s.value)))];
+  if (values.length === 0) return data;
+  const out = Buffer.from(data);
+  for (const v of values) {
+    const needle = Buffer.from(v);
+    for (let i = out.indexOf(needle); i >= 0; i = out.indexOf(needle, i + needle.length)) out.fill(0x2a, i, i + needle.length);
+  }
+  return out;
 }
 
 function userCacheDir(env: NodeJS.ProcessEnv): string {
@@ -444,7 +445,7 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
       ctx.defineSource(`mount-${Buffer.from(fromPath).toString('hex').slice(0, 40)}`, async () => {
         const p = fromPath === '~' || fromPath.startsWith('~/') ? path.join(os.homedir(), fromPath.slice(1)) : path.resolve(ctx.project.projectDir, fromPath);
         fs.mkdirSync(p, { recursive: true });
-        return p;
+        return { dir: p };
       }),
   };
 }

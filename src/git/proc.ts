@@ -75,13 +75,23 @@ export interface CatFileObject { oid: string; type: string; data: Buffer }
 
 interface BatchRequest { name: string; resolve: (o: CatFileObject | undefined) => void; reject: (e: Error) => void }
 
+/** One running `git cat-file --batch` with its own request queue and parse state. */
+interface BatchProc {
+  child: ChildProcessWithoutNullStreams;
+  queue: BatchRequest[];
+  buf: Buffer;
+  /** The object being received. */
+  current?: { oid: string; type: string; size: number; parts: Buffer[]; got: number };
+  stderr: string;
+}
+
 /**
  * One `git cat-file --batch` process kept open; requests are answered in order. Idle processes are
- * closed after a short delay (`close()` ends it at once) so short-lived tools do not hang on it.
+ * closed after a short delay (`close()` ends it at once) so short-lived tools do not hang on it. Each
+ * process keeps its own queue: a closing process never sees requests meant for its successor.
  */
 export class CatFileBatch {
-  /** The process now taking requests; a closed one finishes its own queue and leaves the next one alone. */
-  private proc?: BatchProcess;
+  private proc?: BatchProc;
   private idleTimer?: NodeJS.Timeout;
 
   constructor(private readonly gitDir: string, private readonly idleMs = 200) {}
@@ -89,9 +99,10 @@ export class CatFileBatch {
   read(name: string): Promise<CatFileObject | undefined> {
     if (name.includes('\n')) return Promise.reject(new StapelkitError('GIT_FAILED', `invalid object name ${JSON.stringify(name)}`));
     return new Promise((resolve, reject) => {
-      const p = (this.proc ??= new BatchProcess(this.gitDir, () => this.scheduleIdle(), (dead) => { if (this.proc === dead) this.proc = undefined; }));
+      const proc = this.ensure();
       if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
-      p.request({ name, resolve, reject });
+      proc.queue.push({ name, resolve, reject });
+      proc.child.stdin.write(name + '\n');
     });
   }
 
@@ -99,95 +110,81 @@ export class CatFileBatch {
     if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
     const p = this.proc;
     this.proc = undefined;
-    p?.end();
+    if (p) p.child.stdin.end();
   }
 
-  private scheduleIdle(): void {
-    if (!this.proc || this.proc.pending()) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => { this.idleTimer = undefined; if (this.proc && !this.proc.pending()) this.close(); }, this.idleMs);
-    this.idleTimer.unref();
-  }
-}
-
-/** One `git cat-file --batch` child with its own queue and parse state. */
-class BatchProcess {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private queue: BatchRequest[] = [];
-  private buf: Buffer = Buffer.alloc(0);
-  /** Header of the object being received: remaining bytes to collect (+1 for the LF). */
-  private current?: { oid: string; type: string; size: number; parts: Buffer[]; got: number };
-  private stderr = '';
-
-  constructor(gitDir: string, private readonly onIdle: () => void, onExit: (p: BatchProcess) => void) {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: gitDir, env: gitEnv() });
-    this.child = child;
-    child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
-    child.stderr.on('data', (c: Buffer) => { this.stderr += c.toString(); });
+  private ensure(): BatchProc {
+    if (this.proc) return this.proc;
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.gitDir, env: gitEnv() });
+    const proc: BatchProc = { child, queue: [], buf: Buffer.alloc(0), stderr: '' };
+    this.proc = proc;
+    child.stdout.on('data', (chunk: Buffer) => this.onData(proc, chunk));
+    child.stderr.on('data', (c: Buffer) => { proc.stderr += c.toString(); });
     child.stdin.on('error', () => { /* reported by close */ });
     const fail = (e: Error) => {
-      onExit(this);
-      const q = this.queue;
-      this.queue = [];
+      if (this.proc === proc) this.proc = undefined;
+      const q = proc.queue;
+      proc.queue = [];
       for (const r of q) r.reject(e);
     };
     child.on('error', (e) => fail(new StapelkitError('GIT_EXEC', `cannot run git: ${e.message}`, { cause: e })));
     child.on('close', (code) => {
-      if (this.queue.length) fail(new StapelkitError('GIT_FAILED', `git cat-file exited (${code}): ${this.stderr.trim()}`));
-      onExit(this);
+      if (proc.queue.length) fail(new StapelkitError('GIT_FAILED', `git cat-file exited (${code}): ${proc.stderr.trim()}`));
+      if (this.proc === proc) this.proc = undefined;
     });
+    return proc;
   }
 
-  pending(): number {
-    return this.queue.length;
-  }
-
-  request(r: BatchRequest): void {
-    this.queue.push(r);
-    this.child.stdin.write(r.name + '\n');
-  }
-
-  /** No more requests; git answers those written, then exits. */
-  end(): void {
-    this.child.stdin.end();
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+  private onData(proc: BatchProc, chunk: Buffer): void {
+    proc.buf = proc.buf.length ? Buffer.concat([proc.buf, chunk]) : chunk;
     for (;;) {
-      if (!this.current) {
-        const nl = this.buf.indexOf(0x0a);
+      if (!proc.current) {
+        const nl = proc.buf.indexOf(0x0a);
         if (nl < 0) return;
-        const header = this.buf.subarray(0, nl).toString();
-        this.buf = this.buf.subarray(nl + 1);
-        const req = this.queue.shift();
+        const header = proc.buf.subarray(0, nl).toString();
+        proc.buf = proc.buf.subarray(nl + 1);
+        const req = proc.queue[0];
         if (!req) continue;
         if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+          proc.queue.shift();
           req.resolve(undefined);
-          this.onIdle();
+          this.scheduleIdle(proc);
           continue;
         }
         const [oid, type, sizeStr] = header.split(' ');
         const size = Number(sizeStr);
-        if (!Number.isFinite(size)) { req.reject(new StapelkitError('GIT_FAILED', `unexpected git cat-file output: ${header}`)); continue; }
-        this.queue.unshift(req);
-        this.current = { oid, type, size, parts: [], got: 0 };
+        if (!Number.isFinite(size)) {
+          proc.queue.shift();
+          req.reject(new StapelkitError('GIT_FAILED', `unexpected git cat-file output: ${header}`));
+          continue;
+        }
+        proc.current = { oid, type, size, parts: [], got: 0 };
       }
-      const cur = this.current;
+      const cur = proc.current;
       const need = cur.size + 1 - cur.got;
-      if (this.buf.length < need) {
-        cur.parts.push(this.buf);
-        cur.got += this.buf.length;
-        this.buf = Buffer.alloc(0);
+      if (proc.buf.length < need) {
+        cur.parts.push(proc.buf);
+        cur.got += proc.buf.length;
+        proc.buf = Buffer.alloc(0);
         return;
       }
-      cur.parts.push(this.buf.subarray(0, need));
-      this.buf = this.buf.subarray(need);
-      this.current = undefined;
+      cur.parts.push(proc.buf.subarray(0, need));
+      proc.buf = proc.buf.subarray(need);
+      proc.current = undefined;
       const all = cur.parts.length === 1 ? cur.parts[0] : Buffer.concat(cur.parts);
-      const req = this.queue.shift()!;
-      req.resolve({ oid: cur.oid, type: cur.type, data: all.subarray(0, cur.size) });
-      this.onIdle();
+      const req = proc.queue.shift();
+      req?.resolve({ oid: cur.oid, type: cur.type, data: all.subarray(0, cur.size) });
+      this.scheduleIdle(proc);
     }
+  }
+
+  private scheduleIdle(proc: BatchProc): void {
+    if (proc.queue.length || this.proc !== proc) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.proc === proc && !proc.queue.length) this.close();
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 }

@@ -8,10 +8,12 @@
  */
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testEnv, type TestEnv } from './harness';
+import { testEnv, testRegistry, type TestEnv } from './harness';
 import { build, werfProject } from './werf-project';
 
 const t = suite('build dockerfile images');
@@ -82,10 +84,16 @@ import:
 - image: df
   add: /out
   to: /imported
-  after: install
+  before: install
 shell:
   install:
   - ls /imported > /listing
+---
+image: ontop
+fromImage: df
+shell:
+  install:
+  - cat /final /out/a.txt > /seen
 ---
 image: user
 from: ${bb}
@@ -97,7 +105,7 @@ dependencies:
     targetEnv: DF_IMAGE
 shell:
   install:
-  - echo "$DF_IMAGE" > /df-image
+  - echo user > /user
 `,
     'werf-giterminism.yaml': 'giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowValueIds: [tok]\n',
     'app/Dockerfile': `ARG BASE_NAME
@@ -109,7 +117,7 @@ ARG BASE_TAG
 ARG GREETING
 COPY src/ /out/
 COPY extra.txt /extra.txt
-RUN --mount=type=secret,id=tok test "$(cat /run/secrets/tok)" = "${SECRET}" && wc -c < /run/secrets/tok > /secret-len
+RUN --mount=type=secret,id=tok md5sum < /run/secrets/tok > /secret-md5
 RUN printf '%s\\n' "$BASE_NAME" "$BASE_ID" "$BASE_REPO" "$BASE_TAG" "$GREETING" > /args.txt
 FROM builder AS final
 RUN echo final > /final
@@ -129,7 +137,7 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   const p = werfProject(mixed(name, env.images.amd64));
   const r = await build(p, args(), { env: cliEnv });
   const images = r.report.Images;
-  assert.equal(Object.keys(images).sort(), ['base', 'consumer', 'df', 'user']);
+  assert.equal(Object.keys(images).sort(), ['base', 'consumer', 'df', 'ontop', 'user']);
   assert.ok(r.built.includes('df/dockerfile') && r.built.includes('df/imageSpec'), r.built.join());
   const df = images.df.DockerImageName;
   const baseName = images.base.DockerImageName;
@@ -147,7 +155,7 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   assert.is(await sh(df, 'test -e /other && echo yes || echo no'), 'no\n', 'target: final, not the last stage');
   assert.is(await sh(df, 'test -e /out/ignored.txt && echo yes || echo no'), 'no\n', '.dockerignore honoured');
   // The secret was readable in RUN and is nowhere in the image.
-  assert.is((await sh(df, 'cat /secret-len')).trim(), String(SECRET.length));
+  assert.is((await sh(df, 'cat /secret-md5')).trim().split(/\s+/)[0], crypto.createHash('md5').update(SECRET).digest('hex'));
   assert.is(await sh(df, 'test -e /run/secrets/tok && echo yes || echo no'), 'no\n');
   const saved = await env.docker.call(`/images/${encodeURIComponent(df)}/get`);
   assert.not.ok(saved.body.includes(Buffer.from(SECRET)), 'the secret value is in no layer, config or history');
@@ -160,7 +168,11 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   assert.is(inspect?.Config?.Labels?.werf, name);
   // Stapel importers of the Dockerfile image.
   assert.is(await sh(images.consumer.DockerImageName, 'cat /listing; cat /imported/a.txt'), 'a.txt\na1\n');
-  assert.is((await sh(images.user.DockerImageName, 'cat /df-image')).trim(), df);
+  const userEnv = (await env.docker.inspectImage(images.user.DockerImageName))?.Config?.Env ?? [];
+  assert.ok(userEnv.includes(`DF_IMAGE=${df}`), JSON.stringify(userEnv));
+
+  // A Stapel image on top of the Dockerfile image: its files, and imageSpec's env inherited.
+  assert.is(await sh(images.ontop.DockerImageName, 'cat /seen; echo $FROM_SPEC'), 'final\na1\nyes\n');
 
   // Nothing changed: nothing built.
   assert.equal((await build(p, args(), { env: cliEnv })).built, []);
@@ -173,10 +185,13 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   // A COPYed file outside what consumer imports: df and its dependency user rebuild, consumer does not.
   p.write({ 'app/extra.txt': 'extra2\n' });
   p.commit('extra');
-  const r2 = await build(p, args(), { env: cliEnv });
+  const r2 = await build(p, [...args(), '--explain'], { env: cliEnv });
   assert.ok(r2.built.includes('df/dockerfile'), r2.built.join());
+  assert.match(r2.stdout, /files of COPY extra\.txt \/extra\.txt: /, '--explain names the COPY whose files changed');
+  assert.not.match(r2.stdout, /files of COPY src\/ \/out\/: /);
   assert.equal(r2.built.filter((s) => s.startsWith('consumer/')), [], `imported files unchanged: ${r2.built.join()}`);
   assert.ok(r2.built.some((s) => s.startsWith('user/')), `a new ImageName for the dependency: ${r2.built.join()}`);
+  assert.ok(r2.built.includes('ontop/from'), `a new base: ${r2.built.join()}`);
   assert.is(await sh(r2.report.Images.df.DockerImageName, 'cat /extra.txt'), 'extra2\n');
 
   // A COPYed file consumer imports: consumer rebuilds too.
@@ -205,18 +220,87 @@ t('<dockerfile>.dockerignore wins over .dockerignore; contextAddFiles come from 
   const r = await build(p, args(), { env: cliEnv });
   const img = r.report.Images.app.DockerImageName;
   assert.is(await sh(img, 'cat /ctx/a.txt /ctx/generated.txt; test -e /ctx/b.txt && echo b || echo no-b'), 'a\ngen1\nno-b\n');
-  // The uncommitted change of a.txt is not in the context (HEAD), but --dev takes it.
+  // An uncommitted change of a file a COPY reads: refused (giterminism) at the COPY, but --dev takes it.
   p.write({ 'a.txt': 'a-dirty\n' });
-  assert.equal((await build(p, args(), { env: cliEnv })).built, [], 'work-tree edits do not reach the HEAD context');
+  const refused = await build(p, args(), { env: cliEnv, expectFail: true });
+  assert.is.not(refused.code, 0);
+  assert.match(refused.stderr, /docker\/app\.Dockerfile:2:1: .*COPY \. \/ctx\/: the build context files "a\.txt" must be committed/);
+  // … unless no COPY reads it (b.txt is in app.Dockerfile.dockerignore).
+  p.write({ 'a.txt': 'a\n', 'b.txt': 'b-dirty\n' });
+  assert.equal((await build(p, args(), { env: cliEnv })).built, []);
+  p.write({ 'a.txt': 'a-dirty\n', 'b.txt': 'b\n' });
   const dev = await build(p, [...args(), '--dev'], { env: cliEnv });
   assert.equal(dev.built, ['app/dockerfile']);
-  assert.is(await sh(dev.report.Images.app.DockerImageName, 'cat /ctx/a.txt'), 'a-dirty\n');
+  assert.is(await sh(dev.report.Images.app.DockerImageName, 'cat /ctx/a.txt; test -e /ctx/.git && echo git || echo no-git'), 'a-dirty\nno-git\n', 'the work tree without .git');
   // A contextAddFile edit rebuilds.
   p.write({ 'generated.txt': 'gen2\n', 'a.txt': 'a\n' });
   const r2 = await build(p, args(), { env: cliEnv });
   assert.equal(r2.built, ['app/dockerfile']);
   assert.is(await sh(r2.report.Images.app.DockerImageName, 'cat /ctx/generated.txt'), 'gen2\n');
   p.remove();
+});
+
+t('platform: an arm64 Dockerfile image under qemu gets TARGETARCH and an arm64 config', async () => {
+  if (!env.images.arm64) {
+    process.stderr.write(`skipping arm64: ${env.images.arm64Note}\n`);
+    return;
+  }
+  const p = werfProject({
+    'werf.yaml': `project: ${uniq('dfarm')}\nconfigVersion: 1\n---\nimage: app\ndockerfile: Dockerfile\nplatform: [linux/arm64]\n`,
+    Dockerfile: `FROM ${env.images.arm64}\nARG TARGETARCH\nRUN echo "$TARGETARCH $(uname -m)" > /arch\n`,
+  });
+  const r = await build(p, args(), { env: cliEnv });
+  const img = r.report.Images.app.DockerImageName;
+  assert.is((await env.docker.inspectImage(img))?.Architecture, 'arm64');
+  assert.is((await env.docker.run(img, ['cat', '/arch'], { platform: 'linux/arm64' })).stdout, 'arm64 aarch64\n');
+  p.remove();
+});
+
+t('ssh (an agent socket named in werf.yaml), addHost and network', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-agent-'));
+  const sock = path.join(dir, 'agent.sock');
+  const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    const p = werfProject({
+      'werf.yaml': `project: ${uniq('net')}\nconfigVersion: 1\n---\nimage: app\ndockerfile: Dockerfile\nssh: default=${sock}\naddHost: [db.internal:10.1.2.3]\nnetwork: none\n`,
+      Dockerfile: `FROM ${env.images.amd64}\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo ssh-ok > /ssh\nRUN grep db.internal /etc/hosts > /hosts; ls /sys/class/net > /net\n`,
+    });
+    const { SSH_AUTH_SOCK: _drop, ...noAgent } = cliEnv;
+    const r = await build(p, args(), { env: noAgent });
+    const img = r.report.Images.app.DockerImageName;
+    assert.is(await sh(img, 'cat /ssh'), 'ssh-ok\n');
+    assert.match(await sh(img, 'cat /hosts'), /^10\.1\.2\.3\s+db\.internal/);
+    assert.is(await sh(img, 'cat /net'), 'lo\n', 'network: none');
+    p.remove();
+  } finally {
+    agent.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t('a registry stages storage: ImageDigest is the manifest digest, the dependency is FROM by its registry name', async () => {
+  const registry = await testRegistry();
+  try {
+    const name = uniq('reg');
+    const repo = `${registry.host}/${name}`;
+    const p = werfProject({
+      'werf.yaml': `project: ${name}\nconfigVersion: 1\n---\nimage: base\nfinal: false\nfrom: ${env.images.amd64}\nshell:\n  install:\n  - echo from-base > /b\n---\nimage: app\ndockerfile: Dockerfile\ndependencies:\n- image: base\n  imports:\n  - type: ImageName\n    targetBuildArg: BASE\n  - type: ImageDigest\n    targetBuildArg: BASE_DIGEST\n`,
+      Dockerfile: 'ARG BASE\nFROM ${BASE}\nARG BASE\nARG BASE_DIGEST\nRUN echo "$BASE $BASE_DIGEST" > /seen\n',
+    });
+    const r = await build(p, [...args(), '--repo', repo], { env: cliEnv });
+    const img = r.report.Images.app.DockerImageName;
+    await env.docker.call(`/images/create?fromImage=${encodeURIComponent(img)}`, { method: 'POST' });
+    const [base, digest] = (await sh(img, 'cat /b /seen')).split('\n')[1].split(' ');
+    assert.is(base, r.report.Images.base.DockerImageName);
+    assert.ok(base.startsWith(`${repo}:`), base);
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    assert.is(await sh(img, 'cat /b'), 'from-base\n');
+    assert.equal((await build(p, [...args(), '--repo', repo], { env: cliEnv })).built, []);
+    p.remove();
+  } finally {
+    await registry.stop().catch(() => undefined);
+  }
 });
 
 t('bad input: missing Dockerfile, bad context, missing contextAddFile, dependency cycle, staged — positioned errors, non-zero exit', async () => {
@@ -230,12 +314,16 @@ t('bad input: missing Dockerfile, bad context, missing contextAddFile, dependenc
     },
     {
       yaml: 'image: a\ndockerfile: Dockerfile\ndependencies:\n- image: b\n  imports:\n  - type: ImageName\n    targetBuildArg: B\n---\nimage: b\ndockerfile: Dockerfile\ndependencies:\n- image: a\n  imports:\n  - type: ImageName\n    targetBuildArg: A\n',
-      err: /werf\.yaml:\d+:\d+: .*(cycle|circular)/i,
+      err: /werf\.yaml:\d+:\d+: .*(cycle|circular|infinite loop)/i,
     },
     { yaml: 'image: app\ndockerfile: Dockerfile\nstaged: true\n', err: /werf\.yaml:\d+:\d+: .*staged/ },
+    { yaml: 'image: app\ndockerfile: Dockerfile\n', files: { 'Dockerfile.dirty': '' }, err: /werf\.yaml:\d+:\d+: .*the file "Dockerfile" must be committed/ },
+    { yaml: 'image: app\ndockerfile: sub/Dockerfile\n', files: { 'sub/Dockerfile': `FROM ${env.images.amd64}\nRUN echo going down && exit 3\n` }, err: /sub\/Dockerfile:2:\d+: .*exited 3[^]*going down/ },
+    { yaml: 'image: app\ndockerfile: sub/Dockerfile\n', files: { 'sub/Dockerfile': `FROM ${env.images.amd64}\nCOPY nothere.txt /x\n` }, err: /sub\/Dockerfile:2:\d+: .*nothere\.txt/ },
   ];
   for (const c of cases) {
     const p = werfProject({ 'werf.yaml': `project: ${uniq('bad')}\nconfigVersion: 1\n---\n${c.yaml}`, Dockerfile: `FROM ${env.images.amd64}\n`, ...(c.files ?? {}) });
+    if (c.files?.['Dockerfile.dirty'] !== undefined) p.write({ Dockerfile: `FROM ${env.images.amd64}\nRUN true\n` });
     const r = await build(p, args(), { env: cliEnv, expectFail: true });
     assert.is.not(r.code, 0, c.yaml);
     assert.match(r.stderr, c.err, `${c.yaml}\n${r.stderr}`);
