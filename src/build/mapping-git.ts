@@ -13,7 +13,7 @@ import { archiveEntries, changes, mappingMatcher, paramshash, patchSize, patchTe
 import { exportMatcher, mappingAdd } from '../git/pathmatch';
 import { openRemote } from '../git/remote';
 import type { GitMappingFacts, PatchFacts } from '../stages';
-import { gitTreeSource } from '../git/content';
+import { gitFilesId, gitTreeSource, type GitFiles } from '../git/content';
 import type { SyncedDir } from '../session';
 import type { State } from '../llb';
 import type { ImportMatcher } from './imports';
@@ -75,9 +75,13 @@ export class MappingGit implements MappingFactsSource {
    * temp tree, bench/git-content.ts), laid out as the stage layer reads them: relative to `add`;
    * a file add is the single file basename(add). Submodule files come from their own repositories.
    */
-  private static source(m: GitMapping, type: 'file' | 'directory', entries: ArchiveEntry[], repos: Map<string, GitRepo>): SyncedDir {
+  private static files(m: GitMapping, type: 'file' | 'directory', entries: ArchiveEntry[], repos: Map<string, GitRepo>): GitFiles {
     const laid = type === 'file' ? entries.map((e) => ({ ...e, path: path.posix.basename(m.add) })) : entries;
-    return { dir: '', source: gitTreeSource({ entries: laid, repos }) };
+    return { entries: laid, repos };
+  }
+
+  private static source(m: GitMapping, type: 'file' | 'directory', entries: ArchiveEntry[], repos: Map<string, GitRepo>): SyncedDir {
+    return { dir: '', source: gitTreeSource(MappingGit.files(m, type, entries, repos)) };
   }
 
   async facts(host: SourceHost, m: GitMapping, head: string): Promise<GitMappingFacts> {
@@ -96,7 +100,9 @@ export class MappingGit implements MappingFactsSource {
       }
     };
     const [install, beforeSetup, setup] = await Promise.all((['install', 'beforeSetup', 'setup'] as const).map((s) => stageChecksum(repo, commit, m, s, { onWarning })));
-    const source = host.defineSource(`git-${ph.slice(0, 16)}-${commit.slice(0, 12)}`, async () => MappingGit.source(m, archive.type, archive.entries, archive.repos));
+    // Named by content, not commit: a commit that changes nothing under `add` gives the same LLB (and BuildKit cache).
+    const contentId = gitFilesId(MappingGit.files(m, archive.type, archive.entries, archive.repos));
+    const source = host.defineSource(`git-${ph.slice(0, 16)}-${contentId.slice(0, 16)}`, async () => MappingGit.source(m, archive.type, archive.entries, archive.repos));
     return { paramshash: ph, commit, tree, type: archive.type, stageDependencies: { install, beforeSetup, setup }, source };
   }
 

@@ -32,8 +32,8 @@ function escapeRe(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** The images to build for `patterns` (all when empty), with their dependencies, in build-set order. */
-export function selectImages(model: Model, patterns: string[]): Image[] {
+/** The names `patterns` match (all when empty), without dependencies. */
+export function matchImages(model: Model, patterns: string[]): Set<string> {
   const byName = new Map(model.images.map((i) => [i.name, i]));
   let chosen: Set<string>;
   if (patterns.length === 0) chosen = new Set(byName.keys());
@@ -51,6 +51,13 @@ export function selectImages(model: Model, patterns: string[]): Image[] {
     }
     for (const p of exclude) for (const n of [...chosen]) if (goFilepathMatch(p, n)) chosen.delete(n);
   }
+  return chosen;
+}
+
+/** The images to build for `patterns` (all when empty), with their dependencies, in build-set order. */
+export function selectImages(model: Model, patterns: string[]): Image[] {
+  const byName = new Map(model.images.map((i) => [i.name, i]));
+  const chosen = matchImages(model, patterns);
   const need = new Set<string>();
   const add = (n: string) => {
     if (need.has(n)) return;

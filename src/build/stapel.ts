@@ -59,7 +59,12 @@ export interface StapelContextOptions {
   commitEnv?: CommitEnvDelivery;
   /** image-resolve-mode of base and import images (default: `default`). */
   resolveMode?: 'default' | 'pull' | 'local';
+  /** Fixed `local.unique` for local sources (default: random per marshal, as Go's client/llb). */
+  localUniqueId?: string;
 }
+
+/** Where a secret's value comes from (werf.yaml `secrets:` or `--secret`). */
+export type SecretSpec = { env?: string; src?: string; value?: string };
 
 /** `--secret id=X,env=Y|src=Z` (docker buildx syntax). */
 function parseSecretFlag(spec: string): { id: string; env?: string; src?: string } {
@@ -90,6 +95,8 @@ export class StapelBuildContext {
   readonly resolveMode: 'default' | 'pull' | 'local';
   /** Sources that are LLB States (defineStateSource): nothing to serve. */
   private readonly stateSources = new Map<string, State>();
+  private readonly specs = new Map<string, Promise<SyncedDir>>();
+  private readonly localUniqueId?: string;
   private readonly sourceMaps = new Map<string, SourceMap>();
   private headP?: Promise<{ hash: string; authorTime: number; tzOffset: string }>;
 
@@ -102,14 +109,17 @@ export class StapelBuildContext {
     this.mappingGit = o.mappingFacts ?? new MappingGit(o.git, path.join(userCacheDir(o.env), 'git'));
     this.commitEnv = o.commitEnv ?? { mode: 'secret' };
     this.resolveMode = o.resolveMode ?? 'default';
+    this.localUniqueId = o.localUniqueId;
   }
 
   head() {
     return (this.headP ??= this.git.resolve(this.model.commit.hash));
   }
 
+  /** The session that serves sources from now on; sources served before (compile) are added to it. */
   attachSession(s: Session): void {
     this.session = s;
+    for (const n of this.served.keys()) void this.sourceSpec(n).then((d) => s.addSyncedDir(n, d));
   }
   setCaps(c: Set<string>): void {
     this.caps = c;
@@ -123,8 +133,9 @@ export class StapelBuildContext {
   }
 
   /** werf.yaml secrets of every image, `--secret` flags, and the commit env file. Values are read when the daemon asks. */
-  secrets(): SecretsProvider {
-    const byId = new Map<string, { env?: string; src?: string; value?: string }>();
+  /** Where each secret comes from (werf.yaml of every image, then `--secret` flags). */
+  secretSpecs(): Map<string, SecretSpec> {
+    const byId = new Map<string, SecretSpec>();
     for (const img of this.model.images) {
       for (const s of img.secrets) {
         const v = s.type === 'env' ? { env: s.value } : s.type === 'src' ? { src: expandHome(s.value, this.env) } : { value: s.value };
@@ -135,6 +146,12 @@ export class StapelBuildContext {
       const s = parseSecretFlag(f);
       byId.set(s.id, s.env ? { env: s.env } : { src: expandHome(s.src!, this.env) });
     }
+    return byId;
+  }
+
+  /** werf.yaml secrets of every image, `--secret` flags, and the commit env file. Values are read when the daemon asks. */
+  secrets(): SecretsProvider {
+    const byId = this.secretSpecs();
     return {
       get: async (id: string) => {
         if (id === COMMIT_ENV_SECRET_ID) {
@@ -188,7 +205,7 @@ export class StapelBuildContext {
   }
 
   marshal(state: State, platform: string): Definition {
-    return marshal(state, { platform: parsePlatform(platform), caps: this.caps });
+    return marshal(state, { platform: parsePlatform(platform), caps: this.caps, localUniqueId: this.localUniqueId });
   }
 
   /** Registers a session source made on demand. */
@@ -202,15 +219,26 @@ export class StapelBuildContext {
     return name;
   }
 
+  /** What a defined source serves (a dir, or a tree of git objects), made once. */
+  sourceSpec(name: string): Promise<SyncedDir> {
+    let p = this.specs.get(name);
+    if (!p) {
+      const make = this.sources.get(name);
+      if (!make) throw new StapelkitError('INTERNAL', `unknown session source ${name}`);
+      p = make();
+      this.specs.set(name, p);
+    }
+    return p;
+  }
+
   /** Serves the named sources (writing their content first) before a graph that reads them is solved. */
   async serveSources(names: string[]): Promise<void> {
     await Promise.all(
       names.filter((n) => !this.stateSources.has(n)).map((n) => {
         let p = this.served.get(n);
         if (!p) {
-          const make = this.sources.get(n);
-          if (!make) throw new StapelkitError('INTERNAL', `unknown session source ${n}`);
-          p = make().then((d) => this.session!.addSyncedDir(n, d));
+          // Without a session yet (compile before it needs a daemon) nothing is served: the sources are known.
+          p = this.sourceSpec(n).then((d) => this.session?.addSyncedDir(n, d));
           this.served.set(n, p);
         }
         return p;

@@ -14,6 +14,7 @@ import { register as registerDebug } from './commands/debug';
 import { register as registerDaemon } from './commands/daemon';
 import { register as registerBuild } from './commands/build';
 import { register as registerRun } from './commands/run';
+import { register as registerCompile } from './commands/compile';
 import { werfBool } from './commands/project-options';
 
 /** package.json's version, found upwards from here (src/cli under tsx, dist/src/cli compiled). */
@@ -48,6 +49,7 @@ export function makeProgram(): Command {
   registerDaemon(program);
   registerBuild(program);
   registerRun(program);
+  registerCompile(program);
   return program;
 }
 

@@ -6,7 +6,6 @@
 import { Option, type Command } from 'commander';
 import { StapelkitError } from '../errors';
 import type { BuildkitClient } from '../buildkit/client';
-import { connect } from './connect';
 import { createProgress, type ProgressMode, type ProgressSink } from '../buildkit/progress';
 import { formatDaemonVersion } from '../buildkit/version';
 import { parseCacheSpec, type CacheEntry } from '../buildkit/cache-options';
@@ -69,6 +68,8 @@ export function setDebugDaemon(on: boolean): void {
 /** Connects as the flags say (see resolveAddress for the order when --addr is absent). */
 export async function connectWithFlags(flags: DaemonFlags, opts: { env?: NodeJS.ProcessEnv; say?: (line: string) => void } = {}): Promise<BuildkitClient> {
   const tls = flags.tlscacert || flags.tlscert || flags.tlskey ? { ca: flags.tlscacert, cert: flags.tlscert, key: flags.tlskey, serverName: flags.tlsservername } : undefined;
+  // Loaded on first connect: commands that never dial a daemon (compile, offline) skip grpc-js.
+  const { connect } = require('./connect') as typeof import('./connect');
   const client = await connect(flags.addr, { tls, env: opts.env, say: opts.say });
   if (flags.debug ?? debugAll) {
     const say = opts.say ?? ((l: string) => process.stderr.write(`${l}\n`));

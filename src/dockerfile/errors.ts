@@ -3,7 +3,7 @@
  * progress; dockerd 20.10 sends no source ranges), and the compile result knows which instruction
  * made each named op.
  */
-import { BuildError } from '../buildkit';
+import { BuildError } from '../buildkit/build-error';
 import { StapelkitError } from '../errors';
 import type { CompileResult } from './compile/types';
 

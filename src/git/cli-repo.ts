@@ -66,6 +66,7 @@ export class CliGitRepo implements GitRepo {
   private readonly resolved = new Map<string, Promise<CommitMeta>>();
   private readonly submoduleCache = new Map<string, Promise<Submodule[]>>();
   private readonly subRepos = new Map<string, CliGitRepo>();
+  private readonly entries = new Map<string, Promise<Map<string, TreeEntry>>>();
 
   /** `dir`: a work tree root or a (bare) git directory. */
   constructor(dir: string) {
@@ -136,15 +137,22 @@ export class CliGitRepo implements GitRepo {
       const meta = await this.resolve(commit);
       return { path: '', mode: '040000', type: 'tree', oid: meta.tree };
     }
-    let found: TreeEntry | undefined;
-    await this.run(['ls-tree', '-z', '--full-tree', '--end-of-options', commit, '--', literal(n)], {
-      onRecord: (rec) => {
-        if (!rec) return;
-        const e = parseLsTreeRecord(rec, '', false);
-        if (e.path === n) found = e;
-      },
-    });
-    return found;
+    return (await this.entryIndex(commit)).get(n);
+  }
+
+  /**
+   * Every entry of a commit (trees included) by path, listed once: a project with hundreds of
+   * mappings asks for hundreds of entries, and one `ls-tree -r -t` beats a git process per entry.
+   */
+  private entryIndex(commit: string): Promise<Map<string, TreeEntry>> {
+    let p = this.entries.get(commit);
+    if (!p) {
+      p = this.lsTree(commit, { trees: true, order: 'git' }).then((list) => new Map(list.map((e) => [e.path, { path: e.path, mode: e.mode, type: e.type, oid: e.oid }])));
+      // Only immutable names are cached.
+      if (OID_RE.test(commit)) this.entries.set(commit, p);
+      p.catch(() => this.entries.delete(commit));
+    }
+    return p;
   }
 
   async diff(from: string, to: string, opts: { dir?: string } = {}): Promise<ChangedPath[]> {

@@ -6,7 +6,10 @@
  */
 import { Command, Option } from 'commander';
 import { addDaemonOptions } from '../../daemon/cli-options';
-import { runBuild, type BuildFlags } from '../../build/run';
+import type { BuildFlags } from '../../build/run';
+
+/** The build shell is loaded when a build runs (not for `--help` or other commands). */
+const runBuild: typeof import('../../build/run').runBuild = (f, io) => (require('../../build/run') as typeof import('../../build/run')).runBuild(f, io);
 import { addProjectOptions } from './project-options';
 
 function collect(v: string, prev: string[] = []): string[] {

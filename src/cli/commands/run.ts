@@ -6,7 +6,9 @@ import { Command } from 'commander';
 import { StapelkitError } from '../../errors';
 import { addDaemonOptions, connectWithFlags } from '../../daemon/cli-options';
 import { DockerApi } from '../../daemon/docker-api';
-import { runBuild, type BuildFlags } from '../../build/run';
+import type { BuildFlags } from '../../build/run';
+
+const runBuild: typeof import('../../build/run').runBuild = (f, io) => (require('../../build/run') as typeof import('../../build/run')).runBuild(f, io);
 import { addProjectOptions } from './project-options';
 
 export function register(program: Command): void {
