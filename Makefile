@@ -44,6 +44,7 @@ frontend-image: build
 
 bench: build
 	$(NODE_IMPORT) bench/context-sync.ts
+	$(NODE_IMPORT) bench/build.ts
 
 clean:
 	rm -rf dist
