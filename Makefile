@@ -1,7 +1,7 @@
 # Stapelkit — see README.md
 NODE_IMPORT := node --import tsx
 
-.PHONY: all setup deps build typecheck test unit integration example bench clean frontend-image
+.PHONY: all setup deps build typecheck test unit integration example bench clean frontend-image bench-frontend
 
 all: build
 
@@ -26,7 +26,9 @@ typecheck: deps
 test: build
 	$(NODE_IMPORT) test/run.ts
 
-unit: deps
+# Unit tests need only Node and the npm packages: no root, no apt (a test needing a system tool,
+# like docker-registry, skips with the reason when it is missing).
+unit: node_modules/.package-lock.json
 	$(NODE_IMPORT) test/run.ts unit
 
 integration: deps
@@ -45,6 +47,10 @@ frontend-image: build
 bench: build
 	$(NODE_IMPORT) bench/context-sync.ts
 	$(NODE_IMPORT) bench/build.ts
+
+# Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0.
+bench-frontend: build
+	$(NODE_IMPORT) bench/frontend-startup.ts
 
 clean:
 	rm -rf dist

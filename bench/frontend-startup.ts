@@ -5,8 +5,9 @@
  * `dockerfile` local, whose vertex start (the Status stream, same clock) marks the moment.
  *
  * Our figure includes: resolving the frontend image, starting its container, Node start-up and
- * module loading, and the Ping round trip. Also reported: wall time of the whole build (ours: the
- * interim path — werf.yaml rendered, base image resolved and returned; no exporter).
+ * module loading, and the Ping round trip. Also reported: wall time of the whole build (ours: werf.yaml
+ * rendered, `from` + `install` through the shared core, cached after the warm-up; theirs: a one-line
+ * `FROM`; no exporter).
  *
  *   node --import tsx bench/frontend-startup.ts [--runs 7]
  *

@@ -6,7 +6,7 @@
 # (distribution v2) for the integration suite's own registry (started per run on 127.0.0.1, never as a service).
 # Idempotent: does nothing when everything is present. Needs root (or sudo) only when it installs.
 set -euo pipefail
-PKGS=(docker.io docker-registry busybox-static qemu-user-static git iproute2 openssh-client gcc libc6-dev golang-go golang-github-masterminds-sprig-dev xz-utils)
+PKGS=(docker.io docker-registry busybox-static qemu-user-static git iproute2 openssh-client gcc libc6-dev golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev xz-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -13,12 +13,12 @@ import { archiveEntries, changes, mappingMatcher, paramshash, patchSize, patchTe
 import { exportMatcher, mappingAdd } from '../git/pathmatch';
 import { openRemote } from '../git/remote';
 import type { GitMappingFacts, PatchFacts } from '../stages';
-import type { ContentEntry } from './git-content';
+import { gitTreeSource } from '../git/content';
+import type { SyncedDir } from '../session';
 import type { ImportMatcher } from './imports';
 
 export interface SourceHost {
-  defineSource(name: string, make: () => Promise<string>): string;
-  gitContent(repo: GitRepo, entries: ContentEntry[]): Promise<string>;
+  defineSource(name: string, make: () => Promise<SyncedDir>): string;
 }
 
 interface Resolved {
@@ -47,24 +47,14 @@ export class MappingGit {
     return p;
   }
 
-  /** Entries as the stage layer's sources lay them out: relative to `add`; a file add is the single file basename(add). */
-  private static sourceEntries(m: GitMapping, type: 'file' | 'directory', entries: ArchiveEntry[]): ContentEntry[] {
-    if (type === 'file') {
-      const name = path.posix.basename(m.add);
-      return entries.map((e) => ({ path: name, mode: e.mode, oid: e.oid }));
-    }
-    return entries.map((e) => ({ path: e.path, mode: e.mode, oid: e.oid }));
-  }
-
-  /** Blobs of submodule entries live in the submodule's repository: one content dir per repository, merged by path. */
-  private static async write(host: SourceHost, repos: Map<string, GitRepo>, fallback: GitRepo, m: GitMapping, type: 'file' | 'directory', entries: ArchiveEntry[]): Promise<string> {
-    const byRepo = new Map<string, ArchiveEntry[]>();
-    for (const e of entries) byRepo.set(e.repoDir, [...(byRepo.get(e.repoDir) ?? []), e]);
-    if (byRepo.size > 1) {
-      throw new StapelkitError('NOT_SUPPORTED', `git mapping add: ${m.add}: files from submodules are not served to BuildKit yet`, { pos: m.pos });
-    }
-    const [repoDir, list] = [...byRepo][0] ?? ['', []];
-    return host.gitContent(repos.get(repoDir) ?? fallback, MappingGit.sourceEntries(m, type, list));
+  /**
+   * The files as a FileSync tree source served from git objects (measured 1.5× faster than writing a
+   * temp tree, bench/git-content.ts), laid out as the stage layer reads them: relative to `add`;
+   * a file add is the single file basename(add). Submodule files come from their own repositories.
+   */
+  private static source(m: GitMapping, type: 'file' | 'directory', entries: ArchiveEntry[], repos: Map<string, GitRepo>): SyncedDir {
+    const laid = type === 'file' ? entries.map((e) => ({ ...e, path: path.posix.basename(m.add) })) : entries;
+    return { dir: '', source: gitTreeSource({ entries: laid, repos }) };
   }
 
   async facts(host: SourceHost, m: GitMapping, head: string): Promise<GitMappingFacts> {
@@ -83,7 +73,7 @@ export class MappingGit {
       }
     };
     const [install, beforeSetup, setup] = await Promise.all((['install', 'beforeSetup', 'setup'] as const).map((s) => stageChecksum(repo, commit, m, s, { onWarning })));
-    const source = host.defineSource(`git-${ph.slice(0, 16)}-${commit.slice(0, 12)}`, () => MappingGit.write(host, archive.repos, repo, m, archive.type, archive.entries));
+    const source = host.defineSource(`git-${ph.slice(0, 16)}-${commit.slice(0, 12)}`, async () => MappingGit.source(m, archive.type, archive.entries, archive.repos));
     return { paramshash: ph, commit, tree, type: archive.type, stageDependencies: { install, beforeSetup, setup }, source };
   }
 
@@ -93,7 +83,7 @@ export class MappingGit {
       throw new StapelkitError('GIT_COMMIT_GONE', `git mapping add: ${m.add}: commit ${from} recorded in the stored stage is no longer in the repository`, { pos: m.pos });
     }
     const [ch, text, size] = await Promise.all([changes(repo, from, g.commit, m), patchText(repo, from, g.commit, m), patchSize(repo, from, g.commit, m)]);
-    const source = host.defineSource(`gitpatch-${g.paramshash.slice(0, 16)}-${from.slice(0, 12)}-${g.commit.slice(0, 12)}`, () => MappingGit.write(host, ch.repos, repo, m, g.type, ch.changed));
+    const source = host.defineSource(`gitpatch-${g.paramshash.slice(0, 16)}-${from.slice(0, 12)}-${g.commit.slice(0, 12)}`, async () => MappingGit.source(m, g.type, ch.changed, ch.repos));
     const changed = g.type === 'file' ? ch.changed.map(() => path.posix.basename(m.add)) : ch.changed.map((e) => e.path);
     return { from, changed, deleted: ch.deleted, patchText: text, binaryPatchSize: size, source };
   }

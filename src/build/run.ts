@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
-import { loadProject, imageLabel, type Image, type Model } from '../config';
+import { loadProject, type Image, type Model } from '../config';
 import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../daemon/cli-options';
 import { openGateway } from '../buildkit/gateway-client';
 import type { BuildkitClient } from '../buildkit/client';
@@ -22,11 +22,13 @@ import type { StagesStorage } from '../storage/types';
 import { runDriver, type ImageOutcome, type StageOutcome } from './driver';
 import type { Gateway } from './gateway';
 import { formatExplain, formatStageLine } from './lines';
+import { userCommandError } from './stage-error';
 import { imagePlatforms, selectImages } from './plan';
 import { buildReport } from './report-build';
 import { formatReport } from './report';
 import { openStagesStorage } from '../storage';
 import { stapelConveyor, StapelBuildContext } from './stapel';
+import { dockerfileConveyor, dockerfileSshAgents } from './dockerfile-image';
 
 export interface BuildFlags extends DaemonFlags, ProjectFlags {
   images: string[];
@@ -116,9 +118,6 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
   const model = project.model;
   for (const w of model.warnings) note(`warning: ${w.pos ? `${w.pos.file}:${w.pos.line}:${w.pos.column}: ` : ''}${w.message}`);
   const images = selectImages(model, flags.images ?? []);
-  for (const img of images) {
-    if (img.kind === 'dockerfile') throw new StapelkitError('NOT_SUPPORTED', `${imageLabel(img)}: Dockerfile images are not built by stapelkit build yet`, { pos: img.pos });
-  }
 
   const client = await connectWithFlags(flags, { env, say: note });
   const addr = client.address;
@@ -137,7 +136,7 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
       name: `stapelkit:${model.project}`,
       syncedDirs: { context: { dir: project.projectDir } },
       secrets: ctx.secrets() as SecretsProvider,
-      ssh: ctx.sshAgents(),
+      ssh: [...ctx.sshAgents(), ...dockerfileSshAgents(images, env).filter((a) => !ctx.sshAgents().some((b) => b.id === a.id))],
     });
     ctx.attachSession(session);
     const storage: StagesStorage = openStagesStorage({ client, repo: flags.repo, project: model.project, env, session, progress });
@@ -162,13 +161,15 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
       dryRun: !!flags.dryRun,
       marshal: (state, platform) => ctx.marshal(state, platform),
       hooks: {
-        conveyor: (img, platform, built) => stapelConveyor(ctx, img, platform, built),
+        conveyor: (img, platform, built) => (img.kind === 'dockerfile' ? dockerfileConveyor(ctx, img, platform, built, { dev: !!flags.dev, loose: !!flags.looseGiterminism }) : stapelConveyor(ctx, img, platform, built)),
         git: ctx.selectionGit(),
         stageLine: (o) => {
           io.out.write(formatStageLine(o, o.platform !== daemonDefault || platforms.length > 1) + '\n');
           for (const l of formatExplain(o)) io.out.write(l + '\n');
         },
       },
+    }).catch((e) => {
+      throw userCommandError(e);
     });
     const stages = result.images.flatMap((i) => i.stages);
     if (!flags.dryRun) {

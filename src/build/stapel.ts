@@ -12,10 +12,9 @@ import { parsePlatform } from '../llb/platform';
 import { imageLabel, type Image, type Model, type Pos, type StapelImage } from '../config';
 import { SourceMap, type SourceLocation } from '../llb/sourcemap';
 import type { LoadedProject } from '../config/project';
-import type { Session } from '../session';
+import type { Session, SyncedDir } from '../session';
 import type { SecretsProvider } from '../session/secrets';
 import type { CliGitRepo } from '../git/cli-repo';
-import type { GitRepo } from '../git/repo';
 import {
   COMMIT_ENV_SECRET_ID,
   STAGES,
@@ -39,7 +38,6 @@ import {
 import { ensureConfig, type ImageOutcome } from './driver';
 import type { ImageConveyor, UsedStage } from './conveyor';
 import type { Gateway, OciImageConfig } from './gateway';
-import { GitContentDirs, type ContentEntry } from './git-content';
 import { scanImport } from './imports';
 import { MappingGit } from './mapping-git';
 import { tzOffsetMinutes } from '../git/reader';
@@ -77,9 +75,8 @@ export class StapelBuildContext {
   private session?: Session;
   private caps?: Set<string>;
   private gatewayF?: () => Promise<Gateway>;
-  private readonly content = new GitContentDirs();
   /** Source name → how to make its directory (git content is written only when a stage needs it). */
-  private readonly sources = new Map<string, () => Promise<string>>();
+  private readonly sources = new Map<string, () => Promise<SyncedDir>>();
   private readonly served = new Map<string, Promise<void>>();
   readonly mappingGit: MappingGit;
   private readonly sourceMaps = new Map<string, SourceMap>();
@@ -194,7 +191,7 @@ export class StapelBuildContext {
   }
 
   /** Registers a session source made on demand. */
-  defineSource(name: string, make: () => Promise<string>): string {
+  defineSource(name: string, make: () => Promise<SyncedDir>): string {
     if (!this.sources.has(name)) this.sources.set(name, make);
     return name;
   }
@@ -207,7 +204,7 @@ export class StapelBuildContext {
         if (!p) {
           const make = this.sources.get(n);
           if (!make) throw new StapelkitError('INTERNAL', `unknown session source ${n}`);
-          p = make().then((dir) => this.session!.addSyncedDir(n, { dir }));
+          p = make().then((d) => this.session!.addSyncedDir(n, d));
           this.served.set(n, p);
         }
         return p;
@@ -226,6 +223,8 @@ export class StapelBuildContext {
       } catch {
         data = undefined;
       }
+      // The file's text goes to the daemon in the Definition: `value` secrets written in it must not.
+      if (data) data = redactSecretValues(data, this.model);
       sm = new SourceMap(pos.file, data, undefined, 'yaml');
       this.sourceMaps.set(pos.file, sm);
     }
@@ -234,10 +233,6 @@ export class StapelBuildContext {
 
   localSource(name: string): State {
     return local(name, { sharedKeyHint: name, customName: `[internal] ${name}` });
-  }
-
-  gitContent(repo: GitRepo, entries: ContentEntry[]): Promise<string> {
-    return this.content.materialize(repo, entries);
   }
 
   private importMetaDir(): string {
@@ -263,8 +258,20 @@ export class StapelBuildContext {
   }
 
   close(): void {
-    this.content.close();
+    /* git content is served from git objects: nothing on disk to remove */
   }
+}
+
+/** `data` with every `value` secret of the model replaced by `*`s of the same byte length (positions stay). */
+export function redactSecretValues(data: Buffer, model: Pick<Model, 'images'>): Buffer {
+  const values = [...new Set(model.images.flatMap((i) => i.secrets.filter((s) => s.type === 'value' && s.value.length > 0).map((s) => s.value)))];
+  if (values.length === 0) return data;
+  const out = Buffer.from(data);
+  for (const v of values) {
+    const needle = Buffer.from(v);
+    for (let i = out.indexOf(needle); i >= 0; i = out.indexOf(needle, i + needle.length)) out.fill(0x2a, i, i + needle.length);
+  }
+  return out;
 }
 
 function userCacheDir(env: NodeJS.ProcessEnv): string {
@@ -422,7 +429,7 @@ async function llbInputs(ctx: StapelBuildContext, image: StapelImage, platform: 
       ctx.defineSource(`mount-${Buffer.from(fromPath).toString('hex').slice(0, 40)}`, async () => {
         const p = fromPath === '~' || fromPath.startsWith('~/') ? path.join(os.homedir(), fromPath.slice(1)) : path.resolve(ctx.project.projectDir, fromPath);
         fs.mkdirSync(p, { recursive: true });
-        return p;
+        return { dir: p };
       }),
   };
 }

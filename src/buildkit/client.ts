@@ -82,7 +82,8 @@ export class BuildkitClient {
   private readonly control: AnyClient;
   private readonly bridge: AnyClient;
   private capsPromise: Promise<DaemonCaps> | undefined;
-  private readonly attached = new Map<string, AttachedSession>();
+  /** Open tunnels by session id, with how many leases (attachSession calls not yet closed) hold each. */
+  private readonly tunnels = new Map<string, { tunnel: Promise<AttachedSession>; refs: number }>();
   private closed = false;
 
   constructor(
@@ -149,9 +150,9 @@ export class BuildkitClient {
     return this.statusStream(ref, sink);
   }
 
-  /** Whether a session with this id is attached through attachSession(). */
+  /** Whether a session with this id is attached (some lease of attachSession() is open). */
   isAttached(sessionId: string): boolean {
-    return this.attached.has(sessionId);
+    return this.tunnels.has(sessionId);
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {
@@ -219,16 +220,43 @@ export class BuildkitClient {
   }
 
   /**
-   * Opens a tunnel for `session` (see session-tunnel.ts) and keeps it until close() or the daemon
-   * ends it; attaching an attached session returns the same handle.
+   * A lease on the tunnel of `session` (see session-tunnel.ts): the first lease opens it, every
+   * lease's close() releases it, and the tunnel closes when the last lease is released (or the
+   * daemon ends it). So a solve, an export and the build's gateway can each attach the same
+   * session without one closing it under the others.
    */
   async attachSession(session: SessionLike, opts: { tunnel?: TunnelKind } = {}): Promise<AttachedSession> {
-    const existing = this.attached.get(session.id);
-    if (existing) return existing;
-    const handle = await openSessionTunnel(this.control, this.address, session, opts.tunnel ?? 'auto', () => this.attached.delete(session.id));
-    this.attached.set(session.id, handle);
-    handle.done.finally(() => this.attached.delete(session.id));
-    return handle;
+    let entry = this.tunnels.get(session.id);
+    if (!entry) {
+      const e = { tunnel: openSessionTunnel(this.control, this.address, session, opts.tunnel ?? 'auto', () => undefined), refs: 0 };
+      const forget = () => {
+        if (this.tunnels.get(session.id) === e) this.tunnels.delete(session.id);
+      };
+      e.tunnel.then((t) => t.done.finally(forget), forget);
+      this.tunnels.set(session.id, e);
+      entry = e;
+    }
+    const e = entry;
+    e.refs++;
+    let t: AttachedSession;
+    try {
+      t = await e.tunnel;
+    } catch (err) {
+      e.refs--;
+      throw err;
+    }
+    let released = false;
+    return {
+      id: session.id,
+      done: t.done,
+      close: async () => {
+        if (released) return;
+        released = true;
+        if (--e.refs > 0) return;
+        if (this.tunnels.get(session.id) === e) this.tunnels.delete(session.id);
+        await t.close();
+      },
+    };
   }
 
   /** Opens the Status stream of build `ref` and feeds `sink`; resolves when the stream ends. */
@@ -295,7 +323,9 @@ export class BuildkitClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of [...this.attached.values()]) await s.close().catch(() => undefined);
+    const open = [...this.tunnels.values()];
+    this.tunnels.clear();
+    for (const e of open) await (await e.tunnel.catch(() => undefined))?.close().catch(() => undefined);
     this.bridge.close();
     this.control.close();
     await this.transport.close();

@@ -17,6 +17,11 @@ export interface ExportRequest {
   imageConfig: OciImageConfig | string;
   /** `{type: 'moby', attrs: {name}}` on dockerd; `{type: 'image', attrs: {name, push: 'true'}}` on buildkitd. */
   exporter: ExporterSpec;
+  /**
+   * Status of this export's solve. Its done() is not called: an export is one part of a build,
+   * so a printer shared by the whole build stays open. (The graph was built by the gateway
+   * already, so this mostly repeats its vertices as cached; pass nothing to stay quiet.)
+   */
   progress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -30,7 +35,7 @@ export interface ExportResult {
 export async function exportImage(client: BuildkitClient, req: ExportRequest): Promise<ExportResult> {
   const solve = await client.solve(
     { definition: req.definition, imageConfig: req.imageConfig, exporter: req.exporter, session: req.session, signal: req.signal },
-    req.progress,
+    req.progress ? { update: (u) => req.progress!.update(u) } : undefined,
   );
   return { exporterResponse: solve.exporterResponse, solve };
 }

@@ -29,7 +29,7 @@ import { toBuildkitVersion } from './version';
 export interface OpenGatewayOptions {
   /**
    * The session every solve of this gateway uses (local sources, secrets, ssh, registry auth).
-   * Attached for the gateway's lifetime unless it is attached already (then it is left attached).
+   * Leased for the gateway's lifetime (client.attachSession): the tunnel stays while any lease holds it.
    */
   session?: SessionLike;
   /** Where the gateway build's Status stream goes (it is always collected too). */
@@ -89,7 +89,7 @@ export class ControlGateway implements Gateway {
   static async open(client: BuildkitClient, opts: OpenGatewayOptions = {}): Promise<ControlGateway> {
     const ref = opts.ref ?? `stapelkit-gw-${crypto.randomBytes(12).toString('hex')}`;
     let attachedHere: AttachedSession | undefined;
-    if (opts.session && !client.isAttached(opts.session.id)) attachedHere = await client.attachSession(opts.session);
+    if (opts.session) attachedHere = await client.attachSession(opts.session);
     const collector = new ProgressCollector();
     const req: Record<string, unknown> = { Ref: ref };
     if (opts.session) req.Session = opts.session.id;
@@ -248,7 +248,7 @@ export class ControlGateway implements Gateway {
 
   /**
    * Ends the gateway build: LLBBridge.Return (the result, if any; else an empty one, or `error`),
-   * then waits for the outer Control.Solve and detaches the session if open() attached it. Images
+   * then waits for the outer Control.Solve and releases its session lease. Images
    * are exported by exportImage()/the stages storage, not here. Safe to call more than once.
    */
   finish(result?: GatewayResult, error?: Error): Promise<void> {

@@ -55,3 +55,4 @@ export {
 export { openGateway, ControlGateway, definitionOpDigests, type OpenGatewayOptions } from './gateway-client';
 export { exportImage, type ExportRequest, type ExportResult } from './export';
 export { formatDaemonVersion, toBuildkitVersion, type BuildkitVersion, type DaemonVersion } from './version';
+export { parseCacheSpec, prepareSessionStores, putIndexEntry, indexDigest, type PreparedStores } from './cache-options';

@@ -18,6 +18,8 @@ export interface SessionLike {
   metadata(): Record<string, string[]>;
   /** Serves the session's gRPC services (HTTP/2 server role) over `conn` until it closes. */
   serve(conn: Duplex): Promise<void>;
+  /** Serves a local OCI layout as the content store `id` (local cache, tar=false exports). */
+  addContentStore?(id: string, dir: string): void;
 }
 
 export interface AttachedSession {

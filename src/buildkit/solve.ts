@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { StapelkitError } from '../errors';
 import { buildErrorFrom } from './build-error';
+import { prepareSessionStores, type CacheEntry } from './cache-options';
 import type { BuildkitClient } from './client';
 import { gatewayReturn } from './gateway-client';
 import { grpcFailure, waitAtMost } from './grpc-util';
@@ -15,15 +16,14 @@ import type { SessionLike, AttachedSession } from './session-tunnel';
 import { defBytes, definitionCaps, definitionSourceDigests, definitionSourceMap, encodeSolveRequest, sortedMap, type DefinitionLike } from './solve-request';
 import type { DaemonAddress } from './transport';
 
-export interface CacheEntry {
-  type: string;
-  attrs?: Record<string, string>;
-}
+export type { CacheEntry } from './cache-options';
 
 export interface ExporterSpec {
   /** `moby` (dockerd), `image` (buildkitd), `local`, `tar`, `oci`, `docker`. */
   type: string;
   attrs?: Record<string, string>;
+  /** The OCI layout directory of the `oci`/`docker` exporters with attrs.tar=false. */
+  outputDir?: string;
 }
 
 export interface SolveOptions {
@@ -41,8 +41,8 @@ export interface SolveOptions {
   entitlements?: string[];
   /**
    * The session the daemon calls back into (local sources, secrets, ssh, exporter output). A
-   * SessionLike is attached for the duration of this solve unless it is already attached through
-   * attachSession(); a string is the id of a session attached elsewhere.
+   * SessionLike is leased for the duration of this solve (attachSession(); an already attached
+   * session stays attached); a string is the id of a session attached elsewhere.
    */
   session?: SessionLike | string;
   /**
@@ -62,6 +62,8 @@ export interface SolveOptions {
 export interface SolveResult {
   ref: string;
   exporterResponse: Record<string, string>;
+  /** Cache imports skipped because there was nothing to import (BuildKit's client warns the same). */
+  warnings: string[];
   /** Everything the Status stream said about this build. */
   progress: ProgressCollector;
 }
@@ -110,6 +112,15 @@ export async function runSolve(client: BuildkitClient, opts: SolveOptions, progr
   if ((opts.imageConfig !== undefined || opts.resultMetadata) && !opts.definition) throw new StapelkitError('BAD_SOLVE', 'solve: imageConfig/resultMetadata need a definition');
   checkExporter(client, opts);
   checkCache(client, opts);
+  // Local cache and tar=false exports read/write a content store the session serves.
+  const prepared = prepareSessionStores(opts);
+  if (prepared.stores.length) {
+    const s = opts.session;
+    if (!s || typeof s === 'string' || !s.addContentStore) {
+      throw new StapelkitError('SESSION_NEEDED', `${prepared.stores.map((x) => x.id).join(', ')}: a local cache or tar=false export needs a content store in the session: pass a Session to solve()`);
+    }
+    for (const st of prepared.stores) s.addContentStore(st.id, st.dir);
+  }
   const def = opts.definition ? defBytes(opts.definition) : undefined;
   if (def && opts.checkCaps !== false) await client.requireCaps(definitionCaps(def));
   const ref = opts.ref ?? crypto.randomBytes(16).toString('hex');
@@ -122,7 +133,8 @@ export async function runSolve(client: BuildkitClient, opts: SolveOptions, progr
   if (typeof opts.session === 'string') sessionId = opts.session;
   else if (opts.session) {
     sessionId = opts.session.id;
-    if (!client.isAttached(sessionId)) attachedHere = await client.attachSession(opts.session);
+    // A lease: the tunnel stays open while anyone else (the build's gateway) holds one too.
+    attachedHere = await client.attachSession(opts.session);
   }
 
   const req: Record<string, unknown> = { Ref: ref };
@@ -133,15 +145,20 @@ export async function runSolve(client: BuildkitClient, opts: SolveOptions, progr
   }
   if (sessionId) req.Session = sessionId;
   if (opts.frontend) req.Frontend = opts.frontend;
-  const fattrs = sortedMap(opts.frontendAttrs);
+  const frontendAttrs = { ...(opts.frontendAttrs ?? {}) };
+  // A frontend learns the cache imports from its attrs (BuildKit's client does the same).
+  if (opts.frontend && prepared.cacheImports.length && frontendAttrs['cache-imports'] === undefined) {
+    frontendAttrs['cache-imports'] = JSON.stringify(prepared.cacheImports.map((c) => ({ Type: c.type, Attrs: c.attrs ?? {} })));
+  }
+  const fattrs = sortedMap(frontendAttrs);
   if (fattrs) req.FrontendAttrs = fattrs;
   const cache: Record<string, unknown> = {};
   const entry = (c: CacheEntry) => {
     const attrs = sortedMap(c.attrs);
     return { Type: c.type, ...(attrs ? { Attrs: attrs } : {}) };
   };
-  if (opts.cacheExports?.length) cache.Exports = opts.cacheExports.map(entry);
-  if (opts.cacheImports?.length) cache.Imports = opts.cacheImports.map(entry);
+  if (prepared.cacheExports.length) cache.Exports = prepared.cacheExports.map(entry);
+  if (prepared.cacheImports.length) cache.Imports = prepared.cacheImports.map(entry);
   if (Object.keys(cache).length) req.Cache = cache;
   if (opts.entitlements?.length) req.Entitlements = opts.entitlements;
   const inputs = opts.frontendInputs ? Object.fromEntries(Object.entries(opts.frontendInputs).map(([k, v]) => [k, defBytes(v)])) : undefined;
@@ -164,7 +181,8 @@ export async function runSolve(client: BuildkitClient, opts: SolveOptions, progr
     const res = await outer;
     await waitAtMost(status.ended, 5000);
     sink.done?.();
-    return { ref, exporterResponse: res.ExporterResponse ?? {}, progress: collector };
+    prepared.finish(res.ExporterResponse ?? {});
+    return { ref, exporterResponse: res.ExporterResponse ?? {}, warnings: prepared.warnings, progress: collector };
   } catch (e) {
     // Let the stream deliver the failing vertex's last logs before explaining the error.
     await waitAtMost(status.ended, 3000);

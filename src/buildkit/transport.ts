@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { StapelkitError } from '../errors';
 import { DockerdAddress, dialHijack, dockerPing } from './hijack';
+import { probePlain, probeTls, startTlsBridge } from './tls';
 
 export interface TlsFiles {
   ca?: string;
@@ -211,16 +212,18 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
     return { address, target: `unix:${address.path}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: async () => undefined };
   }
   if (address.kind === 'buildkitd' && address.net === 'tcp') {
-    let credentials = grpc.credentials.createInsecure();
-    if (address.tls) {
-      const f = readTlsFiles(address.tls);
-      credentials = grpc.credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null);
-    }
+    const material = address.tls ? { ...readTlsFiles(address.tls), files: { ca: address.tls.ca, cert: address.tls.cert, key: address.tls.key }, serverName: address.tls.serverName } : undefined;
     const err = await tcpAnswers(address.host, address.port);
     if (err) throw unreachable(address, err);
-    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    const channelOptions: grpc.ChannelOptions = address.tls?.serverName ? { 'grpc.ssl_target_name_override': address.tls.serverName, 'grpc.default_authority': address.tls.serverName } : {};
-    return { address, target: `${host}:${address.port}`, credentials, channelOptions, close: async () => undefined };
+    if (!material) {
+      await probePlain(address.host, address.port);
+      const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+      return { address, target: `${host}:${address.port}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: async () => undefined };
+    }
+    // TLS is ours, not grpc-js's (see tls.ts): probe, then a private unix socket that wraps each connection.
+    await probeTls(address.host, address.port, material);
+    const bridge = await startTlsBridge(address.host, address.port, material);
+    return { address, target: `unix:${bridge.socketPath}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: bridge.close };
   }
   // dockerd
   if (address.net === 'unix') {

@@ -1,7 +1,7 @@
 /**
  * The daemon flags every command that talks to BuildKit shares, so `build`, `stages`, … spell them
  * the same way (names as buildctl's): --addr, --tlscacert, --tlscert, --tlskey, --tlsservername,
- * --progress.
+ * --progress; and the cache flags in buildx syntax: --cache-from, --cache-to.
  */
 import { Option, type Command } from 'commander';
 import { StapelkitError } from '../errors';
@@ -9,6 +9,7 @@ import type { BuildkitClient } from '../buildkit/client';
 import { connect } from './connect';
 import { createProgress, type ProgressMode, type ProgressSink } from '../buildkit/progress';
 import { formatDaemonVersion } from '../buildkit/version';
+import { parseCacheSpec, type CacheEntry } from '../buildkit/cache-options';
 
 export interface DaemonFlags {
   addr?: string;
@@ -35,6 +36,28 @@ export function addConnectionOptions(cmd: Command): Command {
 
 export function addDaemonOptions(cmd: Command): Command {
   return addConnectionOptions(cmd).addOption(new Option('--progress <mode>', 'progress output').choices(PROGRESS_MODES).default('auto'));
+}
+
+export interface CacheFlags {
+  cacheFrom?: string[];
+  cacheTo?: string[];
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `--cache-from` / `--cache-to` (repeatable, buildx syntax: `type=local,src=DIR`, `type=registry,ref=R`, `type=inline`, or a bare reference). */
+export function addCacheOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--cache-from <spec>', 'import build cache: type=registry,ref=REF | type=local,src=DIR[,tag=T] | REF (repeatable)').argParser(collect))
+    .addOption(new Option('--cache-to <spec>', 'export build cache: type=inline | type=registry,ref=REF[,mode=max] | type=local,dest=DIR[,mode=max] (repeatable)').argParser(collect));
+}
+
+/** The solve's cacheImports/cacheExports from the flags (each value checked, errors name the flag). */
+export function cacheFromFlags(flags: CacheFlags): { cacheImports: CacheEntry[]; cacheExports: CacheEntry[] } {
+  return {
+    cacheImports: (flags.cacheFrom ?? []).map((v) => parseCacheSpec('--cache-from', v)),
+    cacheExports: (flags.cacheTo ?? []).map((v) => parseCacheSpec('--cache-to', v)),
+  };
 }
 
 /** Connects as the flags say (see resolveAddress for the order when --addr is absent). */

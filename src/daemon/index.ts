@@ -7,4 +7,4 @@ export { connect, resolveAddress, type ConnectOptions } from './connect';
 export { startDockerd, stopDockerdAt, removeStateDir, ensureEmbeddedDockerd, embeddedStateDir, embeddedDockerdStatus, stopEmbeddedDockerd, type EmbeddedStatus, ensureBinfmt, userStateDir, lockFile, type DockerdInstance, type DockerdOptions } from './dockerd';
 export { ensureBusyboxImage, busyboxTag, type BusyboxArch } from './base-images';
 export { DockerApi, type ImageInspect, type ImageSummary } from './docker-api';
-export { addConnectionOptions, addDaemonOptions, connectWithFlags, progressFromFlags, type DaemonFlags } from './cli-options';
+export { addCacheOptions, addConnectionOptions, addDaemonOptions, cacheFromFlags, connectWithFlags, progressFromFlags, type CacheFlags, type DaemonFlags } from './cli-options';

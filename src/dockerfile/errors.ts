@@ -19,7 +19,7 @@ export function positionBuildError(err: unknown, result: Pick<CompileResult, 'st
   if (!step) return err;
   const pos = { file: step.file, line: step.range.start.line, column: step.range.start.column };
   const detail = err instanceof BuildError && bySource ? `${step.name}: ${err.grpcMessage}` : err.message;
-  const message = `${detail} (instruction: ${step.text})`;
+  const message = detail.includes(step.text) ? detail : `${detail} (instruction: ${step.text})`;
   if (err instanceof BuildError) return new BuildError(message, err.vertex, err.vertexName, err.command, err.exitCode, err.logTail, err.grpcMessage, { pos, hint: err.hint, cause: err });
   return new StapelkitError(err.code, message, { pos, hint: err.hint, cause: err });
 }

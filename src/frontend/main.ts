@@ -8,11 +8,11 @@
  * reads `first-solve`).
  */
 import * as path from 'node:path';
-import type { Gateway, GatewayRef, GatewayResult, OciImageConfig } from '../build/gateway';
-import { imageLabel, type Image, type Model } from '../config/model';
+import type { Gateway, GatewayResult } from '../build/gateway';
+import type { Image, Model } from '../config/model';
 import { StapelkitError } from '../errors';
-import { image as imageSource, local, marshal, type Definition } from '../llb';
-import { formatPlatform, parsePlatform, type Platform } from '../llb/platform';
+import { local, marshal, type Definition } from '../llb';
+import { formatPlatform } from '../llb/platform';
 import { parseFrontendOptions, type FrontendOptions } from './options';
 import { BridgeGateway, frontendEnv, type FrontendEnv } from './stdio-gateway';
 
@@ -66,36 +66,6 @@ export function selectImages(model: Model, names: string[]): Image[] {
   });
 }
 
-/**
- * INTERIM, until the shared build core (src/build/driver.ts) lands: the selected Stapel image's
- * base image, resolved and solved, with its config. No stage is built here on purpose: the
- * frontend must not grow a second compiler.
- */
-async function interimBaseImage(gw: Gateway, img: Image, platforms: Platform[], opts: FrontendOptions, llbCaps: Set<string>): Promise<GatewayResult> {
-  if (img.kind !== 'stapel' || img.base.type !== 'external') {
-    throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: this frontend build returns only external \`from:\` base images until the shared build core is in`, { pos: img.pos });
-  }
-  const ref = img.base.ref;
-  const one = async (p: Platform | undefined): Promise<{ ref: GatewayRef; config: OciImageConfig }> => {
-    const resolved = await gw.resolveImageConfig(ref, { platform: p, resolveMode: opts.resolveMode });
-    const pinned = resolved.digest ? `${resolved.ref.replace(/@sha256:[0-9a-f]{64}$/, '')}@${resolved.digest}` : resolved.ref;
-    const def = marshal(imageSource(pinned, { resolveMode: opts.resolveMode, ...(p ? { platform: p } : {}) }), { caps: llbCaps, ...(p ? { platform: p } : {}) });
-    return { ref: await gw.solve(def), config: resolved.config };
-  };
-  if (platforms.length <= 1) {
-    const r = await one(platforms[0]);
-    return { refs: r.ref, imageConfig: r.config };
-  }
-  const refs: Record<string, GatewayRef> = {};
-  const configs: Record<string, OciImageConfig> = {};
-  for (const p of platforms) {
-    const r = await one(p);
-    refs[formatPlatform(p)] = r.ref;
-    configs[formatPlatform(p)] = r.config;
-  }
-  return { refs, imageConfig: configs };
-}
-
 /** One frontend build on `gw`; throws what should go back as the build's error. */
 export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promise<GatewayResult> {
   const opts = parseFrontendOptions(env.opts);
@@ -126,10 +96,8 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
   if (images.length !== 1) {
     throw new StapelkitError('FRONTEND_TARGET', `the build returns one image; werf.yaml has ${images.length} final images (${images.map((i) => JSON.stringify(i.name)).join(', ')}): choose one with --target (or the image= option)`);
   }
-  // The option wins, then the image's own `platform`, then `build.platform`, then the daemon's default.
-  const written = images[0].platform.length ? images[0].platform : project.model.meta.build.platform;
-  const platforms = opts.platforms.length ? opts.platforms : written.map((p) => parsePlatform(p));
-  return interimBaseImage(gw, images[0], platforms, opts, caps.llb);
+  const { buildTarget } = require('./build') as typeof import('./build');
+  return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, log });
 }
 
 export async function main(): Promise<number> {

@@ -5,6 +5,7 @@
  *   filename          werf.yaml inside the `dockerfile` local (default werf.yaml)
  *   target, image     image name(s) to build (`image=` may list several, comma-separated)
  *   build-arg:NAME    the template environment ({{ env "NAME" }}); WERF_ENV sets .Env
+ *   label:NAME        a label on the result image
  *   platform          comma list; several give a per-platform result
  *   no-cache          "" = everything; else a comma list of image names
  *   cache-imports     JSON [{Type, Attrs}]; cache-from: legacy comma list of registry refs

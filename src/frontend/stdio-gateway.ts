@@ -11,8 +11,8 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Gateway, GatewayCaps, GatewayRef, GatewayResult, GatewayStat, OciImageConfig, ResolvedImage, ResolveImageOptions, SolveRefOptions } from '../build/gateway';
 import { buildErrorFrom } from '../buildkit/build-error';
+import { definitionCaps, definitionSourceMap, lenField } from '../buildkit/solve-request';
 import { StapelkitError, isStapelkitError } from '../errors';
-import { decodeDefinition } from '../llb/definition';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../llb/platform';
 import { normalizeImageRef } from '../llb/reference';
 import { decodeMessage, encodeMessage, messageType } from '../proto';
@@ -100,27 +100,6 @@ function toStat(s: any): GatewayStat {
   if (s.devmajor) out.devmajor = Number(s.devmajor);
   if (s.devminor) out.devminor = Number(s.devminor);
   return out;
-}
-
-/** The caps a Definition's metadata lists (what the daemon must have to solve it). */
-function definitionCaps(def: Uint8Array): string[] {
-  const caps = new Set<string>();
-  for (const m of Object.values(decodeDefinition(def).metadata)) for (const [k, v] of Object.entries(m.caps ?? {})) if (v) caps.add(k);
-  return [...caps].sort();
-}
-
-/** A length-delimited protobuf field written by hand (Definition bytes pass through untouched). */
-function lenField(fieldNo: number, bytes: Uint8Array): Buffer {
-  const varint = (n: number) => {
-    const out: number[] = [];
-    while (n > 0x7f) {
-      out.push((n & 0x7f) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    out.push(n);
-    return out;
-  };
-  return Buffer.concat([Buffer.from(varint((fieldNo << 3) | 2)), Buffer.from(varint(bytes.length)), bytes]);
 }
 
 export interface BridgeGatewayOptions {
@@ -243,8 +222,6 @@ export class BridgeGateway implements Gateway {
       return { id };
     } catch (e) {
       if (!(e instanceof GrpcCallError)) throw e;
-      // Loaded only on failure: src/buildkit/client pulls in grpc-js, which the frontend otherwise never needs.
-      const { definitionSourceMap } = require('../buildkit/client') as typeof import('../buildkit/client');
       throw buildErrorFrom(e as never, undefined, definitionSourceMap(def));
     }
   }

@@ -75,104 +75,116 @@ export interface CatFileObject { oid: string; type: string; data: Buffer }
 
 interface BatchRequest { name: string; resolve: (o: CatFileObject | undefined) => void; reject: (e: Error) => void }
 
+/** One running `git cat-file --batch` with its own request queue and parse state. */
+interface BatchProc {
+  child: ChildProcessWithoutNullStreams;
+  queue: BatchRequest[];
+  buf: Buffer;
+  /** The object being received. */
+  current?: { oid: string; type: string; size: number; parts: Buffer[]; got: number };
+  stderr: string;
+}
+
 /**
  * One `git cat-file --batch` process kept open; requests are answered in order. Idle processes are
- * closed after a short delay (`close()` ends it at once) so short-lived tools do not hang on it.
+ * closed after a short delay (`close()` ends it at once) so short-lived tools do not hang on it. Each
+ * process keeps its own queue: a closing process never sees requests meant for its successor.
  */
 export class CatFileBatch {
-  private child?: ChildProcessWithoutNullStreams;
-  private queue: BatchRequest[] = [];
-  private buf: Buffer = Buffer.alloc(0);
-  /** Header of the object being received: remaining bytes to collect (+1 for the LF). */
-  private current?: { oid: string; type: string; size: number; parts: Buffer[]; got: number };
+  private proc?: BatchProc;
   private idleTimer?: NodeJS.Timeout;
-  private stderr = '';
 
   constructor(private readonly gitDir: string, private readonly idleMs = 200) {}
 
   read(name: string): Promise<CatFileObject | undefined> {
     if (name.includes('\n')) return Promise.reject(new StapelkitError('GIT_FAILED', `invalid object name ${JSON.stringify(name)}`));
     return new Promise((resolve, reject) => {
-      this.ensure();
+      const proc = this.ensure();
       if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
-      this.queue.push({ name, resolve, reject });
-      this.child!.stdin.write(name + '\n');
+      proc.queue.push({ name, resolve, reject });
+      proc.child.stdin.write(name + '\n');
     });
   }
 
   close(): void {
     if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
-    const c = this.child;
-    this.child = undefined;
-    if (c) c.stdin.end();
+    const p = this.proc;
+    this.proc = undefined;
+    if (p) p.child.stdin.end();
   }
 
-  private ensure(): void {
-    if (this.child) return;
+  private ensure(): BatchProc {
+    if (this.proc) return this.proc;
     const child = spawn('git', ['cat-file', '--batch'], { cwd: this.gitDir, env: gitEnv() });
-    this.child = child;
-    this.buf = Buffer.alloc(0);
-    this.current = undefined;
-    this.stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
-    child.stderr.on('data', (c: Buffer) => { this.stderr += c.toString(); });
+    const proc: BatchProc = { child, queue: [], buf: Buffer.alloc(0), stderr: '' };
+    this.proc = proc;
+    child.stdout.on('data', (chunk: Buffer) => this.onData(proc, chunk));
+    child.stderr.on('data', (c: Buffer) => { proc.stderr += c.toString(); });
     child.stdin.on('error', () => { /* reported by close */ });
     const fail = (e: Error) => {
-      if (this.child === child) this.child = undefined;
-      const q = this.queue;
-      this.queue = [];
+      if (this.proc === proc) this.proc = undefined;
+      const q = proc.queue;
+      proc.queue = [];
       for (const r of q) r.reject(e);
     };
     child.on('error', (e) => fail(new StapelkitError('GIT_EXEC', `cannot run git: ${e.message}`, { cause: e })));
     child.on('close', (code) => {
-      if (this.queue.length) fail(new StapelkitError('GIT_FAILED', `git cat-file exited (${code}): ${this.stderr.trim()}`));
-      if (this.child === child) this.child = undefined;
+      if (proc.queue.length) fail(new StapelkitError('GIT_FAILED', `git cat-file exited (${code}): ${proc.stderr.trim()}`));
+      if (this.proc === proc) this.proc = undefined;
     });
+    return proc;
   }
 
-  private onData(chunk: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+  private onData(proc: BatchProc, chunk: Buffer): void {
+    proc.buf = proc.buf.length ? Buffer.concat([proc.buf, chunk]) : chunk;
     for (;;) {
-      if (!this.current) {
-        const nl = this.buf.indexOf(0x0a);
+      if (!proc.current) {
+        const nl = proc.buf.indexOf(0x0a);
         if (nl < 0) return;
-        const header = this.buf.subarray(0, nl).toString();
-        this.buf = this.buf.subarray(nl + 1);
-        const req = this.queue.shift();
+        const header = proc.buf.subarray(0, nl).toString();
+        proc.buf = proc.buf.subarray(nl + 1);
+        const req = proc.queue[0];
         if (!req) continue;
         if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+          proc.queue.shift();
           req.resolve(undefined);
-          this.scheduleIdle();
+          this.scheduleIdle(proc);
           continue;
         }
         const [oid, type, sizeStr] = header.split(' ');
         const size = Number(sizeStr);
-        if (!Number.isFinite(size)) { req.reject(new StapelkitError('GIT_FAILED', `unexpected git cat-file output: ${header}`)); continue; }
-        this.queue.unshift(req);
-        this.current = { oid, type, size, parts: [], got: 0 };
+        if (!Number.isFinite(size)) {
+          proc.queue.shift();
+          req.reject(new StapelkitError('GIT_FAILED', `unexpected git cat-file output: ${header}`));
+          continue;
+        }
+        proc.current = { oid, type, size, parts: [], got: 0 };
       }
-      const cur = this.current;
+      const cur = proc.current;
       const need = cur.size + 1 - cur.got;
-      if (this.buf.length < need) {
-        cur.parts.push(this.buf);
-        cur.got += this.buf.length;
-        this.buf = Buffer.alloc(0);
+      if (proc.buf.length < need) {
+        cur.parts.push(proc.buf);
+        cur.got += proc.buf.length;
+        proc.buf = Buffer.alloc(0);
         return;
       }
-      cur.parts.push(this.buf.subarray(0, need));
-      this.buf = this.buf.subarray(need);
-      this.current = undefined;
+      cur.parts.push(proc.buf.subarray(0, need));
+      proc.buf = proc.buf.subarray(need);
+      proc.current = undefined;
       const all = cur.parts.length === 1 ? cur.parts[0] : Buffer.concat(cur.parts);
-      const req = this.queue.shift()!;
-      req.resolve({ oid: cur.oid, type: cur.type, data: all.subarray(0, cur.size) });
-      this.scheduleIdle();
+      const req = proc.queue.shift();
+      req?.resolve({ oid: cur.oid, type: cur.type, data: all.subarray(0, cur.size) });
+      this.scheduleIdle(proc);
     }
   }
 
-  private scheduleIdle(): void {
-    if (this.queue.length || !this.child) return;
+  private scheduleIdle(proc: BatchProc): void {
+    if (proc.queue.length || this.proc !== proc) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => { this.idleTimer = undefined; if (!this.queue.length) this.close(); }, this.idleMs);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.proc === proc && !proc.queue.length) this.close();
+    }, this.idleMs);
     this.idleTimer.unref();
   }
 }

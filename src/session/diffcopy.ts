@@ -46,6 +46,8 @@ function settle<T>(resolve: (v: T) => void, reject: (e: Error) => void, result: 
 
 /** fsutil sends file contents in 32 KiB DATA packets. */
 export const DEFAULT_CHUNK_SIZE = 32 * 1024;
+/** Virtual-tree file reads kept in flight ahead of the one being sent. */
+const TREE_READ_AHEAD = 128;
 /** Walk entries sent between yields to the event loop, so REQs are answered while walking. */
 const WALK_BATCH = 256;
 
@@ -132,9 +134,25 @@ export function sendDiffCopy(conn: Duplex, root: string | TreeSource, opts: Send
     });
 
     /** A virtual file: its contents from the source, in DATA packets of chunkSize. */
+    // Virtual files are read ahead of the pump (up to TREE_READ_AHEAD requested ids), so reads from a
+    // slow source (a git cat-file pipe) overlap instead of costing one round trip per file.
+    const prefetched = new Map<number, Promise<Buffer>>();
+    const readAhead = () => {
+      for (let i = qHead; i < queue.length && i < qHead + TREE_READ_AHEAD; i++) {
+        const id = queue[i];
+        if (regular[id] && !prefetched.has(id)) {
+          const p = source!.read(treeEntries[id]);
+          p.catch(() => undefined); // awaited (and reported) by sendTreeFile
+          prefetched.set(id, p);
+        }
+      }
+    };
     const sendTreeFile = async (id: number) => {
       if (regular[id]) {
-        const data = await source!.read(treeEntries[id]);
+        readAhead();
+        const pending = prefetched.get(id) ?? source!.read(treeEntries[id]);
+        prefetched.delete(id);
+        const data = await pending;
         if (finished) return;
         for (let off = 0; off < data.length; off += chunkSize) {
           const n = Math.min(chunkSize, data.length - off);

@@ -2,7 +2,8 @@
  * The client side of a BuildKit session: a gRPC server we run over a byte tunnel to the daemon
  * (`Control.Session` or dockerd's `/session` upgrade). Over the tunnel we are the HTTP/2 server and the
  * daemon is the gRPC client calling our attachables: Health, FileSync (local contexts), FileSend
- * (exporter output), Secrets, SSH agent forwarding and registry Auth.
+ * (exporter output), Secrets, SSH agent forwarding, registry Auth and containerd's Content service
+ * (local cache import/export, oci/docker exports with tar=false).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -21,8 +22,12 @@ import { secretsFromSources, type SecretSource, type SecretsProvider } from './s
 import { forwardToAgent } from './ssh';
 import { lookupCredentials } from './auth';
 import { RawGrpcCall, rawHeaderKeys, rawHeaderValues } from './rawcall';
+import { LocalContentStore } from './content-store';
+import { CONTENT_SERVICE, contentServiceHandlers } from './content-service';
 
 export { secretsFromSources, type SecretSource, type SecretsProvider } from './secrets';
+export { LocalContentStore, ContentError, type BlobInfo, type IngestStatus } from './content-store';
+export { STORE_ID_HEADER, CONTENT_SERVICE } from './content-service';
 export type { ReceiveResult } from './diffcopy';
 export type { TreeSource, TreeSourceEntry } from './tree-source';
 
@@ -57,12 +62,16 @@ export interface SessionOptions {
   chunkSize?: number;
   /** Serve bulk streams on the raw HTTP/2 fast path (default true); false keeps every call on grpc-js. */
   rawStreams?: boolean;
+  /** Content stores over local OCI layout dirs, by BuildKit's store id (`local:<dir>`, `export`). */
+  contentStores?: Record<string, string>;
 }
 
 export interface SessionStats {
   /** Per FileSync call: dir name, entries and bytes sent, duration. */
   syncs: { dirName: string; entries: number; files: number; bytes: number; ms: number; walkMs?: number; drainMs?: number; idleMs?: number; error?: string }[];
   exports: { kind: ExportTarget['kind']; bytes: number; ms: number }[];
+  /** Content-store calls from the daemon: `<store id> <Method>` → count. */
+  content: Record<string, number>;
 }
 
 const M = {
@@ -74,6 +83,9 @@ const M = {
   sshForward: '/moby.sshforward.v1.SSH/ForwardAgent',
   auth: '/moby.filesync.v1.Auth/Credentials',
 };
+
+/** The content methods BuildKit's session content proxy may call (containerd's proxy store). */
+const CONTENT_METHODS = ['Info', 'Update', 'List', 'Delete', 'Read', 'Status', 'ListStatuses', 'Write', 'Abort'].map((m) => `/${CONTENT_SERVICE}/${m}`);
 
 /** The same service with Buffers passed through untouched (the streams carry fsutil Packets or raw bytes). */
 function rawServiceDefinition(fullName: string): grpc.ServiceDefinition {
@@ -119,7 +131,7 @@ export class Session {
   readonly id: string;
   readonly name: string;
   readonly sharedKey: string;
-  readonly stats: SessionStats = { syncs: [], exports: [] };
+  readonly stats: SessionStats = { syncs: [], exports: [], content: {} };
   /** `exporter-md-*` metadata of the last FileSend call (key without the prefix). */
   exporterMetadata: Record<string, string> = {};
   /** Result of the last `local` export. */
@@ -134,6 +146,7 @@ export class Session {
   private readonly server: grpc.Server;
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   private readonly conns = new Set<Duplex>();
+  private readonly contentStores = new Map<string, LocalContentStore>();
   private closed = false;
 
   constructor(opts: SessionOptions = {}) {
@@ -162,6 +175,7 @@ export class Session {
     this.auth = opts.auth ?? true;
     this.exportTarget = opts.exportTarget;
     this.chunkSize = opts.chunkSize;
+    for (const [id, dir] of Object.entries(opts.contentStores ?? {})) this.addContentStore(id, dir);
 
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': -1,
@@ -179,9 +193,18 @@ export class Session {
   addSyncedDir(name: string, d: SyncedDir): void {
     if (Object.keys(this.syncedDirs).length === 0) throw new StapelkitError('E_SESSION_CONFIG', `addSyncedDir(${JSON.stringify(name)}): the session serves no FileSync (give it a synced dir at construction)`);
     const prev = this.syncedDirs[name];
-    const next = { ...d, dir: path.resolve(d.dir) };
-    if (prev && JSON.stringify(prev) !== JSON.stringify(next)) throw new StapelkitError('E_SESSION_CONFIG', `synced dir ${JSON.stringify(name)} is already served from ${prev.dir}`);
+    const next = d.source ? { ...d, dir: `tree:${d.source.id}` } : { ...d, dir: path.resolve(d.dir) };
+    const same = (a: SyncedDir, b: SyncedDir) => a.dir === b.dir && JSON.stringify(a.excludes ?? []) === JSON.stringify(b.excludes ?? []);
+    if (prev && !same(prev, next)) throw new StapelkitError('E_SESSION_CONFIG', `synced dir ${JSON.stringify(name)} is already served from ${prev.dir}`);
     this.syncedDirs[name] = next;
+  }
+
+  /**
+   * Serves `dir` (an OCI image layout, created if missing) as the content store `id`. Call before
+   * the session is attached so the daemon is told about the content methods.
+   */
+  addContentStore(id: string, dir: string): void {
+    this.contentStores.set(id, new LocalContentStore(path.resolve(dir)));
   }
 
   /** Methods listed in X-Docker-Expose-Session-Grpc-Method: exactly those we serve. */
@@ -192,6 +215,7 @@ export class Session {
     if (this.secrets) m.push(M.secrets);
     if (this.agents.size) m.push(M.sshCheck, M.sshForward);
     if (this.auth) m.push(M.auth);
+    if (this.contentStores.size) m.push(...CONTENT_METHODS);
     return m;
   }
 
@@ -285,6 +309,14 @@ export class Session {
     this.server.addService(serviceDefinition('grpc.health.v1.Health'), {
       Check: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { status: 1 }),
     });
+    // Always registered: stores may be added until the session is attached (the map is read per call).
+    this.server.addService(
+      serviceDefinition(CONTENT_SERVICE),
+      contentServiceHandlers(this.contentStores, (method, id) => {
+        const k = `${id} ${method}`;
+        this.stats.content[k] = (this.stats.content[k] ?? 0) + 1;
+      }),
+    );
 
     // Bidi streams: the same handler on grpc-js (fallback) and on the raw HTTP/2 fast path.
     const streams: Record<string, Record<string, StreamHandler>> = {};

@@ -4,6 +4,7 @@
  * with the template file, line and column.
  */
 import { StapelkitError } from '../errors';
+import { goRunes } from './bytes';
 import { builtinFuncs } from './builtins';
 import { ExecError, OriginLog, TemplateSet, Writer } from './exec';
 import { ParseError, Tree } from './parse';
@@ -72,6 +73,7 @@ function buildLineMap(text: string, w: Writer, fileOf: (n: string) => string): {
   return out.slice(0, nLines);
 }
 
+/** Messages are text for a terminal: a byte that is not UTF-8 shows as U+FFFD (as it would in Go's output). */
 function toStapelkitError(e: unknown, fileOf: (n: string) => string, isKnownTemplate: (n: string) => boolean): unknown {
   if (e instanceof ExecError) {
     // Point at the innermost failing template file (inside include); a `tpl` string has no file, so
@@ -85,12 +87,12 @@ function toStapelkitError(e: unknown, fileOf: (n: string) => string, isKnownTemp
       pos = { file: fileOf(tree.parseName), line: loc.line, column: loc.col + 1 };
     } else if (tree) pos = { file: fileOf(tree.parseName) };
     const code = e.code ?? 'TEMPLATE_EXEC';
-    return new StapelkitError(code, collapseRepeatedCalls(e.message), { pos, cause: e });
+    return new StapelkitError(code, collapseRepeatedCalls(goRunes(e.message)), { pos, cause: e });
   }
   if (e instanceof ParseError) {
-    return new StapelkitError('TEMPLATE_PARSE', e.message, { pos: { file: fileOf(e.parseName), line: e.line }, cause: e });
+    return new StapelkitError('TEMPLATE_PARSE', goRunes(e.message), { pos: { file: fileOf(e.parseName), line: e.line }, cause: e });
   }
-  if (e instanceof GoError) return new StapelkitError('TEMPLATE_EXEC', e.message, { cause: e });
+  if (e instanceof GoError) return new StapelkitError('TEMPLATE_EXEC', goRunes(e.message), { cause: e });
   return e;
 }
 

@@ -6,7 +6,7 @@
  */
 import { goQuote, isGoPrint } from './fmt';
 import { parseGoInt, parseGoUint, underscoreOK } from './strconv';
-import { goString } from './bytes';
+import { goByteLength, goString } from './bytes';
 
 export enum T {
   Error,
@@ -565,7 +565,7 @@ export class Tree {
     const before = this.text.slice(0, pos);
     const nl = before.lastIndexOf('\n');
     const lineText = nl < 0 ? before : before.slice(nl + 1);
-    return { line: this.lineOf(pos), col: Buffer.byteLength(lineText, 'utf8') };
+    return { line: this.lineOf(pos), col: goByteLength(lineText) };
   }
   /** 1-based line of a position (for source maps). */
   lineOf(pos: number): number {

@@ -167,7 +167,7 @@ shell:
   const p = werfProject({ 'werf.yaml': yaml('sh -c "exit 3"') });
   const r = await build(p, args(), { env: cliEnv, expectFail: true });
   assert.is.not(r.code, 0);
-  assert.match(r.stderr, /werf\.yaml:\d+:\d+: image "app", stage install: command .* exited (with code )?3/);
+  assert.match(r.stderr, /^error: werf\.yaml:\d+:\d+: image "app", stage install: command 'sh -c "exit 3"' exited 3$/m);
   assert.match(r.stderr, /about to fail/);
   const tags = (await new DockerApi(env.dockerSocket).json<any[]>(`/images/json?filters=${encodeURIComponent(JSON.stringify({ reference: [name] }))}`)).flatMap((i) => i.RepoTags ?? []);
   assert.is(tags.length, 2, `from and beforeInstall stored, install not: ${tags.join(', ')}`);

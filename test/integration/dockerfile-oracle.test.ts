@@ -70,7 +70,7 @@ for (const name of fs.readdirSync(CORPUS).sort()) {
       } catch (e) {
         msg = (e as { format?: () => string }).format?.() ?? (e as Error).message;
       }
-      assert.match(msg, new RegExp(spec.error), 'our build fails naming the cause');
+      assert.match(msg, new RegExp(spec.error), `our build fails naming the cause: ${msg}`);
       if (spec.errorAt) assert.ok(msg.startsWith(spec.errorAt), `our error names the Dockerfile line: ${msg}`);
       let theirs = '';
       await buildTheirs(env, dir, testImageName(`theirs-${name}`), withHttp(spec)).catch((e: Error) => (theirs = e.message));

@@ -15,9 +15,10 @@ import { exportImage } from '../../src/buildkit/export';
 import { Session } from '../../src/session';
 import { copy, image, local, marshal, scratch, SourceMap } from '../../src/llb';
 import { isStapelkitError } from '../../src/errors';
-import { opDigests, testEnv, testImageName, type TestEnv } from './harness';
+import { dockerdOnly, opDigests, testEnv, testImageName, type TestEnv } from './harness';
 
 const t = suite<{ env: TestEnv; gw: ControlGateway; session: Session; ctxDir: string }>('gateway client');
+const onDockerd = dockerdOnly(t, "dockerd's image store and the moby exporter");
 
 t.before(async (ctx) => {
   ctx.env = await testEnv();
@@ -36,19 +37,19 @@ t.after(async (ctx) => {
   if (ctx.ctxDir) fs.rmSync(ctx.ctxDir, { recursive: true, force: true });
 });
 
-t('caps: LLB and frontend caps, worker platforms, daemon kind', async ({ gw }) => {
+t('caps: LLB and frontend caps, worker platforms, daemon kind', async ({ env, gw }) => {
   const caps = await gw.caps();
   assert.ok(caps.llb.has('source.image'));
   assert.ok(caps.llb.has('exec.mount.cache'));
   assert.ok(caps.frontend.has('solve.base'), [...caps.frontend].join(','));
-  assert.is(caps.daemon, 'dockerd');
+  assert.is(caps.daemon, (await env.client()).daemonKind);
   assert.ok(
     caps.platforms.some((p) => p.os === 'linux' && p.architecture === 'amd64'),
     JSON.stringify(caps.platforms),
   );
 });
 
-t('resolveImageConfig of a docker-loaded image reads the local store', async ({ env, gw }) => {
+onDockerd('resolveImageConfig of a docker-loaded image reads the local store', async ({ env, gw }) => {
   const r = await gw.resolveImageConfig(env.images.amd64, { platform: { os: 'linux', architecture: 'amd64' } });
   assert.is(r.ref, `docker.io/${env.images.amd64}`);
   assert.is(r.config.architecture, 'amd64');
@@ -61,7 +62,7 @@ t('resolveImageConfig of a docker-loaded image reads the local store', async ({ 
   assert.is(noPlatform.config.architecture, 'amd64');
 });
 
-t('resolveImageConfig: the platform picks the local image; a mismatch looks for a registry', async ({ env, gw }) => {
+onDockerd('resolveImageConfig: the platform picks the local image; a mismatch looks for a registry', async ({ env, gw }) => {
   if (env.images.arm64) {
     const r = await gw.resolveImageConfig(env.images.arm64, { platform: { os: 'linux', architecture: 'arm64' } });
     assert.is(r.config.architecture, 'arm64');
@@ -188,7 +189,7 @@ t('concurrent solves in one gateway; a concurrent failure blames its own vertex'
   assert.is((await gw.readFile((b as PromiseFulfilledResult<any>).value, '/n2')).toString(), '2\n');
 });
 
-t('exportImage: concurrent moby exports with image config in one attached session', async ({ env, session }) => {
+onDockerd('exportImage: concurrent moby exports with image config in one attached session', async ({ env, session }) => {
   const client = await env.client();
   const names = [testImageName('gw-export'), testImageName('gw-export')];
   const defs = names.map((_, i) =>
@@ -218,6 +219,22 @@ t('exportImage: concurrent moby exports with image config in one attached sessio
     assert.is(insp!.Config?.Labels?.['werf.io/test'], String(i));
   }
   assert.ok(client.isAttached(session.id), 'the long-lived session stays attached');
+});
+
+onDockerd('session leases: an export attaching the session of the gateway does not close it under the gateway', async ({ env, ctxDir }) => {
+  const client = await env.client();
+  const session = new Session({ syncedDirs: { context: { dir: ctxDir } }, ssh: [] });
+  const def = marshal(image(env.images.amd64).file(copy(local('context'), '/hello.txt', '/hello.txt')).run({ shell: 'sleep 1' }).root(), { platform: 'linux/amd64' });
+  // The export attaches the session first; the gateway opens while the export runs.
+  const exporting = exportImage(client, { session, definition: def, imageConfig: { architecture: 'amd64', os: 'linux', config: {} }, exporter: { type: 'moby', attrs: { name: testImageName('lease') } } });
+  while (!client.isAttached(session.id)) await new Promise((r) => setTimeout(r, 10));
+  const gw2 = await openGateway(client, { session });
+  await exporting;
+  assert.ok(client.isAttached(session.id), 'still attached for the gateway');
+  const ref = await gw2.solve(marshal(scratch().file(copy(local('context'), '/sub', '/sub2')), { platform: 'linux/amd64' }));
+  assert.is((await gw2.readFile(ref, '/sub2/x.txt')).toString(), 'x\n');
+  await gw2.finish();
+  assert.not.ok(client.isAttached(session.id), 'the last lease closed the tunnel');
 });
 
 t('finish ends the gateway build; later calls are refused', async ({ env }) => {

@@ -17,11 +17,11 @@ const t = suite<{ env: TestEnv }>('secrets');
 t.before(async (ctx) => { ctx.env = await testEnv(); });
 t.after(async (ctx) => { await ctx.env?.stop(); });
 
-/** A RUN that hashes the three secrets (and checks an optional missing one) into /. */
-function secretRun(env: TestEnv) {
+/** A RUN that hashes the three secrets (and checks an optional missing one) into /; `salt` keeps it out of the cache (secret values are not part of the cache key). */
+function secretRun(env: TestEnv, salt: string) {
   return image(env.images.amd64).run({
     shell: [
-      'set -e',
+      `set -e # ${salt}`,
       'sha256sum /run/secrets/from-env | cut -d" " -f1 > /hash-env',
       'sha256sum /etc/app/token | cut -d" " -f1 > /hash-file',
       'sha256sum /run/secrets/from-value | cut -d" " -f1 > /hash-value',
@@ -53,7 +53,7 @@ t('secrets from env, file and value are readable in RUN and absent from definiti
     secrets: [{ id: 'from-env', env: 'SKT_TEST_SECRET_ENV' }, { id: 'from-file', file: secretFile }, { id: 'from-value', value: values.value }],
     exportTarget: { kind: 'tar', file: tarFile },
   });
-  const run = secretRun(env);
+  const run = secretRun(env, tag);
   const def = marshal(run.root());
   const defBytes = Buffer.from(def.toBytes());
   for (const v of Object.values(values)) assert.is(defBytes.indexOf(v), -1, 'secret must not be in the LLB');
@@ -79,7 +79,7 @@ dockerdOnly(t, 'moby exporter and docker save')('secrets are absent from every l
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-sec-'));
   const secretFile = path.join(dir, 'token');
   fs.writeFileSync(secretFile, values.file);
-  const def = marshal(secretRun(env).root());
+  const def = marshal(secretRun(env, tag).root());
   // Into the docker image store, then `docker save` through the API: every layer
   // (uncompressed tar inside the saved archive) and the image config must be free of the secrets.
   const tagName = `stapelkit-test/secrets:${tag}`;

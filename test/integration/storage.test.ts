@@ -209,7 +209,7 @@ test('registry store: concurrent stores of one digest push once; a failing build
 t('openStagesStorage: dockerd without --repo is the daemon store; the "none" storage stores nothing', async ({ env, lockDir }) => {
   const client = await env.client();
   const s = openStagesStorage({ client, project: 'stapelkit-test-project', lockDir });
-  if (client.daemonKind === 'dockerd' && env.dockerSocket) {
+  if (client.address.kind === 'dockerd' && client.address.net === 'unix') {
     assert.instance(s, DaemonImageStorage);
     assert.is(s.repo, 'stapelkit-test-project');
   } else assert.instance(s, NoStagesStorage);

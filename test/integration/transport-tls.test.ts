@@ -27,6 +27,9 @@ interface Ctx {
 }
 const t = suite<Ctx>('unix, tcp and mTLS transports');
 
+const warnings: string[] = [];
+process.on('warning', (w) => warnings.push(`${(w as { code?: string }).code ?? ''} ${w.message}`));
+
 t.before(async (ctx) => {
   ctx.servers = [];
   ctx.env = await testEnv();
@@ -135,15 +138,17 @@ t('tcp:// with mutual TLS: works with the client certificate, fails clearly with
     await named.close();
   }
 
-  // No client certificate: the server refuses the handshake; the call fails with a StapelkitError.
-  const anon = await connect(`tcp://127.0.0.1:${port}`, { embedded: false, tls: { ca: files.ca } });
-  try {
-    const e = await anon.listWorkers().catch((x) => x);
-    assert.is(e.code, 'DAEMON_UNREACHABLE', String(e.message));
-    assert.match(e.message, /^ListWorkers: the daemon is unavailable: /);
-  } finally {
-    await anon.close();
-  }
+  // No client certificate: connect() probes the handshake and names the flags to fix it.
+  const e = await connect(`tcp://127.0.0.1:${port}`, { embedded: false, tls: { ca: files.ca } }).catch((x) => x);
+  assert.is(e.code, 'TLS_HANDSHAKE', String(e.message));
+  assert.match(e.message, /requires a client certificate/);
+  assert.match(e.hint, /--tlscert and --tlskey/);
+  // Plain TCP at the TLS port.
+  const plain = await connect(`tcp://127.0.0.1:${port}`, { embedded: false }).catch((x) => x);
+  assert.is(plain.code, 'TLS_REQUIRED', String(plain.message));
+  assert.match(plain.hint, /--tlscacert/);
+  // An IP address as the server name: no DEP0123 (the server name is set only for host names).
+  assert.equal(warnings.filter((w) => w.includes('DEP0123')), []);
 });
 
 t.run();

@@ -120,3 +120,51 @@ export function valueFuzzCases(seed: number, count: number): Case[] {
   }
   return out;
 }
+
+// RE2 syntax pieces: each a well-formed atom, plus some that are broken on purpose
+const reAtoms = [
+  'a', 'b', 'k', 'K', 's', 'é', 'Σ', '.', '\\d', '\\D', '\\s', '\\S', '\\w', '\\W', '\\b', '\\B', '^', '$', '\\A', '\\z', '-', '_',
+  '[a-c]', '[^a-c]', '[[:alpha:]]', '[[:^digit:]x]', '[\\d-]', '[-a]', '[a-]', '[]a]', '[^\\n]', '\\pL', '\\p{Greek}', '\\PN', '[\\p{Lu}0-9]',
+  '\\x41', '\\x{3a3}', '\\101', '\\.', '\\*', '\\Qa.b\\E', '{', '}', 'x{', '(?i)', '(?s)', '(?m)', '(?U)', '(?-i)', '\\n', '\\t', '\\v', '\\C',
+  '\\1', '(', ')', '[', '\\', '(?<n>a)', '(?P<n>a)', '(?=a)', '\\u0041', '[[:foo:]]', '\\p{Latn}',
+];
+const reOps = ['*', '+', '?', '*?', '+?', '??', '{2}', '{1,2}', '{0,}', '{2,}?', '{1001}', '{3,1}', ''];
+const reInputs = ['', 'a', 'abc', 'a-b_c', 'AbC k\u212a sS\u017f', 'é\nΣσς', 'x1 22 333', 'aaa\nbbb\n', 'a.b*a.b', 'ÀÉ 1٣', '{}[]()', 'A\t\vB'];
+
+function reExpr(r: Rng, depth: number): string {
+  const parts: string[] = [];
+  const n = 1 + Math.floor(r.next() * 3);
+  for (let i = 0; i < n; i++) {
+    let atom = depth < 2 && r.next() < 0.25 ? r.pick(['(', '(?:', '(?i:', '(?P<g>', '(?s-i:']) + reExpr(r, depth + 1) + (r.next() < 0.4 ? '|' + reExpr(r, depth + 1) : '') + ')' : r.pick(reAtoms);
+    if (r.next() < 0.4) atom += r.pick(reOps);
+    parts.push(atom);
+  }
+  return parts.join(r.next() < 0.15 ? '|' : '');
+}
+
+/** Random RE2 patterns (valid and invalid) through regexFindAll / regexReplaceAll / regexSplit. */
+export function regexFuzzCases(seed: number, count: number): Case[] {
+  const r = new Rng(seed);
+  const out: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    const p = reExpr(r, 0).replace(/`/g, '');
+    const s = JSON.stringify(r.pick(reInputs));
+    const template = `{{ regexFindAll \`${p}\` ${s} -1 | printf "%q" }} {{ regexReplaceAll \`${p}\` ${s} "<$0>" | printf "%q" }} {{ regexSplit \`${p}\` ${s} -1 | printf "%q" }}`;
+    out.push({ file: `regex-fuzz-${seed}`, name: String(i), template, partials: {}, files: {}, env: {}, allowEnv: [], loose: false, envName: '', commitTz: 0 });
+  }
+  return out;
+}
+
+/** The random templates of `fuzzCases` with some string atoms replaced by binary file contents (invalid UTF-8). */
+export function binaryFuzzCases(seed: number, count: number): Case[] {
+  const filesB64 = {
+    bin: Buffer.from([0x61, 0xff, 0x62, 0xc3, 0x2c, 0x80, 0x20, 0xe2, 0x82]).toString('base64'),
+    half: Buffer.from([0x68, 0xc3]).toString('base64'),
+  };
+  return fuzzCases(seed, count).map((c) => ({
+    ...c,
+    file: `binary-fuzz-${seed}`,
+    template: c.template.split('"abc"').join('(.Files.Get "bin")').split('"ünï"').join('(.Files.Get "half")').split('"a,b,c"').join('(print (.Files.Get "bin") "," (.Files.Get "half"))'),
+    filesB64,
+  }));
+}

@@ -134,7 +134,7 @@ function commandArgs(d: DispatchState, c: CmdCmd): string[] {
   return c.cmd.json ? c.cmd.args : withShell(d, [c.cmd.shell]);
 }
 
-export function dispatchCmd(ctx: DispatchContext, d: DispatchState, c: CmdCmd): void {
+export function dispatchCmd(_ctx: DispatchContext, d: DispatchState, c: CmdCmd): void {
   const args = commandArgs(d, c);
   if (c.kind === 'cmd') {
     d.image.config.Cmd = args;
@@ -147,7 +147,7 @@ export function dispatchCmd(ctx: DispatchContext, d: DispatchState, c: CmdCmd): 
   }
 }
 
-export function dispatchShell(ctx: DispatchContext, d: DispatchState, c: ShellCmd): void {
+export function dispatchShell(_ctx: DispatchContext, d: DispatchState, c: ShellCmd): void {
   d.image.config.Shell = [...c.shell];
   commitToHistory(d, `SHELL ${goList(c.shell)}`, false, false);
 }
@@ -193,12 +193,12 @@ export function dispatchStopSignal(ctx: DispatchContext, d: DispatchState, c: St
   commitToHistory(d, 'STOPSIGNAL ' + sig, false, false);
 }
 
-export function dispatchOnbuild(ctx: DispatchContext, d: DispatchState, c: OnbuildCmd): void {
+export function dispatchOnbuild(_ctx: DispatchContext, d: DispatchState, c: OnbuildCmd): void {
   // BuildKit v0.8 records the trigger in the config only (no history entry).
   d.image.config.OnBuild = [...(d.image.config.OnBuild ?? []), c.expression];
 }
 
-export function dispatchMaintainer(ctx: DispatchContext, d: DispatchState, c: StringCmd): void {
+export function dispatchMaintainer(_ctx: DispatchContext, d: DispatchState, c: StringCmd): void {
   d.image.author = c.value;
   commitToHistory(d, 'MAINTAINER ' + c.value, false, false);
 }

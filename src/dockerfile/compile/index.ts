@@ -5,7 +5,7 @@
  */
 import type { OciImageConfig } from '../../build/gateway';
 import { StapelkitError } from '../../errors';
-import { defaultPlatform, formatPlatform, image, normalizePlatform, parsePlatform, scratch, type Platform, type State } from '../../llb';
+import { defaultPlatform, formatPlatform, image, normalizeImageRef, normalizePlatform, parsePlatform, scratch, SourceMap, type Platform } from '../../llb';
 import { instructionError, parseDockerfile, parseInstruction, type Dockerfile, type Instruction, type Stage } from '../instructions';
 import { parse, type Node, type Pos } from '../parser/parser';
 import { ShellLex } from '../parser/shell';
@@ -203,7 +203,9 @@ export async function compileParsed(df: Dockerfile, opts: CompileOptions): Promi
       }),
   );
 
+  const sourceMap = new SourceMap(file, df.text, undefined, 'Dockerfile');
   const ctx: DispatchContext = {
+    sourceMap,
     opts,
     file,
     shlex,
@@ -234,9 +236,11 @@ export async function compileParsed(df: Dockerfile, opts: CompileOptions): Promi
       const ref = r.digest && !d.baseRef.includes('@') ? `${stripTag(d.baseRef)}@${r.digest}` : d.baseRef;
       const total = d.imageOnly ? 0 : countSteps(d.stage) + 1;
       d.cmdTotal = total;
-      const name = total ? `[${d.name} ${String(1).padStart(1 + Math.floor(Math.log10(total)), ' ')}/${total}] FROM ${ref}` : `[internal] ${ref}`;
+      const name = total ? `[${d.name} ${String(1).padStart(1 + Math.floor(Math.log10(total)), ' ')}/${total}] FROM ${normalizeImageRef(ref)}` : `[internal] ${normalizeImageRef(ref)}`;
       if (total) d.cmdIndex = 1;
-      d.state = image(ref, { platform: d.platform, customName: name }).platform(d.platform);
+      const fr = d.stage.from.node.range;
+      const location = d.imageOnly ? undefined : sourceMap.location({ start: { line: fr.start.line, character: fr.start.column }, end: { line: fr.end.line } });
+      d.state = (r.state ?? image(ref, { platform: d.platform, customName: name, ...(location ? { location } : {}) })).platform(d.platform);
       if (!d.imageOnly) steps.push({ name, stage: d.name, range: d.stage.from.node.range, kind: 'from', file, text: d.stage.from.node.original.trim() });
       const cfg = clone(r.config ?? {});
       d.image = { ...cfg, config: cfg.config ?? {}, history: cfg.history ?? [] } as DispatchState['image'];

@@ -9,6 +9,11 @@ export interface ResolvedBase {
   /** Manifest digest to pin (`sha256:…`); when absent the reference is used as written. */
   digest?: string;
   config: OciImageConfig;
+  /**
+   * The image's filesystem as a graph to build on instead of an image source (werf: a dependency
+   * image built in the same run); `digest` is ignored then.
+   */
+  state?: State;
 }
 
 /** Resolve a base image's config for a platform (the lead wires Gateway.resolveImageConfig). */
@@ -99,6 +104,8 @@ export interface DispatchState {
 
 export interface DispatchContext {
   opts: CompileOptions;
+  /** Definition.Source for every op an instruction makes. */
+  sourceMap: import('../../llb').SourceMap;
   file: string;
   shlex: ShellLex;
   escape: string;

@@ -66,7 +66,7 @@ export function stepOptions(ctx: DispatchContext, d: DispatchState, ins: Instruc
   ctx.steps.push({ name, stage: d.name, range: r, kind: ins.kind, file: ctx.file, text: ins.node.original.trim() });
   return {
     customName: name,
-    description: { 'com.stapelkit.dockerfile.location': `${ctx.file}:${r.start.line}:${r.start.column}-${r.end.line}` },
+    location: ctx.sourceMap.location({ start: { line: r.start.line, character: r.start.column }, end: { line: r.end.line } }),
   };
 }
 

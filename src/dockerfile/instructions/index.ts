@@ -92,6 +92,8 @@ export interface Stage {
 
 export interface Dockerfile {
   file: string;
+  /** The Dockerfile's text (for source maps). */
+  text: string;
   metaArgs: ArgCmd[];
   stages: Stage[];
   parsed: ParseResult;
@@ -272,5 +274,5 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
     stages[stages.length - 1].commands.push(ins);
   }
   if (stages.length === 0) throw parseError(file, { line: parsed.nodes.length ? parsed.nodes[parsed.nodes.length - 1].range.end.line : 1, column: 1 }, 'the Dockerfile has no FROM (no build stage)');
-  return { file, metaArgs, stages, parsed };
+  return { file, text, metaArgs, stages, parsed };
 }

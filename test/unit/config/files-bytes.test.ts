@@ -93,6 +93,17 @@ t('binary bytes printed into the YAML are refused at their line, with a hint', (
   assert.ok(e.hint?.includes('b64enc'));
 });
 
+t('an invalid byte in werf.yaml itself is refused at its line', () => {
+  const d = makeRepo({});
+  repos.push(d);
+  fs.writeFileSync(path.join(d, 'werf.yaml'), Buffer.concat([Buffer.from(META + 'image: app\nfrom: alpine\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+  git(d, 'add', '-A');
+  git(d, 'commit', '-q', '-m', 'latin1');
+  const e = errorOf(() => load(d));
+  assert.is(e.pos?.file, 'werf.yaml');
+  assert.is(e.pos?.line, 6);
+});
+
 t('.Files.Glob without a match fails as werf does', () => {
   const d = makeRepo({ 'werf.yaml': META + 'image: app\nfrom: alpine\n# {{ .Files.Glob "nothing/*" }}\n' });
   repos.push(d);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addDaemonOptions, connectWithFlags, progressFromFlags } from '../../../src/daemon/cli-options';
+import { addCacheOptions, addDaemonOptions, cacheFromFlags, connectWithFlags, progressFromFlags } from '../../../src/daemon/cli-options';
 import { PlainPrinter, TtyPrinter } from '../../../src/buildkit/progress';
 
 function parse(args: string[]): Record<string, string> {
@@ -19,6 +19,21 @@ test('daemon flags parse with buildctl names and a progress default', () => {
   assert.equal(parse([]), { progress: 'auto' });
   assert.equal(parse(['--addr', 'tcp://h:1', '--tlscacert', 'ca', '--tlscert', 'c', '--tlskey', 'k', '--progress', 'plain']), { addr: 'tcp://h:1', tlscacert: 'ca', tlscert: 'c', tlskey: 'k', progress: 'plain' });
   assert.throws(() => parse(['--progress', 'fancy']));
+});
+
+test('--cache-from/--cache-to repeat and become the solve cache entries', () => {
+  let got: Record<string, any> = {};
+  const program = new Command().exitOverride();
+  addCacheOptions(program.command('build')).action((o) => {
+    got = o;
+  });
+  program.parse(['node', 'stapelkit', 'build', '--cache-from', 'type=local,src=/c', '--cache-from', 'r/x:cache', '--cache-to', 'type=local,dest=/d,mode=max']);
+  assert.equal(got, { cacheFrom: ['type=local,src=/c', 'r/x:cache'], cacheTo: ['type=local,dest=/d,mode=max'] });
+  assert.equal(cacheFromFlags(got), {
+    cacheImports: [{ type: 'local', attrs: { src: '/c' } }, { type: 'registry', attrs: { ref: 'r/x:cache' } }],
+    cacheExports: [{ type: 'local', attrs: { dest: '/d', mode: 'max' } }],
+  });
+  assert.throws(() => cacheFromFlags({ cacheTo: ['type=local'] }), /--cache-to type=local: a local cache export needs dest=DIR/);
 });
 
 test('progressFromFlags picks the printer', () => {

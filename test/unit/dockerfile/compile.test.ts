@@ -99,6 +99,29 @@ t('heredoc COPY writes the body (expanded unless quoted)', async () => {
   assert.equal(mk, ['hi world\n', 'hi $W\n']);
 });
 
+t('every op of an instruction carries its Dockerfile lines in Definition.Source', async () => {
+  const text = 'FROM x\nRUN a \\\n  b\nCOPY f /f\n';
+  const r = await compileDockerfile(text, { ...base, file: 'app/Dockerfile' });
+  const def = marshal(r.state, { platform: 'linux/amd64' });
+  assert.is(def.source?.infos[0].filename, 'app/Dockerfile');
+  assert.is(def.source?.infos[0].data?.toString(), text);
+  const byName = new Map(def.ops.map((o) => [o.digest, o.name]));
+  const lines = Object.entries(def.source!.locations).map(([dg, l]) => `${byName.get(dg)} ${l.locations[0].ranges[0].start.line}-${l.locations[0].ranges[0].end.line}`).sort();
+  assert.equal(lines, ['[stage-0 1/3] FROM docker.io/library/x@sha256:' + 'a'.repeat(64) + ' 1-1', '[stage-0 2/3] RUN a   b 2-3', '[stage-0 3/3] COPY f /f 4-4']);
+});
+
+t('--platform linux/arm64: $BUILDPLATFORM stages run as amd64, the rest as arm64; platform args per stage', async () => {
+  const text = 'FROM --platform=$BUILDPLATFORM x AS build\nARG TARGETARCH\nARG BUILDARCH\nRUN echo $BUILDARCH $TARGETARCH\nFROM y\nCOPY --from=build /o /o\nRUN true\n';
+  const r = await compileDockerfile(text, { ...base, platform: 'linux/arm64', buildPlatform: 'linux/amd64' });
+  const ops = opsOf(r);
+  const plat = (o: (typeof ops)[number]) => o.op.platform?.Architecture;
+  const runs = ops.filter((o) => o.kind === 'exec');
+  assert.equal(runs.map((o) => [o.op.exec.meta.args[2], plat(o)]), [['echo $BUILDARCH $TARGETARCH', 'amd64'], ['true', 'arm64']]);
+  assert.ok(runs[0].op.exec.meta.env.includes('BUILDARCH=amd64') && runs[0].op.exec.meta.env.includes('TARGETARCH=arm64'));
+  assert.equal(ops.filter((o) => o.kind === 'source').map(plat).sort(), ['amd64', 'arm64']);
+  assert.is(r.imageConfig.architecture, 'arm64');
+});
+
 const errorCases: [string, string, RegExp, Partial<CompileOptions>?][] = [
   ['unknown instruction', 'FROM x\nFROBNICATE a\n', /^Dockerfile:2:1: unknown instruction: FROBNICATE: FROBNICATE a/],
   ['bad flag', 'FROM x\nCOPY --frm=a b c\n', /^Dockerfile:2:6: unknown flag: --frm for COPY.*: COPY --frm=a b c/],

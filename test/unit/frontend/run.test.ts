@@ -15,7 +15,7 @@ import { BUILDKIT_V08_LLB_CAPS, decodeDefinition } from '../../../src/llb';
 
 /** A Gateway over in-memory directories: `dockerfile` and `context` locals, images by ref. */
 class MemGateway implements Gateway {
-  solves: { identifier: string; attrs: Record<string, string> }[] = [];
+  solves: { identifier: string; attrs: Record<string, string>; kinds: string[]; ignoreCache: number }[] = [];
   reads: string[] = [];
   resolved: { ref: string; opts?: ResolveImageOptions }[] = [];
   constructor(readonly dirs: Record<string, Record<string, string>>) {}
@@ -29,7 +29,7 @@ class MemGateway implements Gateway {
   async solve(def: { toBytes(): Uint8Array }): Promise<GatewayRef> {
     const d = decodeDefinition(Buffer.from(def.toBytes()));
     const src = d.ops.find((o) => o.op.source)!.op.source;
-    this.solves.push({ identifier: src.identifier, attrs: src.attrs ?? {} });
+    this.solves.push({ identifier: src.identifier, attrs: src.attrs ?? {}, kinds: d.ops.map((o) => ['source', 'exec', 'file'].find((k) => o.op[k]) ?? 'other'), ignoreCache: Object.values(d.metadata).filter((m) => m.ignore_cache).length });
     return { id: src.identifier };
   }
   private files(ref: GatewayRef): Record<string, string> {
@@ -92,15 +92,19 @@ t('options: Dockerfile-frontend names, Stapelkit extras, errors naming the optio
   assert.throws(() => parseFrontendOptions({ target: 'a', image: 'b' }), /conflicts/);
 });
 
-t('reads werf.yaml from the dockerfile local (filename followed), the context whole, and returns the base image', async () => {
+t('reads werf.yaml from the dockerfile local (filename followed), the context whole, and builds through the shared core', async () => {
   const gw = new MemGateway({ dockerfile: { 'werf.yaml': WERF }, context: { 'werf.yaml': 'stale copy', 'src/a.txt': 'a' } });
-  const res = await runFrontend(gw, env({ filename: 'werf.yaml', 'build-arg:GREETING': 'hi', 'loose-giterminism': 'true' }));
-  assert.equal(gw.solves[0], { identifier: 'local://dockerfile', attrs: { 'local.followpaths': '["werf.yaml"]', 'local.session': 'sess42', 'local.sharedkeyhint': 'werf.yaml' } });
-  assert.equal(gw.solves[1], { identifier: 'local://context', attrs: { 'local.session': 'sess42', 'local.sharedkeyhint': 'context' } });
-  assert.is(gw.solves[2].identifier, 'docker-image://docker.io/library/busybox:latest');
+  const res = await runFrontend(gw, env({ filename: 'werf.yaml', 'build-arg:GREETING': 'hi', 'loose-giterminism': 'true', 'label:org.example.team': 'core' }));
+  assert.equal(gw.solves[0], { identifier: 'local://dockerfile', attrs: { 'local.followpaths': '["werf.yaml"]', 'local.session': 'sess42', 'local.sharedkeyhint': 'werf.yaml' }, kinds: ['source', 'other'], ignoreCache: 0 });
+  assert.equal(gw.solves[1], { identifier: 'local://context', attrs: { 'local.session': 'sess42', 'local.sharedkeyhint': 'context' }, kinds: ['source', 'other'], ignoreCache: 0 });
+  const last = gw.solves[gw.solves.length - 1];
+  assert.is(last.identifier, 'docker-image://docker.io/library/busybox:latest');
+  assert.ok(last.kinds.includes('exec'), `the install stage runs: ${last.kinds.join(',')}`);
   assert.not.ok(gw.reads.includes('local://context:werf.yaml'), 'werf.yaml comes from the dockerfile local only');
   assert.equal((res.refs as GatewayRef).id, 'docker-image://docker.io/library/busybox:latest');
-  assert.equal((res.imageConfig as any).config.Cmd, ['sh']);
+  assert.equal((res.imageConfig as any).config.Cmd, ['sh'], 'the base config carried through');
+  assert.ok(Object.keys((res.imageConfig as any).config.Labels ?? {}).some((k) => k.startsWith('werf')), 'werf stage labels from the core');
+  assert.is((res.imageConfig as any).config.Labels['org.example.team'], 'core', 'label: options');
 });
 
 t('templates and .Files.Get come from the context; giterminism gates env like werf', async () => {
@@ -163,6 +167,25 @@ t('.git in the context gives the HEAD commit (ref file + loose object author tim
   assert.equal(r.listFiles(), ['x.txt'], '.git is hidden from listings');
   const noGit = new ContextGitReader('/nonexistent', new ContextFiles(new MemGateway({ context: {} }), { id: 'local://context' }), { hash: '', date: new Date(0), tzOffset: '+0000' });
   assert.is(noGit.head().hash, '');
+});
+
+t('no-cache marks every op of the image graph ignore-cache; a list applies to the images it names', async () => {
+  const solveOf = async (noCache: string) => {
+    const gw = new MemGateway({ dockerfile: { 'werf.yaml': WERF }, context: {} });
+    await runFrontend(gw, env({ 'no-cache': noCache, 'build-arg:GREETING': 'x', 'loose-giterminism': 'true' }));
+    return gw.solves[gw.solves.length - 1];
+  };
+  const all = await solveOf('');
+  assert.is(all.ignoreCache, all.kinds.length, 'every op');
+  assert.is((await solveOf('other')).ignoreCache, 0);
+  assert.ok((await solveOf('app,other')).ignoreCache > 0);
+});
+
+t('what the frontend cannot build yet is refused with the werf.yaml position', async () => {
+  const werf = 'project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\ngit:\n- add: /\n  to: /app\n';
+  const err = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf }, context: {} }), env({})).catch((e) => e);
+  assert.is(err.code, 'FRONTEND_UNSUPPORTED');
+  assert.match(err.format(), /^werf\.yaml:7:\d+: .*git mappings/);
 });
 
 t.run();

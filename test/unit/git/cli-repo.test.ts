@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { CliGitRepo } from '../../../src/git/cli-repo';
 import { openRemote, remoteRepoId } from '../../../src/git/remote';
 import { StapelkitError } from '../../../src/errors';
+import { CatFileBatch } from '../../../src/git/proc';
 import { git, makeRepo, removeRepo, writeFiles } from './repo';
 
 const t = suite('git/cli-repo');
@@ -160,6 +161,21 @@ t('submodules: from .gitmodules at the commit + gitlinks; tree read from .git/mo
     assert.is((await repo.entry(head, 'vendor/lib'))!.type, 'commit');
   } finally {
     removeRepo(sub);
+  }
+});
+
+t('cat-file batch: reads across idle restarts never mix up processes', async () => {
+  const batch = new CatFileBatch(dir, 1);
+  const oids = (await repo.lsTree(c2)).map((e) => e.oid);
+  try {
+    for (let round = 0; round < 20; round++) {
+      const res = await Promise.all(oids.map((o) => batch.read(o)));
+      assert.ok(res.every((r, i) => r && r.oid === oids[i]));
+      // let the idle timer close the process, then read again while it is still exiting
+      await new Promise((r) => setTimeout(r, round % 3));
+    }
+  } finally {
+    batch.close();
   }
 });
 

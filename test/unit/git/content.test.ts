@@ -12,6 +12,7 @@ import { walk, type WalkOptions } from '../../../src/session/walker';
 import { sendDiffCopy, receiveDiffCopy } from '../../../src/session/diffcopy';
 import { messagePair } from '../../../src/session/stream';
 import { git, makeRepo, removeRepo } from './repo';
+import { Session } from '../../../src/session';
 
 const t = suite('git/content');
 let dir = '';
@@ -88,6 +89,19 @@ t('normalizeTree: missing parents, duplicates and escaping paths', () => {
   assert.throws(() => normalizeTree([{ path: 'a', type: 'file', mode: 0 }, { path: 'a', type: 'file', mode: 0 }]), /duplicate path a/);
   assert.throws(() => normalizeTree([{ path: '../a', type: 'file', mode: 0 }]), /invalid path/);
   assert.throws(() => normalizeTree([{ path: 'a', type: 'file', mode: 0 }, { path: 'a/b', type: 'file', mode: 0 }]), /both a file and a directory/);
+});
+
+t('a session serves tree sources added later (same content again is fine, other content under the name is not)', async () => {
+  const a = await archiveEntries(repo, 'HEAD', { add: '/app', to: '/app', includePaths: [], excludePaths: [] });
+  const b = await archiveEntries(repo, 'HEAD', { add: '/app/a', to: '/app', includePaths: [], excludePaths: [] });
+  const session = new Session({ syncedDirs: { ctx: { dir: mk('ctx') } }, ssh: [], auth: false });
+  try {
+    session.addSyncedDir('git', { dir: '', source: gitTreeSource(a) });
+    session.addSyncedDir('git', { dir: '', source: gitTreeSource(a) });
+    assert.throws(() => session.addSyncedDir('git', { dir: '', source: gitTreeSource(b) }), /already served/);
+  } finally {
+    await session.close();
+  }
 });
 
 t.run();
