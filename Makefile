@@ -46,6 +46,7 @@ frontend-image: build
 
 bench: build
 	$(NODE_IMPORT) bench/context-sync.ts
+	$(NODE_IMPORT) bench/build.ts
 
 # Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0.
 bench-frontend: build

@@ -19,10 +19,14 @@ const RUNS = arg('runs', 5);
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function main() {
+export interface StageDepsRow { name: string; coldMs: number; warmMs: number; checksum: string }
+
+/** Runs every mask set on a generated repo of `files` files; prints one line per set and returns them. */
+export async function stageDepsBench(files: number, runs: number, say: (line: string) => void = console.log): Promise<StageDepsRow[]> {
   const t0 = Date.now();
-  const g = await generateRepo(FILES);
-  console.log(`generated ${g.files.length} files in ${Date.now() - t0} ms (${g.dir})`);
+  const g = await generateRepo(files);
+  say(`generated ${g.files.length} files in ${Date.now() - t0} ms (${g.dir})`);
+  const rows: StageDepsRow[] = [];
   const mapping: MappingSpec = { add: '/', to: '/app', includePaths: [], excludePaths: ['src/m0/p1'] };
   const sets: Record<string, string[]> = {
     'typical (dirs + files)': ['src/m1', 'package.json', 'config'],
@@ -35,7 +39,7 @@ async function main() {
       const cold: number[] = [];
       const warm: number[] = [];
       let sum = '';
-      for (let r = 0; r < RUNS; r++) {
+      for (let r = 0; r < runs; r++) {
         const repo = new CliGitRepo(g.dir);
         let t = performance.now();
         sum = await stageDependenciesChecksum(repo, g.commit, mapping, masks);
@@ -45,11 +49,13 @@ async function main() {
         warm.push(performance.now() - t);
         repo.close();
       }
-      console.log(`${name.padEnd(34)} cold ${median(cold).toFixed(0).padStart(5)} ms   warm ${median(warm).toFixed(1).padStart(6)} ms   ${sum.slice(0, 12)}`);
+      rows.push({ name, coldMs: median(cold), warmMs: median(warm), checksum: sum });
+      say(`${name.padEnd(34)} cold ${median(cold).toFixed(0).padStart(5)} ms   warm ${median(warm).toFixed(1).padStart(6)} ms   ${sum.slice(0, 12)}`);
     }
   } finally {
     fs.rmSync(g.dir, { recursive: true, force: true });
   }
+  return rows;
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module) stageDepsBench(FILES, RUNS).catch((e) => { console.error(e); process.exit(1); });
