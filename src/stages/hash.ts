@@ -3,6 +3,7 @@
  * with ":::" and hashed, lowercase hex. Zero arguments hash the empty string, so `H256()` is
  * e3b0c442… — werf feeds that to the next stage even for git-less images.
  */
+import { goQuote as strconvQuote } from '../template/fmt';
 import { createHash } from 'node:crypto';
 
 export const HASH_SEPARATOR = ':::';
@@ -32,53 +33,7 @@ export function mapToSortedArgs(map: Readonly<Record<string, string>>): string[]
   return out;
 }
 
-/**
- * Go's strconv.Quote (what `%q` prints for a string): a double-quoted literal with Go escapes;
- * printable runes stay as they are, others become \xNN / \uNNNN / \UNNNNNNNN.
- */
+/** Go's strconv.Quote (what `%q` prints for a string): the template engine's, which follows Go's tables. */
 export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0) as number;
-    switch (ch) {
-      case '"':
-        out += '\\"';
-        continue;
-      case '\\':
-        out += '\\\\';
-        continue;
-      case '\x07':
-        out += '\\a';
-        continue;
-      case '\b':
-        out += '\\b';
-        continue;
-      case '\f':
-        out += '\\f';
-        continue;
-      case '\n':
-        out += '\\n';
-        continue;
-      case '\r':
-        out += '\\r';
-        continue;
-      case '\t':
-        out += '\\t';
-        continue;
-      case '\v':
-        out += '\\v';
-        continue;
-    }
-    if (cp >= 0xd800 && cp <= 0xdfff) out += '\\ufffd'; // lone surrogate: Go sees invalid UTF-8
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp < 0x7f || isPrintable(ch)) out += ch;
-    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
-    else out += '\\U' + cp.toString(16).padStart(8, '0');
-  }
-  return out + '"';
-}
-
-/** Approximates Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020. */
-function isPrintable(ch: string): boolean {
-  return /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch);
+  return strconvQuote(s);
 }
