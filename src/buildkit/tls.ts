@@ -6,11 +6,9 @@
  * message naming the flag that fixes it (--tlscacert, --tlscert, --tlskey, --tlsservername). The
  * channel then runs over a private unix socket whose connections we wrap in TLS (see startTlsBridge).
  */
+import { listenPrivateBridge, type SocketBridge } from './socket-bridge';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { StapelkitError } from '../errors';
 
@@ -199,12 +197,10 @@ export async function probeTls(host: string, port: number, m: TlsMaterial, timeo
  * A private unix socket whose connections are wrapped in TLS to host:port with our own options,
  * so grpc-js speaks plain HTTP/2 to it. Returns its path and a closer.
  */
-export async function startTlsBridge(host: string, port: number, m: TlsMaterial): Promise<{ socketPath: string; close(): Promise<void> }> {
+export function startTlsBridge(host: string, port: number, m: TlsMaterial): Promise<SocketBridge> {
   const ctx = secureContext(m);
   const opts = connectOptions(host, port, m, ctx);
-  const socketPath = path.join(os.tmpdir(), `stapelkit-tls-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
-  const open = new Set<net.Socket>();
-  const server = net.createServer((local) => {
+  return listenPrivateBridge('stapelkit-tls', (local, open) => {
     open.add(local);
     const remote = tls.connect(opts);
     open.add(remote);
@@ -224,20 +220,4 @@ export async function startTlsBridge(host: string, port: number, m: TlsMaterial)
       remote.pipe(local);
     });
   });
-  fs.rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  fs.chmodSync(socketPath, 0o600);
-  server.unref();
-  return {
-    socketPath,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-        fs.rmSync(socketPath, { force: true });
-      }),
-  };
 }

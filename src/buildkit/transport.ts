@@ -11,11 +11,9 @@
  * dial through an arbitrary stream, so a private unix socket stands in front of it: every connection
  * accepted there performs the upgrade on a fresh docker connection and then pipes bytes both ways.
  */
-import * as crypto from 'node:crypto';
+import { listenPrivateBridge, type SocketBridge } from './socket-bridge';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { StapelkitError } from '../errors';
 import { DockerdAddress, dialHijack, dockerPing } from './hijack';
@@ -160,10 +158,8 @@ function readTlsFiles(tls: TlsFiles): { ca?: Buffer; cert?: Buffer; key?: Buffer
  * A private unix socket whose every connection is upgraded to h2c at dockerd's `POST /grpc` and
  * then piped through (grpc-js cannot dial over an already-open socket). Returns its path and a closer.
  */
-export async function startGrpcUpgradeBridge(address: DockerdAddress): Promise<{ socketPath: string; close(): Promise<void> }> {
-  const socketPath = path.join(os.tmpdir(), `stapelkit-grpc-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
-  const open = new Set<net.Socket>();
-  const server = net.createServer((local) => {
+export function startGrpcUpgradeBridge(address: DockerdAddress): Promise<SocketBridge> {
+  return listenPrivateBridge('stapelkit-grpc', (local, open) => {
     local.pause();
     open.add(local);
     local.on('error', () => local.destroy());
@@ -186,22 +182,6 @@ export async function startGrpcUpgradeBridge(address: DockerdAddress): Promise<{
       () => local.destroy(),
     );
   });
-  fs.rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  fs.chmodSync(socketPath, 0o600);
-  server.unref();
-  return {
-    socketPath,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-        fs.rmSync(socketPath, { force: true });
-      }),
-  };
 }
 
 /** Checks that the daemon answers and prepares a grpc-js target for it. */
