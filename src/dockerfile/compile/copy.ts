@@ -9,18 +9,9 @@ import { Cap, copy, http, merge, mkfile, scratch, type CopyOptions, type FileAct
 import { instructionError, type CopyCmd } from '../instructions';
 import { chompHeredocContent, parseHeredocWord } from '../parser/parser';
 import { ShellError, ShellLex } from '../parser/shell';
-import { argMap, commitToHistory, displayCommand, expand, expandWithMap, prefixCommand, stepOptions } from './util';
+import { argMap, cleanAbs, commitToHistory, displayCommand, expand, expandWithMap, prefixCommand, stepOptions } from './util';
 import type { DispatchContext, DispatchState } from './types';
 
-function cleanAbs(p: string): string {
-  const parts: string[] = [];
-  for (const s of p.split('/')) {
-    if (s === '' || s === '.') continue;
-    if (s === '..') parts.pop();
-    else parts.push(s);
-  }
-  return '/' + parts.join('/');
-}
 
 function isURL(s: string): boolean {
   return s.startsWith('http://') || s.startsWith('https://');

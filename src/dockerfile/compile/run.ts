@@ -6,7 +6,7 @@
 import { Cap, mkdir, mkfile, scratch, type MountSpec, type RunOptions } from '../../llb';
 import { instructionError, type RunCmd } from '../instructions';
 import { chompHeredocContent, parseHeredocWord, type Pos } from '../parser/parser';
-import { argMap, commitToHistory, displayCommand, envMap, expandWithMap, prefixCommand, stepOptions, withShell } from './util';
+import { argMap, cleanAbs, commitToHistory, displayCommand, envMap, expandWithMap, prefixCommand, stepOptions, withShell } from './util';
 import type { DispatchContext, DispatchState } from './types';
 import { ShellError } from '../parser/shell';
 
@@ -179,15 +179,6 @@ function baseName(p: string): string {
   return t.slice(t.lastIndexOf('/') + 1) || '/';
 }
 
-function cleanAbs(p: string): string {
-  const parts: string[] = [];
-  for (const s of p.split('/')) {
-    if (s === '' || s === '.') continue;
-    if (s === '..') parts.pop();
-    else parts.push(s);
-  }
-  return '/' + parts.join('/');
-}
 
 function summarizeHeredoc(doc: string): string {
   const lines = doc.trim().replace(/\r\n/g, '\n').split('\n');

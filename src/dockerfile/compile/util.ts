@@ -1,4 +1,5 @@
 /** Small pieces every instruction family shares: expansion, step names, history, Go formatting. */
+import { cleanPath } from '../../util/gopath';
 import { formatPlatform, type OpOptions } from '../../llb';
 import type { Instruction } from '../instructions';
 import { instructionError } from '../instructions';
@@ -175,4 +176,9 @@ export function addImageEnv(env: string[] | undefined, key: string, value: strin
 export function withShell(d: DispatchState, args: string[]): string[] {
   const shell = d.image.config.Shell && d.image.config.Shell.length ? d.image.config.Shell : ['/bin/sh', '-c'];
   return [...shell, args.join(' ')];
+}
+
+/** An absolute, cleaned path (Go's path.Clean of `/` + p). */
+export function cleanAbs(p: string): string {
+  return cleanPath('/' + p);
 }
