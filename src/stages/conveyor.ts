@@ -166,7 +166,6 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
     if (parentStageId) own[LABEL.parentStageId] = parentStageId;
     const merged = { ...(ctx.prev ? ctx.prev.labels : ctx.facts.baseLabels ?? {}), ...own };
     merged[LABEL.stageContentDigest] = stageContentDigest(ctx.facts.platform, name, digest, nextDeps(merged));
-    merged[LABEL.stageInputs] = JSON.stringify({ stage: name, digest, deps: dependencies.value, parts: dependencies.parts.map((p) => [p.name, shortValue(p.value)]) });
     return merged;
   };
 

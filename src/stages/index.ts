@@ -12,4 +12,3 @@ export { shellChecksum } from './user';
 export { importId, dependencyImportId } from './dependencies';
 export { buildDirCacheId } from './exec';
 export { PATCH_SIZE_STEP } from './git-stages';
-export { explainRebuild, recordedInputs, type RecordedInputs } from './explain';

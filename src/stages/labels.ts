@@ -13,8 +13,6 @@ export const LABEL = {
   mountCustomDirPrefix: 'werf-mount-type-custom-dir-',
   importChecksumPrefix: 'werf-import-checksum-',
   importSourceStageIdPrefix: 'werf-import-source-stage-id-',
-  /** Stapelkit: JSON of the stage's digest inputs, so `--explain` can diff against a stored stage. */
-  stageInputs: 'stapelkit-stage-inputs',
 } as const;
 
 /** Labels imageSpec's removeLabels can never remove (werf's modifyLabels). */

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FixtureRepo, UPDATE } from '../config/fixtures';
 import type { Model, StapelImage } from '../../../src/config/model';
-import { evaluateStage, explainRebuild, planStages, patchBases, sha256Hash, sha3_224Hash, LABEL, gitLabel, type PatchFacts } from '../../../src/stages';
+import { evaluateStage, planStages, patchBases, sha256Hash, sha3_224Hash, LABEL, gitLabel, type PatchFacts } from '../../../src/stages';
 import { COMMIT_A, COMMIT_B, factsFor, h256, h3, imageContentDigest, walk } from './helpers';
 
 const GOLDEN = path.resolve(__dirname, '../../fixtures/stages/digests.json');
@@ -263,22 +263,6 @@ test('a stage never evaluates without its facts', () => {
   const base = model('003-from-image-and-artifact');
   const app = stapel(base, 'app');
   assert.throws(() => evaluateStage('from', { model: base, image: app, facts: factsFor(app), patches: [] }), /content digest/);
-});
-
-test('--explain names the inputs that changed against the stored stage', () => {
-  const m = model('003-shell-all');
-  const img = stapel(m, 'app');
-  const before = walk(m, img, factsFor(img));
-  const changed = structuredClone(img);
-  changed.shell.installCacheVersion = '2';
-  const after = walk(m, changed, factsFor(changed));
-  const old = before[2].stage.labels(undefined);
-  const lines = explainRebuild(old, after[2].stage);
-  assert.is(lines.length, 2, lines.join('\n'));
-  assert.is(lines[0], `versionChecksum: ${h256('1', 'global-1')} → ${h256('2', 'global-1')}`);
-  assert.ok(lines[1].startsWith('builderChecksum: '));
-  assert.equal(explainRebuild(before[3].stage.labels(undefined), after[3].stage), ['the previous stage changed (its digest or the commits it recorded)']);
-  assert.equal(explainRebuild(undefined, after[3].stage), ['no earlier stage of this kind with recorded inputs']);
 });
 
 test('golden digests for every valid Stapel fixture', () => {
