@@ -99,7 +99,7 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
   const open = async () => {
     client = await connectWithFlags(flags, { env, say: note });
     const addr = client.address;
-    await ensureLocalBases(setup.images, addr.kind === 'dockerd' && addr.net === 'unix' ? new DockerApi(addr.path) : undefined, env);
+    await ensureLocalBases(setup.images, addr.kind === 'dockerd' && addr.net === 'unix' ? new DockerApi(addr.path) : undefined, env, project.projectDir);
     const { openGateway } = require('../buildkit/gateway-client') as typeof import('../buildkit/gateway-client');
     return openGateway(client, { session: setup.session(), progress: progressFromFlags({ ...flags, progress: flags.progress ?? 'quiet' }, io.err) });
   };

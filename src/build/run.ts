@@ -86,7 +86,7 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
     const addr = c.address;
     const docker = addr.kind === 'dockerd' && addr.net === 'unix' ? new DockerApi(addr.path) : undefined;
     const progress = progressFromFlags(flags, io.err);
-    await ensureLocalBases(images, docker, env);
+    await ensureLocalBases(images, docker, env, setup.project.projectDir);
     if (!flags.dryRun) ctx.checkSecrets(images);
     const storage: StagesStorage = openStagesStorage({ client: c, repo: flags.repo, project: model.project, env, session, progress });
     if (!storage.persistent) note(`stapelkit: ${c.address.text} has no image store and no --repo was given: stages are not stored, BuildKit's cache alone decides what is rebuilt`);

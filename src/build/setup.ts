@@ -5,6 +5,7 @@
  * conveyor. Only the daemon side differs: build connects and stores stages, compile connects
  * only when the graph needs a daemon and keeps the final graph.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { loadProject, type Image, type Model } from '../config';
@@ -79,14 +80,29 @@ export function cliPlatforms(f: Pick<SetupFlags, 'platform'>, env: NodeJS.Proces
   return raw;
 }
 
-/** Our own busybox fixture images are made locally, never pulled: make them when a project uses one. */
-export async function ensureLocalBases(images: Image[], docker: DockerApi | undefined, env: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * Our own busybox fixture images are made locally, never pulled: make them when a project uses one —
+ * as a Stapel `from`/import, or named anywhere in a Dockerfile image's Dockerfile (a FROM, or an ARG
+ * default a FROM expands; a false match only costs loading a small local image).
+ */
+export async function ensureLocalBases(images: Image[], docker: DockerApi | undefined, env: NodeJS.ProcessEnv, projectDir?: string): Promise<void> {
   if (!docker) return;
   const want = new Set<BusyboxArch>();
+  const arches: BusyboxArch[] = ['amd64', 'arm64'];
   for (const img of images) {
-    if (img.kind !== 'stapel') continue;
+    if (img.kind === 'dockerfile') {
+      if (projectDir === undefined) continue;
+      let text: string;
+      try {
+        text = fs.readFileSync(path.join(projectDir, img.context, img.dockerfile), 'utf8');
+      } catch {
+        continue; // a missing Dockerfile is reported, positioned, by the Dockerfile conveyor
+      }
+      for (const a of arches) if (text.includes(busyboxTag(a))) want.add(a);
+      continue;
+    }
     const refs = [img.base.type === 'external' ? img.base.ref : '', ...img.imports.map((i) => (i.source.type === 'external' ? i.source.ref : ''))];
-    for (const r of refs) for (const a of ['amd64', 'arm64'] as BusyboxArch[]) if (r === busyboxTag(a)) want.add(a);
+    for (const r of refs) for (const a of arches) if (r === busyboxTag(a)) want.add(a);
   }
   for (const a of want) await ensureBusyboxImage(docker, a, path.join(userStateDir(env), 'cache'));
 }
