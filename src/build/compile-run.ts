@@ -11,7 +11,7 @@ import { StapelkitError } from '../errors';
 import { BUILDKIT_V08_LLB_CAPS } from '../llb';
 import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../daemon/cli-options';
 import type { BuildkitClient } from '../buildkit/client';
-import { DockerApi } from '../daemon/docker-api';
+import { dockerApiFor } from '../daemon/docker-api';
 import { NoStagesStorage } from '../storage/none';
 import { COMMIT_ENV_SECRET_ID } from '../stages';
 import { runDriver, type ImageOutcome } from './driver';
@@ -99,7 +99,7 @@ export async function runCompile(flags: CompileFlags, io: CompileIO): Promise<Co
   const open = async () => {
     client = await connectWithFlags(flags, { env, say: note });
     const addr = client.address;
-    await ensureLocalBases(setup.images, addr.kind === 'dockerd' && addr.net === 'unix' ? new DockerApi(addr.path) : undefined, env, project.projectDir);
+    await ensureLocalBases(setup.images, dockerApiFor(addr), env, project.projectDir);
     const { openGateway } = require('../buildkit/gateway-client') as typeof import('../buildkit/gateway-client');
     return openGateway(client, { session: setup.session(), progress: progressFromFlags({ ...flags, progress: flags.progress ?? 'quiet' }, io.err) });
   };

@@ -9,7 +9,7 @@ import { StapelkitError } from '../errors';
 import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../daemon/cli-options';
 import { openGateway } from '../buildkit/gateway-client';
 import type { BuildkitClient } from '../buildkit/client';
-import { DockerApi } from '../daemon/docker-api';
+import { dockerApiFor, type DockerApi } from '../daemon/docker-api';
 import type { ProjectFlags } from '../cli/commands/project-options';
 import type { StagesStorage } from '../storage/types';
 import { runDriver, type ImageOutcome, type StageOutcome } from './driver';
@@ -84,7 +84,7 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
     client = await connectWithFlags(flags, { env, say: note });
     const c = client;
     const addr = c.address;
-    const docker = addr.kind === 'dockerd' && addr.net === 'unix' ? new DockerApi(addr.path) : undefined;
+    const docker = dockerApiFor(addr);
     const progress = progressFromFlags(flags, io.err);
     await ensureLocalBases(images, docker, env, setup.project.projectDir);
     if (!flags.dryRun) ctx.checkSecrets(images);

@@ -1,11 +1,12 @@
 /**
- * A minimal Docker Engine API client over a unix socket (node:http): just what Stapelkit needs to
+ * A minimal Docker Engine API client over a unix socket or plain tcp (node:http): just what Stapelkit needs to
  * run its own dockerd (ping), load locally made base images, inspect images, and — in tests — run a
  * container and read its output. Unversioned paths: dockerd 20.10 serves them at its own API version.
  */
 import * as http from 'node:http';
 import { StapelkitError } from '../errors';
 import { dockerPing } from '../buildkit/hijack';
+import type { DaemonAddress } from '../buildkit/transport';
 
 export interface DockerResponse {
   status: number;
@@ -31,15 +32,30 @@ function apiError(what: string, res: DockerResponse): StapelkitError {
   return new StapelkitError('DOCKER_API', `docker API ${what}: ${res.status} ${msg}`);
 }
 
+/** Where dockerd's API listens: a unix socket path, or host:port (plain http, as `DOCKER_HOST=tcp://` without TLS). */
+export type DockerEndpoint = string | { host: string; port: number };
+
+/** The Docker API of a dockerd address, or undefined for a buildkitd (no Docker API there). */
+export function dockerApiFor(address: DaemonAddress): DockerApi | undefined {
+  if (address.kind !== 'dockerd') return undefined;
+  return new DockerApi(address.net === 'unix' ? address.path : { host: address.host, port: address.port });
+}
+
 export class DockerApi {
-  constructor(readonly socketPath: string) {}
+  constructor(readonly endpoint: DockerEndpoint) {}
+
+  /** The unix socket path ('' for a tcp endpoint). */
+  get socketPath(): string {
+    return typeof this.endpoint === 'string' ? this.endpoint : '';
+  }
 
   request(path: string, opts: DockerRequestOptions = {}): Promise<DockerResponse> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { Host: 'docker', ...(opts.headers ?? {}) };
       if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body)) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
       if (opts.body && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
-      const req = http.request({ socketPath: this.socketPath, path, method: opts.method ?? 'GET', headers }, (res) => {
+      const where = typeof this.endpoint === 'string' ? { socketPath: this.endpoint } : { host: this.endpoint.host, port: this.endpoint.port };
+      const req = http.request({ ...where, path, method: opts.method ?? 'GET', headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -66,8 +82,14 @@ export class DockerApi {
   }
 
   /** true when `/_ping` answers OK within timeoutMs. */
-  ping(timeoutMs = 2000): Promise<boolean> {
-    return dockerPing(this.socketPath, timeoutMs);
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    if (typeof this.endpoint === 'string') return dockerPing(this.endpoint, timeoutMs);
+    try {
+      const res = await this.request('/_ping', { timeoutMs });
+      return res.status === 200 && res.body.toString().trim() === 'OK';
+    } catch {
+      return false;
+    }
   }
 
   /** The image's inspect JSON, or undefined when there is no such image. */

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { BuildkitClient, SessionLike } from '../buildkit/client';
 import type { ProgressSink } from '../buildkit/progress';
-import { DockerApi } from '../daemon/docker-api';
+import { dockerApiFor, type DockerApi } from '../daemon/docker-api';
 import { userStateDir } from '../daemon/dockerd';
 import { DaemonImageStorage } from './daemon-store';
 import { NoStagesStorage } from './none';
@@ -36,10 +36,9 @@ export interface OpenStorageOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** dockerd's API socket path for a client connected to a unix-socket dockerd, else undefined. */
+/** dockerd's API for a client connected to a dockerd (unix socket or tcp), else undefined. */
 export function dockerApiOf(client: BuildkitClient): DockerApi | undefined {
-  const a = client.address;
-  return a.kind === 'dockerd' && a.net === 'unix' ? new DockerApi(a.path) : undefined;
+  return dockerApiFor(client.address);
 }
 
 export function openStagesStorage(opts: OpenStorageOptions): StagesStorage {

@@ -1,7 +1,7 @@
 /**
  * `stapelkit build` and `stapelkit stages` as a user meets them: `--explain` names the changed input,
  * `stages` lists digests and whether they are stored without building, `--add-custom-tag`, an
- * unreachable registry, a build whose daemon dies mid-build (clear error, no tag for the unfinished
+ * unreachable registry, dockerd over tcp://, a build whose daemon dies mid-build (clear error, no tag for the unfinished
  * stage, the next build reuses every finished one).
  */
 import * as assert from 'uvu/assert';
@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import { dockerdOnly, testEnv, type TestEnv } from './harness';
 import { build, werfProject } from './werf-project';
 import { runCli } from './cli-run';
@@ -74,6 +75,32 @@ t('an unreachable --repo registry: one clear error, non-zero exit', async () => 
   assert.match(r.stderr, /^error: .*127\.0\.0\.1:1/m);
   assert.not.match(r.stderr, /^\s+at /m);
   p.remove();
+});
+
+dockerd('dockerd over tcp:// (docker://tcp://host:port): its image store is the stages storage, as over the unix socket', async () => {
+  // A plain tcp listener in front of the test daemon's socket: the Docker API and the /grpc upgrade over tcp.
+  const server = net.createServer((c) => {
+    const u = net.connect(env.docker.socketPath);
+    c.pipe(u).pipe(c);
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = `docker://tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const name = uniq('tcp');
+  const p = werfProject({ 'werf.yaml': yaml(name, 'echo a > /a', env.images.amd64) });
+  try {
+    const r = await build(p, ['--addr', addr], { env: cliEnv });
+    assert.not.match(r.stderr, /no image store/);
+    assert.ok(r.built.includes('app/install'), r.built.join(', '));
+    assert.is((await stageTags(env.docker, name)).length, 3, 'every stage stored in the image store');
+    const again = await build(p, ['--addr', addr], { env: cliEnv });
+    assert.equal(again.built, []);
+    assert.match(again.stdout, /stage install .*from storage/);
+  } finally {
+    server.close();
+    p.remove();
+  }
 });
 
 dockerd('the daemon dies mid-build: clear error, no tag for the unfinished stage; the next build reuses the finished ones', async () => {
