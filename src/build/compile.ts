@@ -6,6 +6,7 @@
 import type * as protobuf from 'protobufjs';
 import { copy, scratch, type Definition, type FileAction, type State } from '../llb';
 import { messageType } from '../proto';
+import { wireFields, wireString } from '../llb/wirescan';
 import { dumpDefinition, type DumpedOp } from '../cli/commands/debug';
 
 export interface CompiledResult {
@@ -57,26 +58,56 @@ export interface GraphNeeds {
 const MOUNT_SECRET = 1;
 const MOUNT_SSH = 2;
 
-/** What a solver of `def` must provide through its session. */
+// pb field numbers read here (ops.proto): Op.exec 2, Op.source 3; SourceOp.identifier 1;
+// ExecOp.mounts 2, ExecOp.secretenv 5; Mount.mountType 6, .secretOpt 21, .SSHOpt 22; *.ID 1.
+const OP_EXEC = 2;
+const OP_SOURCE = 3;
+const EXEC_MOUNTS = 2;
+const EXEC_SECRETENV = 5;
+const MOUNT_TYPE = 6;
+const MOUNT_SECRET_OPT = 21;
+const MOUNT_SSH_OPT = 22;
+
+/** What a solver of `def` must provide through its session (read off the op bytes, no schema needed). */
 export function graphNeeds(def: Definition): GraphNeeds {
   const locals = new Set<string>();
   const secrets = new Set<string>();
   const ssh = new Set<string>();
-  const Op = messageType('pb.Op');
   for (const o of def.ops) {
     if (o.kind !== 'source' && o.kind !== 'exec') continue;
-    // The decoded message itself (no toObject): enums are numbers, absent sub-messages null.
-    const op = Op.decode(o.bytes) as unknown as Record<string, any>;
-    const id: string | undefined = op.source?.identifier;
-    if (id?.startsWith('local://')) locals.add(id.slice('local://'.length));
-    for (const m of op.exec?.mounts ?? []) {
-      if (m.mountType === MOUNT_SECRET && m.secretOpt?.ID) secrets.add(m.secretOpt.ID);
-      if (m.mountType === MOUNT_SSH) ssh.add(m.SSHOpt?.ID || 'default');
+    for (const f of wireFields(o.bytes)) {
+      if (!f.bytes) continue;
+      if (f.field === OP_SOURCE) {
+        const id = wireString(f.bytes, 1);
+        if (id?.startsWith('local://')) locals.add(id.slice('local://'.length));
+      } else if (f.field === OP_EXEC) {
+        for (const e of wireFields(f.bytes)) {
+          if (!e.bytes) continue;
+          if (e.field === EXEC_MOUNTS) mountNeeds(e.bytes, secrets, ssh);
+          else if (e.field === EXEC_SECRETENV) {
+            const id = wireString(e.bytes, 1);
+            if (id) secrets.add(id);
+          }
+        }
+      }
     }
-    for (const e of op.exec?.secretenv ?? []) if (e.ID) secrets.add(e.ID);
   }
   const sorted = (s: Set<string>) => [...s].sort(cmp);
   return { locals: sorted(locals), secrets: sorted(secrets), ssh: sorted(ssh) };
+}
+
+function mountNeeds(mount: Uint8Array, secrets: Set<string>, ssh: Set<string>): void {
+  let type = 0;
+  let secretId: string | undefined;
+  let sshId: string | undefined;
+  // A repeated sub-message field merges on decode: its last ID wins.
+  for (const f of wireFields(mount)) {
+    if (f.field === MOUNT_TYPE && f.wire === 0) type = f.varint;
+    else if (f.field === MOUNT_SECRET_OPT && f.bytes) secretId = wireString(f.bytes, 1) ?? secretId;
+    else if (f.field === MOUNT_SSH_OPT && f.bytes) sshId = wireString(f.bytes, 1) ?? sshId;
+  }
+  if (type === MOUNT_SECRET && secretId) secrets.add(secretId);
+  if (type === MOUNT_SSH) ssh.add(sshId || 'default');
 }
 
 /** A shell word: as is when safe, else single-quoted. */

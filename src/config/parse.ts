@@ -4,10 +4,10 @@
  * (references, cycles, name conflicts) are in `validate.ts`.
  */
 import * as path from 'node:path';
-import { Document, LineCounter, parseDocument } from 'yaml';
+import { Composer, Document, LineCounter, Parser, YAMLParseError } from 'yaml';
 import { StapelkitError } from '../errors';
 import { isOutside } from '../git/reader';
-import { YamlViolation, aliasTargets, checkAliasExpansion, checkYamlChars, checkYamlDepth, lineColAt } from '../util/yaml-limits';
+import { YamlViolation, aliasTargets, checkAliasExpansion, checkCstDepth, checkYamlChars, lineColAt } from '../util/yaml-limits';
 import { cleanPath } from '../util/gopath';
 import {
   DEPENDENCY_IMPORT_TYPES,
@@ -99,6 +99,27 @@ export interface ParseContext {
 
 const PROJECT_RE = /^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
+/** yaml's parseDocument after its parse step: the first document, MULTIPLE_DOCS on a second. */
+function composeOne(tokens: Parameters<Composer['compose']>[0], length: number): Document {
+  const composer = new Composer({
+    version: '1.1', // werf parses with yaml.v2 (YAML 1.1: `yes`/`on` are booleans, `0777` is octal)
+    keepSourceTokens: true,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+    strict: false,
+  });
+  let doc: Document | undefined;
+  for (const d of composer.compose(tokens, true, length)) {
+    if (!doc) doc = d as Document;
+    else {
+      doc.errors.push(new YAMLParseError(d.range.slice(0, 2) as [number, number], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  return doc!;
+}
+
 export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src: DocSource; parseError?: StapelkitError } {
   const lineCounter = new LineCounter();
   const yamlError = (v: YamlViolation, pos: Pos) =>
@@ -109,20 +130,15 @@ export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src
     return { file: mapped.file, line: mapped.line, column: lc.column };
   };
   // Limits first: the characters YAML allows, and a nesting depth the recursive composer survives.
-  const early = checkYamlChars(raw.text) ?? checkYamlDepth(raw.text);
+  // The CST is parsed once: the depth check walks it, then the composer builds the document from it.
+  let early = checkYamlChars(raw.text);
+  const tokens = early ? [] : Array.from(new Parser(lineCounter.addNewLine).parse(raw.text));
+  early ??= checkCstDepth(tokens);
   if (early) {
-    const src: DocSource = { doc: new Document(null), lineCounter, startLine: raw.startLine, mapLine };
+    const src: DocSource = { doc: new Document(null), lineCounter: new LineCounter(), startLine: raw.startLine, mapLine };
     return { src, parseError: yamlError(early, textPos(early.offset)) };
   }
-  const doc = parseDocument(raw.text, {
-    lineCounter,
-    version: '1.1', // werf parses with yaml.v2 (YAML 1.1: `yes`/`on` are booleans, `0777` is octal)
-    keepSourceTokens: true,
-    prettyErrors: false,
-    uniqueKeys: true,
-    merge: true,
-    strict: false,
-  });
+  const doc = composeOne(tokens, raw.text.length);
   const aliases = aliasTargets(doc as Document);
   const src: DocSource = { doc: doc as Document, lineCounter, startLine: raw.startLine, mapLine, aliases };
   const err = doc.errors[0];

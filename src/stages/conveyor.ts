@@ -154,7 +154,15 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
   const recordsCurrent = impl.gitBearing && gitMappings(ctx.image).length > 0 && (name === 'gitArchive' || commitsDiffer);
   const nextDeps = (labels: Record<string, string>) => (impl.gitBearing ? nextStageGitDependencies(labels, ctx.facts) : '');
 
+  // The driver asks for the same stage's labels several times (plan, build, image config): compute
+  // them once per parent stage id and hand out copies.
+  const labelsMemo = new Map<string | undefined, Record<string, string>>();
   const labels = (parentStageId: string | undefined): Record<string, string> => {
+    let done = labelsMemo.get(parentStageId);
+    if (!done) labelsMemo.set(parentStageId, (done = computeLabels(parentStageId)));
+    return { ...done };
+  };
+  const computeLabels = (parentStageId: string | undefined): Record<string, string> => {
     const own: Record<string, string> = {
       [LABEL.werf]: ctx.model.project,
       [LABEL.version]: ctx.facts.toolVersion,

@@ -90,7 +90,12 @@ type CstNode = { type?: string; offset?: number; value?: unknown; items?: { star
 
 /** The first collection nested deeper than `max`, found on the CST without recursion. */
 export function checkYamlDepth(text: string, max = MAX_YAML_DEPTH): YamlViolation | undefined {
-  for (const tok of new Parser().parse(text)) {
+  return checkCstDepth(new Parser().parse(text), max);
+}
+
+/** checkYamlDepth on CST tokens the caller already has (so they can be composed without a second parse). */
+export function checkCstDepth(tokens: Iterable<unknown>, max = MAX_YAML_DEPTH): YamlViolation | undefined {
+  for (const tok of tokens) {
     const stack: [CstNode | undefined, number][] = [[tok as CstNode, 0]];
     while (stack.length > 0) {
       const [t, d] = stack.pop()!;
