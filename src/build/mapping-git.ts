@@ -34,6 +34,8 @@ export interface MappingFactsSource {
   facts(host: SourceHost, m: GitMapping, head: string): Promise<GitMappingFacts>;
   /** The patch from a recorded commit to `g.commit` (only asked when a chosen stage recorded another commit). */
   patch(host: SourceHost, m: GitMapping, g: GitMappingFacts, from: string): Promise<PatchFacts>;
+  /** For a mapping whose facts came from another repository than the project's (remote): that repository and commit. */
+  foreign?(paramshash: string): Resolved | undefined;
 }
 
 /** werf's matcher for an import (include/exclude relative to `add`). */
@@ -44,7 +46,7 @@ export function importMatcher(imp: Import): ImportMatcher {
   return { match: (rel) => pm.isPathMatched(full(rel)), shouldGoThrough: (rel) => pm.shouldGoThrough(full(rel)) };
 }
 
-interface Resolved {
+export interface Resolved {
   repo: GitRepo;
   commit: string;
 }
@@ -52,6 +54,8 @@ interface Resolved {
 export class MappingGit implements MappingFactsSource {
   private readonly remotes = new Map<string, Promise<Resolved>>();
   private readonly warned = new Set<string>();
+  /** Remote mappings by paramshash, as resolved for this build (stage selection asks their repository). */
+  private readonly remoteByParamshash = new Map<string, Resolved>();
 
   constructor(
     private readonly project: CliGitRepo,
@@ -84,9 +88,14 @@ export class MappingGit implements MappingFactsSource {
     return { dir: '', source: gitTreeSource(MappingGit.files(m, type, entries, repos)) };
   }
 
+  foreign(ph: string): Resolved | undefined {
+    return this.remoteByParamshash.get(ph);
+  }
+
   async facts(host: SourceHost, m: GitMapping, head: string): Promise<GitMappingFacts> {
     const { repo, commit } = await this.resolve(m, head);
     const ph = paramshash(m);
+    if (m.type === 'remote') this.remoteByParamshash.set(ph, { repo, commit });
     const archive = await archiveEntries(repo, commit, m).catch((e) => {
       if (e instanceof StapelkitError && !e.pos) throw new StapelkitError(e.code, e.message, { pos: m.pos, hint: e.hint, cause: e });
       throw e;

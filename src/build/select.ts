@@ -26,6 +26,11 @@ export interface GitSelectContext {
   isAncestor(ancestor: string, commit: string): Promise<boolean>;
   /** Whether a commit or tree object is present in the repository. */
   hasObject(oid: string): Promise<boolean>;
+  /**
+   * The questions for a mapping whose commits live in another repository (a remote mapping: its
+   * recorded commit is in the remote's mirror and its current commit is the ref's, not HEAD).
+   */
+  forMapping?(paramshash: string): Omit<GitSelectContext, 'paramshashes' | 'forMapping'> | undefined;
 }
 
 export interface SelectOptions {
@@ -63,7 +68,8 @@ export async function selectStoredStage(candidates: readonly StoredStage[] | und
     let ok = true;
     for (const ph of git.paramshashes) {
       const commit = c.labels[gitCommitLabel(ph)];
-      if (!commit || !(await git.hasObject(commit)) || !(await git.isAncestor(commit, git.currentCommit))) {
+      const g = git.forMapping?.(ph) ?? git;
+      if (!commit || !(await g.hasObject(commit)) || !(await g.isAncestor(commit, g.currentCommit))) {
         ok = false;
         break;
       }
@@ -77,7 +83,8 @@ export async function selectStoredStage(candidates: readonly StoredStage[] | und
     for (const ph of git.paramshashes) {
       const commit = c.labels[gitCommitLabel(ph)];
       const tree = c.labels[gitTreeLabel(ph)];
-      const usable = (commit && (await git.hasObject(commit))) || (tree && (await git.hasObject(tree)));
+      const g = git.forMapping?.(ph) ?? git;
+      const usable = (commit && (await g.hasObject(commit))) || (tree && (await g.hasObject(tree)));
       if (!usable) {
         ok = false;
         break;

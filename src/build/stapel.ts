@@ -213,6 +213,16 @@ export class StapelBuildContext {
       // A commit is its own ancestor, and the current commit exists.
       isAncestor: (a: string, b: string) => (a === b ? Promise.resolve(true) : once(`a ${a} ${b}`, () => this.git.isAncestor(a, b))),
       hasObject: (oid: string) => (oid === current ? Promise.resolve(true) : once(`o ${oid}`, () => this.git.hasCommit(oid))),
+      // Asked after the conveyor computed the facts, so every remote mapping is resolved by then.
+      forMapping: (ph: string) => {
+        const r = this.mappingGit.foreign?.(ph);
+        if (!r) return undefined;
+        return {
+          currentCommit: r.commit,
+          isAncestor: (a: string, b: string) => (a === b ? Promise.resolve(true) : once(`a ${ph} ${a} ${b}`, () => r.repo.isAncestor(a, b))),
+          hasObject: (oid: string) => (oid === r.commit ? Promise.resolve(true) : once(`o ${ph} ${oid}`, () => r.repo.hasCommit(oid))),
+        };
+      },
     };
   }
 
@@ -392,7 +402,7 @@ async function imageFacts(ctx: StapelBuildContext, image: StapelImage, platform:
     base = { repoId: r.digest };
   }
   const git: GitMappingFacts[] = [];
-  for (const m of gitMappings(image)) git.push(await ctx.mappingGit.facts(ctx, m, head.hash));
+  for (const m of gitMappings(image)) git.push(await ctx.mappingGit.facts(ctx, m, head.hash).catch((e) => { throw atMapping(e, image, m); }));
   const imports: ImportFacts[] = [];
   for (const imp of image.imports) imports.push(await importFacts(ctx, image, imp, platform, built));
   const dependencies = image.dependencies.map((d) => {
@@ -401,6 +411,14 @@ async function imageFacts(ctx: StapelBuildContext, image: StapelImage, platform:
     return { imageName: dep.last.imageName, imageId: dep.last.imageId ?? '', imageDigest: dep.last.manifestDigest ?? '' };
   });
   return { platform, headCommit: head.hash, toolVersion: TOOL_VERSION, base, ...(baseLabels ? { baseLabels } : {}), git, imports, dependencies };
+}
+
+/** A mapping's error (clone, fetch, missing ref, bad add) positioned at its werf.yaml item and key. */
+function atMapping(e: unknown, image: StapelImage, m: StapelImage['git'][number]): unknown {
+  if (!(e instanceof StapelkitError) || e.pos?.keyPath) return e;
+  const key = e.code === 'GIT_REMOTE' ? '.url' : e.code === 'GIT_REF_NOT_FOUND' || e.code === 'GIT_COMMIT_NOT_FOUND' ? (m.commit ? '.commit' : m.tag ? '.tag' : m.branch ? '.branch' : '.url') : '';
+  const pos = { ...(e.pos ?? m.pos), keyPath: `${imageLabel(image)} → git[${image.git.indexOf(m)}]${key}` };
+  return new StapelkitError(e.code, e.message, { pos, hint: e.hint, cause: e });
 }
 
 /** werf's import checksum of what an import brings (cached per source stage + filters in the state dir). */
