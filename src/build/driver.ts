@@ -129,7 +129,7 @@ export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
         built.labels = { ...built.labels, ...breakdownLabels(img.name, planned) };
         const imageConfig = withLabels(built.imageConfig, built.labels);
         if (opts.storage.persistent) {
-          const s = await opts.storage.store({ digest: planned.digest, definition: marshalFor(built.state, platform), imageConfig });
+          const s = await opts.storage.store({ digest: planned.digest, definition: marshalFor(built.state, platform), imageConfig, rejected: candidates?.map((c) => c.imageName) });
           addStored(stored, s);
           used = fromStored(planned, s, opts.storage);
           // Chain the graph just built: the next stage needs no image resolution and shares its cache.

@@ -89,7 +89,8 @@ export class DaemonImageStorage implements StagesStorage {
   async store(req: StoreRequest): Promise<StoredStage> {
     return withStageLock(this.opts.lockDir, this.repo, req.digest, async () => {
       const existing = groupStages(await this.listMatching(`${this.repo}:${req.digest}-*`)).get(req.digest);
-      if (existing?.length) return existing[0];
+      const usable = existing?.filter((s) => !req.rejected?.includes(s.imageName));
+      if (usable?.length) return usable[0];
       const createdMs = newStageMs((this.opts.now ?? Date.now)());
       const imageName = `${this.repo}:${stageTag(req.digest, createdMs)}`;
       const res = await exportImage(this.opts.client, {

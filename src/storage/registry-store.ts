@@ -96,7 +96,8 @@ export class RegistryStorage implements StagesStorage {
   async store(req: StoreRequest): Promise<StoredStage> {
     return withStageLock(this.opts.lockDir, this.repo, req.digest, async () => {
       const existing = groupStages((await this.listAll()).filter((s) => s.digest === req.digest)).get(req.digest);
-      if (existing?.length) return existing[0];
+      const usable = existing?.filter((s) => !req.rejected?.includes(s.imageName));
+      if (usable?.length) return usable[0];
       const createdMs = newStageMs((this.opts.now ?? Date.now)());
       const tag = stageTag(req.digest, createdMs);
       const imageName = `${this.repo}:${tag}`;

@@ -25,6 +25,12 @@ export interface StoreRequest {
   /** The stage's whole graph (from its base up). */
   definition: Definition;
   imageConfig: OciImageConfig;
+  /**
+   * Image names of this digest's stages the build saw and did not select (werf's rules rejected them,
+   * e.g. their git commit is no ancestor of HEAD): they never count as "stored meanwhile", so the new
+   * stage is stored beside them under a new timestamp, as werf does.
+   */
+  rejected?: readonly string[];
 }
 
 export interface StagesStorage {
@@ -36,7 +42,8 @@ export interface StagesStorage {
   list(): Promise<Map<string, StoredStage[]>>;
   /**
    * Builds `req.definition` and stores it under `<repo>:<digest>-<now>`; the tag appears only after
-   * the stage is complete. If the digest got stored meanwhile by someone else (werf's discard rule),
+   * the stage is complete. If the digest got stored meanwhile by someone else (werf's discard rule;
+   * `req.rejected` stages do not count),
    * returns that stage instead and stores nothing.
    */
   store(req: StoreRequest): Promise<StoredStage>;

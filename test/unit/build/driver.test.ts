@@ -73,6 +73,9 @@ class MemStorage implements StagesStorage {
     return new Map([...this.stored].map(([k, v]) => [k, [...v]]));
   }
   async store(req: StoreRequest): Promise<StoredStage> {
+    // The discard rule of the real storages: a stage of this digest that the build did not reject wins.
+    const usable = (this.stored.get(req.digest) ?? []).filter((s) => !req.rejected?.includes(s.imageName));
+    if (usable.length) return usable[0];
     this.stores++;
     const s: StoredStage = { digest: req.digest, createdMs: Date.now() + this.stores, imageName: `mem:${req.digest}-${this.stores}`, labels: (req.imageConfig.config?.Labels ?? {}) as Record<string, string> };
     this.stored.set(req.digest, [...(this.stored.get(req.digest) ?? []), s]);
@@ -144,6 +147,21 @@ t('a changed stage rebuilds it and everything after it, and reads the config of 
   assert.equal(b.lines.map((l) => l.how), ['storage', 'built', 'built']);
   assert.is(b.gw.resolved.length, 1);
   assert.ok(b.gw.resolved[0].includes('mem:'), b.gw.resolved[0]);
+});
+
+t('a stored stage the selection rejects is rebuilt and stored beside it (not discarded as "stored meanwhile")', async () => {
+  const storage = new MemStorage();
+  const stages = { app: { from: 'busybox', install: 'make' } };
+  await run(storage, stages, [img('app')]);
+  // Drop the stored from stage: it is rebuilt newer than the stored install, which werf then rejects.
+  const fromDigest = [...storage.stored].find(([, v]) => v[0].labels[LABEL_STAGE] === 'from')![0];
+  storage.stored.delete(fromDigest);
+  const b = await run(storage, stages, [img('app')]);
+  assert.equal(b.built, ['app/from', 'app/install']);
+  assert.equal(b.lines.map((l) => l.how), ['built', 'built']);
+  const installs = [...storage.stored.values()].flat().filter((s) => s.labels[LABEL_STAGE] === 'install');
+  assert.is(installs.length, 2, 'the new install stage is stored beside the rejected one');
+  assert.is(b.res.images[0].last.imageName, installs[1].imageName);
 });
 
 t('built stages carry the input breakdown; --explain names the changed input', async () => {
