@@ -1,6 +1,6 @@
 /** The werf build report from the driver's outcomes. */
 import type { Model } from '../config';
-import type { StagesStorage } from '../storage/types';
+import type { PublishedList, StagesStorage } from '../storage/types';
 import type { ImageOutcome } from './driver';
 import { buildTime, type ImagesReport, type ReportImageRecord } from './report';
 
@@ -9,7 +9,7 @@ function splitName(imageName: string): { repo: string; tag: string } {
   return i > 0 && !imageName.slice(i).includes('/') ? { repo: imageName.slice(0, i), tag: imageName.slice(i + 1) } : { repo: imageName, tag: '' };
 }
 
-export function buildReport(images: ImageOutcome[], storage: StagesStorage, _totalMs: number, model: Model): ImagesReport {
+export function buildReport(images: ImageOutcome[], storage: StagesStorage, _totalMs: number, model: Model, lists: ReadonlyMap<string, PublishedList> = new Map()): ImagesReport {
   const report: ImagesReport = { Runtime: { Backend: 'buildkit', InContainer: false }, Images: {} };
   const multi = new Set(images.map((i) => i.platform)).size > 1;
   for (const o of images) {
@@ -50,7 +50,11 @@ export function buildReport(images: ImageOutcome[], storage: StagesStorage, _tot
     if (multi) {
       report.ImagesByPlatform ??= {};
       (report.ImagesByPlatform[o.image.name] ??= {})[o.platform] = rec;
-      report.Images[o.image.name] ??= { ...rec, TargetPlatform: '' };
+      // The platform-less record: the manifest list where one was published (werf), else the first platform's.
+      const list = lists.get(o.image.name);
+      report.Images[o.image.name] ??= list
+        ? { ...rec, TargetPlatform: '', DockerImageName: list.imageName, DockerTag: list.tag, DockerImageDigest: list.digest, DockerImageID: '' }
+        : { ...rec, TargetPlatform: '' };
     } else report.Images[o.image.name] = rec;
   }
   return report;

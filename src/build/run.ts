@@ -11,7 +11,7 @@ import { openGateway } from '../buildkit/gateway-client';
 import type { BuildkitClient } from '../buildkit/client';
 import { dockerApiFor, type DockerApi } from '../daemon/docker-api';
 import type { ProjectFlags } from '../cli/commands/project-options';
-import type { StagesStorage } from '../storage/types';
+import type { PublishedList, StagesStorage } from '../storage/types';
 import { runDriver, type ImageOutcome, type StageOutcome } from './driver';
 import type { Gateway } from './gateway';
 import { formatExplain, formatStageLine } from './lines';
@@ -51,6 +51,22 @@ export interface BuildSummary {
 /** werf's slug: lowercase, runs of other characters → `-`, trimmed. */
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * Final images built for several platforms get a manifest list when the stages storage can hold one
+ * (a registry, as werf); in the daemon's image store each platform stays its own image.
+ */
+async function publishManifestLists(storage: StagesStorage, images: ImageOutcome[]): Promise<Map<string, PublishedList>> {
+  const out = new Map<string, PublishedList>();
+  if (!storage.publishManifestList) return out;
+  const byName = new Map<string, ImageOutcome[]>();
+  for (const i of images) if (i.image.final && i.last.imageName) byName.set(i.image.name, [...(byName.get(i.image.name) ?? []), i]);
+  for (const [name, outs] of byName) {
+    if (outs.length < 2) continue;
+    out.set(name, await storage.publishManifestList(outs.map((o) => ({ platform: o.platform, stage: o.last }))));
+  }
+  return out;
 }
 
 /** `--add-custom-tag`: tags every final image in the stages storage's repository (werf's template variables). */
@@ -116,12 +132,14 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
       for (const img of result.images) {
         if (img.image.final) io.out.write(`image ${img.image.name || '~'}${platforms.length > 1 ? ` [${img.platform}]` : ''}: ${img.last.imageName || '(in BuildKit cache only)'}\n`);
       }
+      const lists = await publishManifestLists(storage, result.images);
+      for (const [name, l] of lists) io.out.write(`image ${name || '~'}: ${l.imageName} (manifest list ${l.digest.slice(0, 19)}…)\n`);
       if (flags.addCustomTag?.length) {
         for (const line of await addCustomTags(storage, result.images, flags.addCustomTag, docker)) io.out.write(line + '\n');
       }
       if (flags.saveBuildReport) {
         const p = path.resolve(project.projectDir, flags.buildReportPath ?? '.werf-build-report.json');
-        fs.writeFileSync(p, formatReport(buildReport(result.images, storage, Date.now() - started, model), p));
+        fs.writeFileSync(p, formatReport(buildReport(result.images, storage, Date.now() - started, model, lists), p));
         note(`stapelkit: build report written to ${p}`);
       }
     }

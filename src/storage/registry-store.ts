@@ -19,11 +19,15 @@ import type { ProgressSink } from '../buildkit/progress';
 import type { DockerApi } from '../daemon/docker-api';
 import { parseImageReference } from '../llb/reference';
 import { RegistryClient } from '../registry';
+import { MediaType, type Descriptor, type ImageIndex } from '../registry/media-types';
+import { digestOf } from '../registry/client';
+import { parsePlatform } from '../llb/platform';
+import { sha3_224Hash } from '../stages/hash';
 import { lookupCredentials } from '../session/auth';
 import { checkRepoName } from './daemon-store';
 import { withStageLock } from './lock';
 import { groupStages, newStageMs, parseStageTag, stageTag } from './tags';
-import type { StagesStorage, StoredStage, StoreRequest } from './types';
+import type { PlatformStage, PublishedList, StagesStorage, StoredStage, StoreRequest } from './types';
 
 export interface RegistryStorageOptions {
   client: BuildkitClient;
@@ -111,6 +115,33 @@ export class RegistryStorage implements StagesStorage {
       const res = await this.export(req.definition, req.imageConfig, { type: 'image', attrs });
       return { digest: req.digest, createdMs, imageName, manifestDigest: res['containerimage.digest'], labels };
     });
+  }
+
+  /**
+   * werf's multi-platform image: a list tagged `<repo>:<H3(stageID per platform…)>` (no timestamp;
+   * stageID = `<digest>-<ms>` of each platform's last stage, in the platforms' order), whose entries
+   * are the stages' own manifests. Docker schema 2 stages (a dockerd push) get a Docker manifest
+   * list, OCI ones an OCI index; the bytes are a pure function of the entries, so a rebuild that
+   * changes nothing finds the tag already at the same digest and writes nothing.
+   */
+  async publishManifestList(stages: PlatformStage[]): Promise<PublishedList> {
+    if (stages.length < 2) throw new StapelkitError('INTERNAL', 'a manifest list needs at least two platforms');
+    const tag = sha3_224Hash(...stages.map((s) => stageTag(s.stage.digest, s.stage.createdMs)));
+    const entries: Descriptor[] = [];
+    for (const s of stages) {
+      const ref = stageTag(s.stage.digest, s.stage.createdMs);
+      const head = await this.registry.headManifest(this.path, ref);
+      if (!head) throw new StapelkitError('REGISTRY_ERROR', `${this.repo}:${ref} (${s.platform}) is not in the registry: cannot list it in a manifest list`);
+      const p = parsePlatform(s.platform);
+      entries.push({ mediaType: head.mediaType, digest: head.digest, size: head.size, platform: { architecture: p.architecture, os: p.os, ...(p.variant ? { variant: p.variant } : {}) } });
+    }
+    const oci = entries.every((e) => e.mediaType === MediaType.ociManifest);
+    const index: ImageIndex = { schemaVersion: 2, mediaType: oci ? MediaType.ociIndex : MediaType.dockerManifestList, manifests: entries };
+    const bytes = Buffer.from(JSON.stringify(index));
+    const digest = digestOf(bytes);
+    const existing = await this.registry.headManifest(this.path, tag);
+    if (existing?.digest !== digest) await this.registry.putManifest(this.path, tag, bytes, index.mediaType);
+    return { imageName: `${this.repo}:${tag}`, tag, digest };
   }
 
   private async export(definition: StoreRequest['definition'], imageConfig: OciImageConfig, exporter: { type: string; attrs: Record<string, string> }): Promise<Record<string, string>> {

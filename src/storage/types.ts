@@ -33,6 +33,20 @@ export interface StoreRequest {
   rejected?: readonly string[];
 }
 
+/** One platform's final stage of an image, for a manifest list. */
+export interface PlatformStage {
+  /** `linux/arm64`, normalized. */
+  platform: string;
+  stage: Pick<StoredStage, 'digest' | 'createdMs' | 'imageName'>;
+}
+
+/** A published manifest list: `<repo>:<tag>` and the list's own digest. */
+export interface PublishedList {
+  imageName: string;
+  tag: string;
+  digest: string;
+}
+
 export interface StagesStorage {
   /** Human name for stage lines: `stapelkit-example` (daemon store), `127.0.0.1:5000/app` (registry). */
   readonly repo: string;
@@ -55,4 +69,9 @@ export interface StagesStorage {
    * Cached per stage.
    */
   loadLabels?(stage: StoredStage): Promise<StoredStage>;
+  /**
+   * A multi-platform image's manifest list over its platforms' final stages (registries only; werf
+   * writes one only when the repo is a registry). Idempotent: the same stages give the same list.
+   */
+  publishManifestList?(stages: PlatformStage[]): Promise<PublishedList>;
 }
