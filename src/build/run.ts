@@ -9,7 +9,7 @@ import { StapelkitError } from '../errors';
 import { connectWithFlags, progressFromFlags, type DaemonFlags } from '../daemon/cli-options';
 import { openGateway } from '../buildkit/gateway-client';
 import type { BuildkitClient } from '../buildkit/client';
-import { dockerApiFor, type DockerApi } from '../daemon/docker-api';
+import { dockerApiFor } from '../daemon/docker-api';
 import type { ProjectFlags } from '../cli/commands/project-options';
 import type { PublishedList, StagesStorage } from '../storage/types';
 import { runDriver, type ImageOutcome, type StageOutcome } from './driver';
@@ -69,22 +69,29 @@ async function publishManifestLists(storage: StagesStorage, images: ImageOutcome
   return out;
 }
 
-/** `--add-custom-tag`: tags every final image in the stages storage's repository (werf's template variables). */
-async function addCustomTags(storage: StagesStorage, images: ImageOutcome[], templates: string[], docker: DockerApi | undefined): Promise<string[]> {
+/**
+ * `--add-custom-tag`: tags every final image in the stages storage's repository (werf's template
+ * variables) — in the daemon's image store, or in the registry (the manifest list of a
+ * multi-platform image, which the daemon's store cannot hold: there it is refused).
+ */
+async function addCustomTags(storage: StagesStorage, images: ImageOutcome[], templates: string[], lists: ReadonlyMap<string, PublishedList>): Promise<string[]> {
   const finals = images.filter((i) => i.image.final);
+  const names = [...new Set(finals.map((i) => i.image.name))];
   const out: string[] = [];
   for (const t of templates) {
-    if (finals.length > 1 && !t.includes('%image')) throw new StapelkitError('BAD_FLAG', `--add-custom-tag ${t}: with several final images the tag must contain %image%, %image_slug% or %image_safe_slug%`);
+    if (names.length > 1 && !t.includes('%image')) throw new StapelkitError('BAD_FLAG', `--add-custom-tag ${t}: with several final images the tag must contain %image%, %image_slug% or %image_safe_slug%`);
   }
-  if (!docker || !storage.persistent) throw new StapelkitError('NOT_SUPPORTED', '--add-custom-tag needs a stages storage in the daemon image store here');
-  for (const img of finals) {
-    const name = img.image.name;
-    const contentTag = img.last.labels['werf-stage-content-digest'] ?? img.last.digest;
+  if (!storage.persistent || !storage.addTag) throw new StapelkitError('NOT_SUPPORTED', '--add-custom-tag needs a stages storage (the daemon image store or --repo)');
+  for (const name of names) {
+    const outs = finals.filter((i) => i.image.name === name);
+    const list = lists.get(name);
+    if (outs.length > 1 && !list) throw new StapelkitError('NOT_SUPPORTED', `--add-custom-tag: image ${name || '~'} is built for ${outs.length} platforms; one tag for all of them needs a manifest list, which only a registry --repo holds`);
+    const last = outs[0].last;
+    const contentTag = last.labels['werf-stage-content-digest'] ?? last.digest;
     for (const t of templates) {
       const tag = t.replaceAll('%image_content_based_tag%', contentTag).replaceAll('%image_safe_slug%', slug(name)).replaceAll('%image_slug%', slug(name)).replaceAll('%image%', name);
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new StapelkitError('BAD_FLAG', `--add-custom-tag ${t}: "${tag}" is not a valid docker tag`);
-      await docker.call(`/images/${encodeURIComponent(img.last.imageName)}/tag?repo=${encodeURIComponent(storage.repo)}&tag=${encodeURIComponent(tag)}`, { method: 'POST' });
-      out.push(`image ${name || '~'}: tagged ${storage.repo}:${tag}`);
+      out.push(`image ${name || '~'}: tagged ${await storage.addTag(list ? list.imageName : last.imageName, tag)}`);
     }
   }
   return out;
@@ -135,7 +142,7 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
       const lists = await publishManifestLists(storage, result.images);
       for (const [name, l] of lists) io.out.write(`image ${name || '~'}: ${l.imageName} (manifest list ${l.digest.slice(0, 19)}…)\n`);
       if (flags.addCustomTag?.length) {
-        for (const line of await addCustomTags(storage, result.images, flags.addCustomTag, docker)) io.out.write(line + '\n');
+        for (const line of await addCustomTags(storage, result.images, flags.addCustomTag, lists)) io.out.write(line + '\n');
       }
       if (flags.saveBuildReport) {
         const p = path.resolve(project.projectDir, flags.buildReportPath ?? '.werf-build-report.json');

@@ -107,4 +107,9 @@ export class DaemonImageStorage implements StagesStorage {
   sourceRef(stage: StoredStage): string {
     return stage.imageName;
   }
+
+  async addTag(imageName: string, tag: string): Promise<string> {
+    await this.opts.docker.tagImage(imageName, this.repo, tag);
+    return `${this.repo}:${tag}`;
+  }
 }

@@ -144,6 +144,14 @@ export class RegistryStorage implements StagesStorage {
     return { imageName: `${this.repo}:${tag}`, tag, digest };
   }
 
+  /** The registry copy of a tag: the same manifest bytes PUT under the new tag (no blob moves). */
+  async addTag(imageName: string, tag: string): Promise<string> {
+    const from = imageName.slice(imageName.lastIndexOf(':') + 1);
+    const m = await this.registry.getManifest(this.path, from);
+    await this.registry.putManifest(this.path, tag, m.bytes, m.mediaType);
+    return `${this.repo}:${tag}`;
+  }
+
   private async export(definition: StoreRequest['definition'], imageConfig: OciImageConfig, exporter: { type: string; attrs: Record<string, string> }): Promise<Record<string, string>> {
     const res = await exportImage(this.opts.client, { session: this.opts.session, definition, imageConfig, exporter, progress: this.opts.progress });
     return res.exporterResponse;

@@ -74,4 +74,9 @@ export interface StagesStorage {
    * writes one only when the repo is a registry). Idempotent: the same stages give the same list.
    */
   publishManifestList?(stages: PlatformStage[]): Promise<PublishedList>;
+  /**
+   * Names `imageName` (a stage, or a published list, of this repo) `<repo>:<tag>` too (`--add-custom-tag`);
+   * moves the tag if it exists. Returns the new name.
+   */
+  addTag?(imageName: string, tag: string): Promise<string>;
 }

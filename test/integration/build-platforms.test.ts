@@ -2,7 +2,7 @@
  * `stapelkit build --platform linux/amd64,linux/arm64 --repo <registry>`: one image per platform
  * (arm64 under qemu) and werf's manifest list over the platforms' final stages, tagged
  * `<repo>:<H3(stage ids)>`. The base is a two-platform busybox list in the test registry, since
- * dockerd's store holds one architecture per tag.
+ * dockerd's store holds one architecture per tag. `--add-custom-tag` then names the list in the registry.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -92,8 +92,10 @@ dockerd('two platforms with --repo: a manifest list over both final stages; a se
       assert.is(await fileInImage(client, repoPath, img, 'arch'), uname);
     }
 
-    const again = await build(p, args, { env: cliEnv });
+    const again = await build(p, [...args, '--add-custom-tag', '%image%-v1'], { env: cliEnv });
     assert.equal(again.built, []);
+    assert.match(again.stdout, new RegExp(`^image app: tagged .*/${repoPath}:app-v1$`, 'm'));
+    assert.is((await client.headManifest(repoPath, 'app-v1'))?.digest, list.digest, 'the custom tag names the list, in the registry');
     assert.is(again.report.Images.app.DockerTag, tag);
     assert.is(again.report.Images.app.DockerImageDigest, list.digest);
   } finally {
