@@ -8,14 +8,28 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { setDebugDaemon } from '../daemon/cli-options';
 import { isStapelkitError } from '../errors';
-import { register as registerRender } from './commands/render';
-import { register as registerConfig } from './commands/config';
-import { register as registerDebug } from './commands/debug';
-import { register as registerDaemon } from './commands/daemon';
-import { register as registerBuild } from './commands/build';
-import { register as registerRun } from './commands/run';
-import { register as registerCompile } from './commands/compile';
 import { werfBool } from './commands/project-options';
+
+type Register = (program: Command) => void;
+/**
+ * Sub-command modules by the command names they register, in help order. A module is required only
+ * when its command runs (or for help): each pulls in its own dependency tree (config + yaml +
+ * template, llb + protobufjs, dockerd, …), which dominated a no-op build's start.
+ */
+const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: () => Register }> = [
+  { names: ['render'], load: () => (require('./commands/render') as typeof import('./commands/render')).register },
+  { names: ['config'], load: () => (require('./commands/config') as typeof import('./commands/config')).register },
+  { names: ['debug'], load: () => (require('./commands/debug') as typeof import('./commands/debug')).register },
+  { names: ['daemon'], load: () => (require('./commands/daemon') as typeof import('./commands/daemon')).register },
+  { names: ['build', 'stages'], load: () => (require('./commands/build') as typeof import('./commands/build')).register },
+  { names: ['run'], load: () => (require('./commands/run') as typeof import('./commands/run')).register },
+  { names: ['compile'], load: () => (require('./commands/compile') as typeof import('./commands/compile')).register },
+];
+
+/** The sub-command argv names (the first argument after node and the script that is not an option), if any. */
+export function commandName(argv: readonly string[]): string | undefined {
+  return argv.slice(2).find((a) => !a.startsWith('-'));
+}
 
 /** package.json's version, found upwards from here (src/cli under tsx, dist/src/cli compiled). */
 function packageVersion(): string {
@@ -32,7 +46,8 @@ export function debugRequested(argv: readonly string[], environ: Record<string, 
   return argv.includes('--debug') || argv.includes('--log-debug') || werfBool(environ.WERF_LOG_DEBUG);
 }
 
-export function makeProgram(): Command {
+/** `argv` given: only the module of the command it names is loaded (all of them for help, no command or an unknown one). */
+export function makeProgram(argv?: readonly string[]): Command {
   const program = new Command();
   program
     .name('stapelkit')
@@ -42,14 +57,9 @@ export function makeProgram(): Command {
     .option('--log-debug', "the same as --debug, werf's name (default $WERF_LOG_DEBUG)")
     .showHelpAfterError()
     .exitOverride();
-  // Sub-commands register themselves here (one line each).
-  registerRender(program);
-  registerConfig(program);
-  registerDebug(program);
-  registerDaemon(program);
-  registerBuild(program);
-  registerRun(program);
-  registerCompile(program);
+  const name = argv ? commandName(argv) : undefined;
+  const only = name === undefined ? undefined : COMMAND_MODULES.find((m) => m.names.includes(name));
+  for (const m of only ? [only] : COMMAND_MODULES) m.load()(program);
   return program;
 }
 
@@ -71,7 +81,7 @@ export function reportError(e: unknown, debug: boolean): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = makeProgram();
+  const program = makeProgram(argv);
   setDebugDaemon(debugRequested(argv));
   try {
     await program.parseAsync(argv);
