@@ -258,7 +258,14 @@ export class PlainPrinter implements ProgressSink {
 
   update(u: StatusUpdate): void {
     for (const x of u.vertexes) {
-      const v = this.get(x.digest, x.name);
+      let v = this.get(x.digest, x.name);
+      // The same digest run again by a later solve (each stage is its own solve: e.g. every
+      // "exporting to image"): a new entry, so its time is printed rather than hidden.
+      if (v.finished && !x.cached && x.started && v.started && x.started.getTime() > v.started.getTime()) {
+        this.vs.delete(x.digest);
+        if (this.last === x.digest) this.last = ''; // a blank line before the new entry
+        v = this.get(x.digest, x.name || v.name);
+      }
       if (x.started) v.started = x.started;
       if (!x.started && !x.cached && !x.completed) continue; // only queued
       this.announce(x.digest, v);

@@ -73,6 +73,17 @@ test('PlainPrinter: an error and a partial last line', () => {
   assert.is(s.text(), '#1 /bin/sh -c false\n#1 no newline\n#1 ERROR: exit code: 1\n');
 });
 
+test('PlainPrinter: a digest run again by a later solve is printed again (a cached repeat is not)', () => {
+  const s = sink();
+  const p = new PlainPrinter(s.out);
+  const exp = (start: number, end: number) => toStatusUpdate({ vertexes: [{ digest: 'e', name: 'exporting to image', started: ts(start), completed: ts(end) }] });
+  p.update(exp(0, 100));
+  p.update(exp(0, 100)); // the same run reported again
+  p.update(exp(2000, 2700));
+  p.update(toStatusUpdate({ vertexes: [{ digest: 'e', name: 'exporting to image', cached: true, started: ts(3000), completed: ts(3000) }] }));
+  assert.is(s.text(), '#1 exporting to image\n#1 DONE 0.1s\n\n#2 exporting to image\n#2 DONE 0.7s\n');
+});
+
 test('ProgressCollector: per-vertex state, logs, allCached with source exemption', () => {
   const c = new ProgressCollector();
   for (const u of stream) c.update(u);
