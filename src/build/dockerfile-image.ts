@@ -134,16 +134,17 @@ function sha256(b: Buffer | string): string {
   return crypto.createHash('sha256').update(b).digest('hex');
 }
 
-interface ContextFacts {
+/** What a Dockerfile image's build reads of its context; `stapelkit build` makes it from git (or the work tree), the frontend from its `context` local. */
+export interface DockerfileContextFacts {
   files: ContextFile[];
   dockerfileText: string;
   dockerignore?: { file: string; text: string };
-  /** The session source serving the context (made on demand). */
-  source: string;
+  /** The context as LLB, with the compiler's excludes (.dockerignore's) applied. */
+  state(excludePatterns: string[]): State;
+  /** Called before the graph is solved: start serving what `state` reads (a session source). */
+  serve(): Promise<void>;
   /** Context-relative files whose work-tree state differs from HEAD (giterminism refuses a COPY of them). */
-  uncommitted: Map<string, 'modified' | 'untracked'>;
-  /** Excludes added to .dockerignore's (the work tree's `.git`, which a HEAD context never has). */
-  extraExcludes: string[];
+  uncommitted?: Map<string, 'modified' | 'untracked'>;
 }
 
 export interface DockerfileConveyorOptions {
@@ -151,6 +152,8 @@ export interface DockerfileConveyorOptions {
   dev: boolean;
   /** `--loose-giterminism`: uncommitted Dockerfile, .dockerignore and context files are read from disk / not refused. */
   loose?: boolean;
+  /** Where the context comes from instead of the project's git (the frontend's build context). */
+  contextFacts?: (img: DockerfileImage) => Promise<DockerfileContextFacts>;
 }
 
 /** Paths (repo-relative) under `dir` that differ from HEAD in the work tree: modified, deleted, untracked (not ignored). */
@@ -208,7 +211,7 @@ function mergeFiles(base: ContextFile[], extra: ContextFile[]): ContextFile[] {
 }
 
 /** Context files, Dockerfile and .dockerignore of an image, from git HEAD (or the work tree with --dev). */
-async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: DockerfileConveyorOptions): Promise<ContextFacts> {
+async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: DockerfileConveyorOptions): Promise<DockerfileContextFacts> {
   const project = ctx.project;
   const contextAbs = path.join(project.projectDir, img.context);
   const prefix = normalizeGitPath(path.relative(project.repoRoot, project.projectDir));
@@ -232,7 +235,8 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     if (text === undefined) throw new StapelkitError('DOCKERFILE_MISSING', `${imageLabel(img)}: the Dockerfile "${dockerfilePath}" was not found in the work tree`, { pos: img.pos });
     const di = dockerignoreCandidates(img.dockerfile).map((f) => ({ file: f, text: read(f) })).find((c) => c.text !== undefined);
     const source = ctx.defineSource(`dockerfile-context-${sha256(contextAbs).slice(0, 16)}`, async () => ({ dir: contextAbs }));
-    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, source, uncommitted: new Map(), extraExcludes: fs.existsSync(path.join(contextAbs, '.git')) ? ['.git'] : [] };
+    const extra = fs.existsSync(path.join(contextAbs, '.git')) ? ['.git'] : [];
+    return { files: walkDisk(contextAbs), dockerfileText: text, dockerignore: di && { file: [img.context, di.file].filter(Boolean).join('/'), text: di.text! }, ...sessionContext(ctx, img, source, extra), uncommitted: new Map() };
   }
 
   const head = (await ctx.head()).hash;
@@ -272,7 +276,7 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
       hint: onDisk ? 'the file exists in the work tree: commit it (or build with --dev)' : 'check `dockerfile:` (relative to `context:`)',
     });
   }
-  let dockerignore: ContextFacts['dockerignore'];
+  let dockerignore: DockerfileContextFacts['dockerignore'];
   for (const f of dockerignoreCandidates(img.dockerfile)) {
     const t = await blob(f, g.allowUncommittedDockerignoreFiles);
     if (t !== undefined) {
@@ -294,7 +298,15 @@ async function contextFacts(ctx: StapelBuildContext, img: DockerfileImage, o: Do
     const git = gitTreeSource({ entries: archive, repos: new Map([[repoDir, ctx.git]]) });
     return { dir: '', source: added.length ? withWorkTreeFiles(git, added, contextAbs) : git };
   });
-  return { files, dockerfileText: text, dockerignore, source, uncommitted, extraExcludes: [] };
+  return { files, dockerfileText: text, dockerignore, ...sessionContext(ctx, img, source, []), uncommitted };
+}
+
+/** The context served by the session source `source`; `extraExcludes` added to the compiler's. */
+function sessionContext(ctx: StapelBuildContext, img: DockerfileImage, source: string, extraExcludes: string[]): Pick<DockerfileContextFacts, 'state' | 'serve'> {
+  return {
+    state: (excludePatterns) => local(source, { sharedKeyHint: source, customName: `[internal] ${imageLabel(img)} context`, excludePatterns: [...excludePatterns, ...extraExcludes] }),
+    serve: () => ctx.serveSources([source]),
+  };
 }
 
 /** `git` with the work-tree files `added` (context-relative, under `root`) over it: contextAddFiles. */
@@ -334,7 +346,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
   }
   const extraHosts = parseAddHost(img);
   const network = networkMode(img);
-  const facts = await contextFacts(ctx, img, o);
+  const facts = o.contextFacts ? await o.contextFacts(img) : await contextFacts(ctx, img, o);
   const dockerfileFile = [img.context, img.dockerfile].filter(Boolean).join('/');
   const df: Dockerfile = parseDockerfile(facts.dockerfileText, dockerfileFile);
   const ignore = facts.dockerignore ? new PatternMatcher(readDockerignore(facts.dockerignore.text, facts.dockerignore.file)) : undefined;
@@ -358,7 +370,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
     imageCacheVersion: img.cacheVersion ?? model.meta.build.cacheVersion,
     platform,
     checksum: (sources, instruction) => {
-      if (facts.uncommitted.size) {
+      if (facts.uncommitted?.size) {
         const dirty = [...facts.uncommitted.keys()].filter((f) => contextChecksum([{ path: f, mode: '', id: '' }], sources, ignore) !== EMPTY_CHECKSUM);
         if (dirty.length) {
           const node = df.stages.flatMap((st) => st.commands).find((c) => c.node.original.trim() === instruction)?.node;
@@ -417,7 +429,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
       };
       const r = await compileParsed(df, {
         file: dockerfileFile,
-        context: ({ excludePatterns }) => local(facts.source, { sharedKeyHint: facts.source, customName: `[internal] ${imageLabel(img)} context`, excludePatterns: [...excludePatterns, ...facts.extraExcludes] }),
+        context: ({ excludePatterns }) => facts.state(excludePatterns),
         ...(facts.dockerignore ? { dockerignore: facts.dockerignore.text, dockerignoreFile: facts.dockerignore.file } : {}),
         resolveImage,
         buildArgs: { ...img.args, ...dependencyArgs },
@@ -428,7 +440,7 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
         ...(network ? { network } : {}),
       });
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-      await ctx.serveSources([facts.source]);
+      await facts.serve();
       return { state: r.state, imageConfig: r.imageConfig, labels };
     },
   };

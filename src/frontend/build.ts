@@ -5,11 +5,15 @@
  *
  * Git mappings take their facts and files from the build context (context-git.ts: no history,
  * content ids, stageDependencies over the files). WERF_COMMIT_* come as plain env from the
- * context's `.git` HEAD (frontendCommitEnv). Refused up front with the werf.yaml position: remote
- * git mappings (no network), `fromPath` mounts (host paths of the client).
+ * context's `.git` HEAD (frontendCommitEnv). Dockerfile images go through the core's Dockerfile
+ * conveyor with their context read from the `context` local (context-dockerfile.ts) and the
+ * `build-arg:*` options as their build args under werf.yaml's `args`. Refused up front with the
+ * werf.yaml position: remote git mappings (no network), `fromPath` mounts and `contextAddFiles`
+ * (host paths of the client), and git mappings or Dockerfile images without the context local.
  */
 import type { Gateway, GatewayRef, GatewayResult, OciImageConfig } from '../build/gateway';
 import { runDriver } from '../build/driver';
+import { dockerfileConveyor } from '../build/dockerfile-image';
 import { selectImages as withDependencies } from '../build/plan';
 import { StapelBuildContext, stapelConveyor, type StapelContextOptions } from '../build/stapel';
 import { imageLabel, type Image } from '../config/model';
@@ -23,6 +27,7 @@ import { tzOffsetMinutes } from '../git/reader';
 import { mappingAdd } from '../git/pathmatch';
 import type { ContextProject } from './project';
 import { ContextMappingFacts, contentNeeded, readContextSnapshot } from './context-git';
+import { frontendDockerfileFacts } from './context-dockerfile';
 
 /** What the frontend's core build context knows: the commit (the context's `.git` HEAD, or none), no ssh. */
 class FrontendStapelContext extends StapelBuildContext {
@@ -59,7 +64,11 @@ export function frontendCommitEnv(project: Pick<ContextProject, 'fromDotGit' | '
 /** Throws, positioned, for what the frontend cannot build (see the file comment). */
 export function unsupportedInFrontend(images: Image[], opts: { contextState?: boolean } = { contextState: true }): void {
   for (const img of images) {
-    if (img.kind !== 'stapel') throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: Dockerfile images are not built by the frontend yet`, { pos: img.pos });
+    if (img.kind !== 'stapel') {
+      if (!opts.contextState) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: Dockerfile images need the build context as a local source (the \`context\` frontend input is not supported for them)`, { pos: img.pos });
+      if (img.contextAddFiles.length) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: contextAddFiles are work-tree files of the client; in the frontend the build context already is the work tree: drop them`, { pos: img.pos });
+      continue;
+    }
     const remote = img.git.find((m) => m.type === 'remote');
     if (remote) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: git mapping url ${remote.url}: remote repositories are not fetched by the frontend (build with \`stapelkit build\`)`, { pos: remote.pos });
     if (img.git.length && !opts.contextState) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: git mappings need the build context as a local source (the \`context\` frontend input is not supported for them)`, { pos: img.git[0].pos });
@@ -84,8 +93,13 @@ export interface FrontendBuildOptions {
   noCache?: true | string[];
   /** `label:NAME=VALUE` options: added to the result's image config. */
   labels?: Record<string, string>;
-  /** The solved build context and the LLB State it was solved from (absent: a `context` frontend input). */
-  context?: { ref: GatewayRef; state?: State };
+  /**
+   * The solved build context and the LLB State it was solved from (absent: a `context` frontend
+   * input); `local` makes that local source again with patterns (a Dockerfile image's excludes).
+   */
+  context?: { ref: GatewayRef; state?: State; local?: (o: { includePatterns?: string[]; excludePatterns: string[] }) => State };
+  /** `build-arg:*` options: a Dockerfile image's build args (werf.yaml's `args` win), as `docker build --build-arg`. */
+  buildArgs?: Record<string, string>;
   /** `image-resolve-mode` for base and import images. */
   resolveMode?: 'default' | 'pull' | 'local';
   log(line: string): void;
@@ -134,7 +148,13 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
       parallel: 4,
       marshal: marshalFor,
       hooks: {
-        conveyor: (img, platform, built) => stapelConveyor(ctx, img, platform, built),
+        conveyor: (img, platform, built) => {
+          if (img.kind !== 'dockerfile') return stapelConveyor(ctx, img, platform, built);
+          if (!context?.local) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: Dockerfile images need the build context as a local source`, { pos: img.pos });
+          const local = context.local;
+          const withArgs = { ...img, args: { ...(opts.buildArgs ?? {}), ...img.args } };
+          return dockerfileConveyor(ctx, withArgs, platform, built, { dev: false, contextFacts: (i) => frontendDockerfileFacts(gw, context.ref, i, local) });
+        },
         stageLine: (o) => opts.log(`stage ${o.image || '~'}/${o.stage} [${o.platform}] ${o.digest.slice(0, 12)} ${o.how} in ${o.ms} ms`),
       },
     });

@@ -74,7 +74,8 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
   const inputs = gw.inputs ? await gw.inputs() : {};
   // Both locals are solved at once, and the config layer (template engine, YAML) loads meanwhile.
   const configP = readConfig(gw, env, opts, inputs, caps.llb);
-  const contextState = inputs[opts.contextKey] ? undefined : local(opts.contextKey, { sessionId: env.sessionId || undefined, sharedKeyHint: opts.contextKey });
+  const contextLocal = (o: { includePatterns?: string[]; excludePatterns?: string[] } = {}) => local(opts.contextKey, { sessionId: env.sessionId || undefined, sharedKeyHint: opts.contextKey, ...o });
+  const contextState = inputs[opts.contextKey] ? undefined : contextLocal();
   const contextDef: Definition | Buffer = inputs[opts.contextKey] ?? marshal(contextState!, { caps: caps.llb });
   const contextP = gw.solve(asDefinition(contextDef));
   contextP.catch(() => undefined); // a werf.yaml error below takes precedence
@@ -98,7 +99,7 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
     throw new StapelkitError('FRONTEND_TARGET', `the build returns one image; werf.yaml has ${images.length} final images (${images.map((i) => JSON.stringify(i.name)).join(', ')}): choose one with --target (or the image= option)`);
   }
   const { buildTarget } = require('./build') as typeof import('./build');
-  return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, context: { ref: context, state: contextState }, resolveMode: opts.resolveMode, log });
+  return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, context: { ref: context, state: contextState, ...(contextState ? { local: contextLocal } : {}) }, buildArgs: opts.buildArgs, resolveMode: opts.resolveMode, log });
 }
 
 export async function main(): Promise<number> {

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import type { Gateway, GatewayCaps, GatewayRef, GatewayResult, GatewayStat, ResolvedImage, ResolveImageOptions } from '../../../src/build/gateway';
 import { StapelkitError } from '../../../src/errors';
 import { ContextFiles, ContextGitReader, MODE_DIR } from '../../../src/frontend/context-files';
+import { rebasePattern } from '../../../src/frontend/context-dockerfile';
 import { runFrontend } from '../../../src/frontend/main';
 import { parseFrontendOptions } from '../../../src/frontend/options';
 import { frontendEnv } from '../../../src/frontend/stdio-gateway';
@@ -202,6 +203,19 @@ t('git mappings: facts and copies from the context; an add matching nothing and 
   const remote = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf('- url: https://example.com/x.git\n  add: /\n  to: /app\n') }, context: {} }), env({ 'loose-giterminism': 'true' })).catch((e) => e);
   assert.is(remote.code, 'FRONTEND_UNSUPPORTED');
   assert.match(remote.format(), /^werf\.yaml:7:\d+: .*remote repositories/);
+});
+
+t('Dockerfile images: excludes rebased onto context:, a missing Dockerfile and contextAddFiles refused with the position', async () => {
+  assert.is(rebasePattern('', 'x/*.txt'), 'x/*.txt');
+  assert.is(rebasePattern('app', 'src/ignored.txt'), 'app/src/ignored.txt');
+  assert.is(rebasePattern('app', '!/keep.txt'), '!app/keep.txt');
+  const werf = (extra = '') => `project: demo\nconfigVersion: 1\n---\nimage: df\ndockerfile: Dockerfile\ncontext: app\n${extra}`;
+  const missing = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf() }, context: { 'app/other.txt': 'x' } }), env({})).catch((e) => e);
+  assert.is(missing.code, 'DOCKERFILE_MISSING');
+  assert.match(missing.format(), /^werf\.yaml:4:\d+: .*app\/Dockerfile/);
+  const added = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf('contextAddFiles: [extra.txt]\n') }, context: { 'app/Dockerfile': 'FROM scratch\n' } }), env({ 'loose-giterminism': 'true' })).catch((e) => e);
+  assert.is(added.code, 'FRONTEND_UNSUPPORTED');
+  assert.match(added.format(), /^werf\.yaml:4:\d+: .*contextAddFiles/);
 });
 
 t.run();
