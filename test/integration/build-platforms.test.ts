@@ -10,15 +10,12 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { busyboxTarball } from '../../src/daemon/base-images';
-import { userStateDir } from '../../src/daemon/dockerd';
-import { pushDockerArchive } from '../../src/registry/archive';
 import { RegistryClient } from '../../src/registry/client';
 import { MediaType, type ImageIndex, type ImageManifest } from '../../src/registry/media-types';
 import { readTar } from '../../src/buildkit/tar';
 import { sha3_224Hash } from '../../src/stages/hash';
 import { dockerdOnly, testEnv, type TestEnv } from './harness';
-import { testRegistry, type TestRegistry } from './harness/registry';
+import { pushMultiArchBusybox, testRegistry, type TestRegistry } from './harness/registry';
 import { build, werfProject } from './werf-project';
 
 const t = suite('build platforms');
@@ -55,18 +52,11 @@ dockerd('two platforms with --repo: a manifest list over both final stages; a se
     return;
   }
   const client = new RegistryClient(reg.host);
-  const cacheDir = path.join(userStateDir(), 'cache');
-  const manifests = [];
-  for (const arch of ['amd64', 'arm64'] as const) {
-    const pushed = await pushDockerArchive(client, 'stapelkit-test/busybox', arch, await busyboxTarball(arch, cacheDir));
-    const head = await client.headManifest('stapelkit-test/busybox', pushed.digest);
-    manifests.push({ mediaType: MediaType.dockerManifest, digest: pushed.digest, size: head!.size, platform: { os: 'linux', architecture: arch } });
-  }
-  await client.putManifest('stapelkit-test/busybox', 'multi', { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests } as never);
+  const base = await pushMultiArchBusybox(reg);
 
   const project = `mp-${process.pid}`;
   const repoPath = `stapelkit-test/${project}`;
-  const p = werfProject({ 'werf.yaml': `project: ${project}\nconfigVersion: 1\n---\nimage: app\nfrom: ${reg.host}/stapelkit-test/busybox:multi\nshell:\n  install:\n  - uname -m > /arch\n` });
+  const p = werfProject({ 'werf.yaml': `project: ${project}\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\nshell:\n  install:\n  - uname -m > /arch\n` });
   try {
     const args = ['--addr', env.addr, '--repo', `${reg.host}/${repoPath}`, '--platform', 'linux/amd64,linux/arm64'];
     const r = await build(p, args, { env: cliEnv });

@@ -9,15 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { busyboxTarball } from '../../src/daemon/base-images';
-import { userStateDir } from '../../src/daemon/dockerd';
-import { pushDockerArchive } from '../../src/registry/archive';
-import { RegistryClient } from '../../src/registry/client';
-import { MediaType } from '../../src/registry/media-types';
 import { Session } from '../../src/session';
 import { frontendImage, projectDir } from './frontend-helpers';
 import { daemonTraits, dockerdOnly, testEnv, type TestEnv } from './harness';
-import { testRegistry, type TestRegistry } from './harness/registry';
+import { pushMultiArchBusybox, testRegistry, type TestRegistry } from './harness/registry';
 
 const t = suite<{ env: TestEnv; reg: TestRegistry; image: string; cleanups: (() => void)[] }>('frontend platforms');
 
@@ -39,17 +34,9 @@ dockerdOnly(t, 'the frontend image is docker-loaded into the image store')('plat
     console.log(`  (skipped: arm64 cannot run here: ${ctx.env.images.arm64Note})`);
     return;
   }
-  const client = new RegistryClient(ctx.reg.host);
-  const cacheDir = path.join(userStateDir(), 'cache');
-  const manifests = [];
-  for (const arch of ['amd64', 'arm64'] as const) {
-    const pushed = await pushDockerArchive(client, 'stapelkit-test/busybox', arch, await busyboxTarball(arch, cacheDir));
-    const head = await client.headManifest('stapelkit-test/busybox', pushed.digest);
-    manifests.push({ mediaType: MediaType.dockerManifest, digest: pushed.digest, size: head!.size, platform: { os: 'linux', architecture: arch } });
-  }
-  await client.putManifest('stapelkit-test/busybox', 'multi', { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests } as never);
+  const base = await pushMultiArchBusybox(ctx.reg);
 
-  const p = projectDir({ 'werf.yaml': `project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: ${ctx.reg.host}/stapelkit-test/busybox:multi\nshell:\n  install: uname -m > /arch\n` });
+  const p = projectDir({ 'werf.yaml': `project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: ${base}\nshell:\n  install: uname -m > /arch\n` });
   ctx.cleanups.push(p.cleanup);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-fe-out-'));
   ctx.cleanups.push(() => fs.rmSync(out, { recursive: true, force: true }));

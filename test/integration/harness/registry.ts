@@ -10,6 +10,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { busyboxTarball } from '../../../src/daemon/base-images';
+import { userStateDir } from '../../../src/daemon/dockerd';
+import { pushDockerArchive } from '../../../src/registry/archive';
+import { RegistryClient } from '../../../src/registry/client';
+import { MediaType } from '../../../src/registry/media-types';
 
 export const REGISTRY_ENV = 'STAPELKIT_TEST_REGISTRY';
 
@@ -139,4 +144,22 @@ export async function testRegistry(): Promise<TestRegistry> {
     return { host, url, stop: async () => undefined };
   }
   return startRegistry();
+}
+
+/**
+ * The busybox fixtures for amd64 and arm64 pushed to `reg` as one Docker manifest list (dockerd's
+ * own store holds one architecture per tag): the multi-arch base multi-platform tests build from.
+ * Returns its reference `<host>/<repo>:<tag>`.
+ */
+export async function pushMultiArchBusybox(reg: TestRegistry, repo = 'stapelkit-test/busybox', tag = 'multi'): Promise<string> {
+  const client = new RegistryClient(reg.host);
+  const cacheDir = path.join(userStateDir(), 'cache');
+  const manifests = [];
+  for (const arch of ['amd64', 'arm64'] as const) {
+    const pushed = await pushDockerArchive(client, repo, arch, await busyboxTarball(arch, cacheDir));
+    const head = await client.headManifest(repo, pushed.digest);
+    manifests.push({ mediaType: MediaType.dockerManifest, digest: pushed.digest, size: head!.size, platform: { os: 'linux', architecture: arch } });
+  }
+  await client.putManifest(repo, tag, { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests } as never);
+  return `${reg.host}/${repo}:${tag}`;
 }
