@@ -6,17 +6,15 @@
  * ENV/LABEL/CMD in the result; a Stapel image importing from it. `stapelkit build` of the same
  * committed project yields the same files.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { frontendImage } from './frontend-helpers';
+import { frontendImage, dockerBuildWerf } from './frontend-helpers';
 import { daemonTraits, dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
 import { build, werfProject, type WerfProject } from './werf-project';
 
-const DOCKER_CLI = '/usr/bin/docker'; // Debian's docker.io CLI (20.10)
 
 const t = suite<{ env: TestEnv; image: string; project?: WerfProject }>('frontend dockerfile images');
 const dockerd = dockerdOnly(t, 'the frontend image is docker-loaded and docker build runs it');
@@ -89,17 +87,7 @@ RUN echo other > /other
 }
 
 function dockerBuild(env: TestEnv, dir: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(DOCKER_CLI, ['build', '--progress=plain', '-f', 'werf.yaml', ...args, '.'], {
-      cwd: dir,
-      env: { ...process.env, DOCKER_HOST: `unix://${env.dockerSocket}`, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: dir + '/.docker-config' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (out += b));
-    child.on('close', (code) => resolve({ code: code ?? -1, out }));
-  });
+  return dockerBuildWerf(env.dockerSocket, dir, args);
 }
 
 async function sh(env: TestEnv, image: string, script: string): Promise<string> {

@@ -5,16 +5,14 @@
  * config; then edits a file outside stageDependencies (install stays CACHED, the new content is in
  * the image) and one inside (install runs again).
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { frontendImage, projectDir } from './frontend-helpers';
+import { frontendImage, projectDir, dockerBuildWerf } from './frontend-helpers';
 import { testEnv, testImageName, type TestEnv } from './harness';
 import { git } from '../unit/git/repo';
 
-const DOCKER_CLI = '/usr/bin/docker';
 
 const t = suite<{ env: TestEnv; image: string; cleanups: (() => void)[] }>('frontend image: git mappings');
 
@@ -29,17 +27,7 @@ t.after(async (ctx) => {
 });
 
 function dockerBuild(env: TestEnv, dir: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(DOCKER_CLI, ['build', '--progress=plain', '-f', 'werf.yaml', ...args, '.'], {
-      cwd: dir,
-      env: { ...process.env, DOCKER_HOST: `unix://${env.dockerSocket}`, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: dir + '/.docker-config' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (out += b));
-    child.on('close', (code) => resolve({ code: code ?? -1, out }));
-  });
+  return dockerBuildWerf(env.dockerSocket, dir, args);
 }
 
 /** Whether the plain-progress vertex named `… stage <stage>` (the user commands' exec) was CACHED. */

@@ -2,7 +2,7 @@
  * For the frontend tests and bench: compile the project when dist/ is older than src/, load the
  * frontend image (offline, scripts/frontend-image.ts) into the test daemon, and make projects.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,4 +45,25 @@ export function projectDir(files: Record<string, string>): { dir: string; cleanu
     fs.writeFileSync(path.join(dir, f), c);
   }
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Debian's docker.io CLI (20.10), not a docker CLI someone installed elsewhere. */
+export const DOCKER_CLI = '/usr/bin/docker';
+
+/**
+ * `DOCKER_BUILDKIT=1 docker build --progress=plain -f werf.yaml ARGS .` in `dir` against the test
+ * daemon's socket (its own empty docker config in the project): exit code and combined output.
+ */
+export function dockerBuildWerf(dockerSocket: string, dir: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(DOCKER_CLI, ['build', '--progress=plain', '-f', 'werf.yaml', ...args, '.'], {
+      cwd: dir,
+      env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket}`, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: dir + '/.docker-config' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (out += b));
+    child.on('close', (code) => resolve({ code: code ?? -1, out }));
+  });
 }

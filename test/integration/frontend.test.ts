@@ -7,16 +7,14 @@
  * `dockerfile` local, the context from `context`, build-args in the template, the install stage run,
  * the result's files and config, errors with their werf.yaml position.
  */
-import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Session } from '../../src/session';
 import { marshal, mkfile, scratch } from '../../src/llb';
 import { frontendLayout } from '../../scripts/frontend-image';
-import { frontendImage, projectDir } from './frontend-helpers';
+import { frontendImage, projectDir, dockerBuildWerf } from './frontend-helpers';
 import { daemonTraits, dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
 
-const DOCKER_CLI = '/usr/bin/docker'; // Debian's docker.io CLI (20.10), not /usr/local/bin/docker
 
 const t = suite<{ env: TestEnv; image: string; cleanups: (() => void)[] }>('frontend image');
 const dockerd = dockerdOnly(t, 'the frontend image is docker-loaded and docker build runs it');
@@ -146,17 +144,7 @@ dockerd('gateway.v0 with frontend inputs: `dockerfile` and `context` LLB replace
 });
 
 function dockerBuild(ctx: { env: TestEnv }, dir: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(DOCKER_CLI, ['build', '--progress=plain', '-f', 'werf.yaml', ...args, '.'], {
-      cwd: dir,
-      env: { ...process.env, DOCKER_HOST: `unix://${ctx.env.dockerSocket}`, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: dir + '/.docker-config' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (out += b));
-    child.on('close', (code) => resolve({ code: code ?? -1, out }));
-  });
+  return dockerBuildWerf(ctx.env.dockerSocket, dir, args);
 }
 
 dockerd('# syntax=<image> in werf.yaml with Debian docker build -f werf.yaml . (image only in the local store)', async (ctx) => {
