@@ -17,7 +17,7 @@ import { effectiveImageSpec } from '../config/imagespec';
 import { compileParsed, dockerfileStageDependencies, dockerfileStageDigest, parseDockerfile, readDockerignore, type Dockerfile, type DockerfileDigestOptions, type ResolvedBase } from '../dockerfile';
 import { newPathMatcher } from '../git/pathmatch';
 import { gitRun } from '../git/proc';
-import { FILE_STATE_ERROR } from '../config/files';
+import { FILE_STATE_ERROR } from '../config/file-state';
 import { GITERMINISM_PARAGRAPH, pathAllowed } from '../config/giterminism';
 import { normalizeGitPath } from '../git/reader';
 import { PatternMatcher } from '../session/patterns';

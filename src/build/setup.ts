@@ -8,8 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
-import { loadProject, type Image, type Model } from '../config';
-import type { LoadedProject } from '../config/project';
+import type { Image, Model } from '../config';
+import { loadProject } from '../project';
+import type { LoadedProject } from '../project';
 import type { DockerApi } from '../daemon/docker-api';
 import { userStateDir } from '../daemon/dockerd';
 import { busyboxTag, ensureBusyboxImage, type BusyboxArch } from '../daemon/base-images';

@@ -11,7 +11,7 @@ import { image as imageSource, local, marshal, type Definition, type State } fro
 import { parsePlatform } from '../llb/platform';
 import { imageLabel, type Image, type Model, type Pos, type StapelImage } from '../config';
 import { SourceMap, type SourceLocation } from '../llb/sourcemap';
-import type { LoadedProject } from '../config/project';
+import type { LoadedProject } from '../project';
 import type { Session, SyncedDir } from '../session';
 import type { SecretsProvider } from '../session/secrets';
 import type { CliGitRepo } from '../git/cli-repo';

@@ -5,7 +5,7 @@
  */
 import { StapelkitError } from '../errors';
 import { renderWerfConfig } from '../template';
-import { WerfFiles } from './files';
+import type { WerfFiles } from './file-state';
 
 export interface RenderWerfOptions {
   main: { name: string; text: string };

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Gateway, GatewayRef } from '../build/gateway';
-import { loadProject, type LoadedProject } from '../config';
+import { loadProject, type LoadedProject } from '../project';
 import { StapelkitError } from '../errors';
 import { ContextFiles, ContextGitReader } from './context-files';
 

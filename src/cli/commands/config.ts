@@ -1,6 +1,7 @@
 /** `stapelkit config`: print the validated, normalised model of every image. */
 import { Command } from 'commander';
-import { formatModel, loadProject } from '../../config';
+import { formatModel } from '../../config';
+import { loadProject } from '../../project';
 import { formatPos } from '../../errors';
 import { ProjectFlags, addProjectOptions, projectLoadOptions } from './project-options';
 

@@ -14,7 +14,7 @@
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LoadOptions } from '../../config';
+import type { LoadOptions } from '../../project';
 import { StapelkitError } from '../../errors';
 
 export interface ProjectFlags {

@@ -1,6 +1,7 @@
 /** `stapelkit render [IMAGE...]`: print werf.yaml after template rendering (like `werf config render`). */
 import { Command } from 'commander';
-import { imageDocuments, loadProject, renderProject } from '../../config';
+import { imageDocuments } from '../../config';
+import { loadProject, renderProject } from '../../project';
 import { StapelkitError } from '../../errors';
 import { ProjectFlags, addProjectOptions, projectLoadOptions } from './project-options';
 

@@ -2,7 +2,7 @@
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import { spawnSync } from 'node:child_process';
-import { renderProject } from '../../../src/config';
+import { renderProject } from '../../../src/project';
 import { makeRepo, removeRepo } from '../git/repo';
 
 test('.Commit.Date.Human/.Unix use the author time and offset, not the committer time', () => {

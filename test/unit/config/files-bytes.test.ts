@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadProject } from '../../../src/config';
+import { loadProject } from '../../../src/project';
 import { StapelkitError } from '../../../src/errors';
 import { git, makeRepo, removeRepo } from '../git/repo';
 

@@ -1,7 +1,8 @@
 /** Shared helpers for config fixture tests: a fixture dir → a committed temp repo → load. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LoadOptions, Renderer, defaultRenderer, loadProject, plainRenderer } from '../../../src/config';
+import { Renderer, defaultRenderer, plainRenderer } from '../../../src/config';
+import { LoadOptions, loadProject } from '../../../src/project';
 import { StapelkitError } from '../../../src/errors';
 import { makeRepo, removeRepo } from '../git/repo';
 

@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LoadOptions, RenderWerfOptions, Renderer, defaultRenderer, loadProject, parseGiterminism, plainRenderer } from '../../../src/config';
+import { RenderWerfOptions, Renderer, defaultRenderer, parseGiterminism, plainRenderer } from '../../../src/config';
+import { LoadOptions, loadProject } from '../../../src/project';
 import { StapelkitError } from '../../../src/errors';
 import { git, makeRepo, removeRepo, writeFiles } from '../git/repo';
 

@@ -5,7 +5,8 @@
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
 import { Document, parseDocument } from 'yaml';
-import { defaultGiterminism, loadProject, parseGiterminism, parseRendered } from '../../../src/config';
+import { defaultGiterminism, parseGiterminism, parseRendered } from '../../../src/config';
+import { loadProject } from '../../../src/project';
 import { StapelkitError } from '../../../src/errors';
 import { renderWerfConfig } from '../../../src/template';
 import { checkAliasExpansion, checkUtf8, checkYamlChars } from '../../../src/util/yaml-limits';

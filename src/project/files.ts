@@ -9,14 +9,8 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { GitReader, PathState, isOutside, normalizeGitPath } from '../git/reader';
 import { readWorktreeFile } from '../git/cli';
-import { GITERMINISM_PARAGRAPH, pathAllowed } from './giterminism';
-import { oneLine } from './yamlnode';
+import { Allow, FILE_STATE_ERROR, NOTHING, fileStateError } from '../config/file-state';
 import type { WerfFiles } from '../template/werf';
-
-export type { WerfFiles };
-
-export const FILE_STATE_ERROR = 'GITERMINISM_FILE';
-
 
 export interface ProjectFilesOptions {
   git: GitReader;
@@ -26,8 +20,6 @@ export interface ProjectFilesOptions {
   /** Disable all file-state checks (`--loose-giterminism`). */
   loose: boolean;
 }
-
-export type Allow = (projectRelPath: string) => boolean;
 
 /** Reads files of the project directory through git with giterminism rules. */
 export class ProjectFiles {
@@ -155,8 +147,6 @@ export class ProjectFiles {
   }
 }
 
-export const NOTHING: Allow = () => false;
-
 /** Files below `abs` (skipping .git), as `rel`-prefixed POSIX paths. */
 export function* walkDisk(abs: string, rel: string): Generator<string> {
   let ents: fs.Dirent[];
@@ -171,15 +161,6 @@ export function* walkDisk(abs: string, rel: string): Generator<string> {
     if (e.isDirectory()) yield* walkDisk(path.join(abs, e.name), r);
     else yield r;
   }
-}
-
-export function fileStateError(msg: string): StapelkitError {
-  return new StapelkitError(FILE_STATE_ERROR, oneLine(msg), { hint: GITERMINISM_PARAGRAPH });
-}
-
-/** Allows the project paths matching giterminism `globs`; NOTHING (no disk walks) when there are none. */
-export function allowGlobs(globs: string[]): Allow {
-  return globs.length === 0 ? NOTHING : (p) => pathAllowed(p, globs);
 }
 
 /** werf's `.Files`: paths relative to the project dir, content from git unless `allow`ed. */

@@ -1,22 +1,21 @@
 /**
- * Project directory → rendered werf.yaml → validated Model. The only I/O of config: files come
- * through a GitReader (HEAD commit, or tracked work-tree files with `--dev`) and, where
- * werf-giterminism.yaml allows, from disk.
+ * Project directory → rendered werf.yaml → validated Model: the I/O shell around the pure config
+ * layer. Files come through a GitReader (HEAD commit, or tracked work-tree files with `--dev`) and,
+ * where werf-giterminism.yaml allows, from disk.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { CliGitReader } from '../git/cli';
 import { GitReader, isOutside, normalizeGitPath, tzOffsetMinutes } from '../git/reader';
-import { Allow, FILE_STATE_ERROR, NOTHING, ProjectFiles, allowGlobs, fileStateError, makeWerfFiles, walkDisk } from './files';
-import { GITERMINISM_FILE, allowHint, checkModelGiterminism, defaultGiterminism, envAllowed, parseGiterminism } from './giterminism';
-import { Model, Warning } from './model';
-import { ParsedSection, makeDocSource, parseSection } from './parse';
-import { RenderResult, Renderer, defaultRenderer } from './render';
-import { splitDocuments } from './split';
+import { Allow, FILE_STATE_ERROR, NOTHING, allowGlobs, fileStateError } from '../config/file-state';
+import { GITERMINISM_FILE, allowHint, checkModelGiterminism, defaultGiterminism, envAllowed, parseGiterminism } from '../config/giterminism';
+import { Model } from '../config/model';
+import { RenderResult, Renderer, defaultRenderer } from '../config/render';
+import { parseRendered } from '../config/rendered';
 import { checkUtf8 } from '../util/yaml-limits';
-import { assembleModel } from './validate';
 import { goBytes, invalidUtf8Offset } from '../template/bytes';
+import { ProjectFiles, makeWerfFiles, walkDisk } from './files';
 
 export interface LoadOptions {
   /** Project directory (default: cwd). */
@@ -241,39 +240,6 @@ function checkRenderedUtf8(text: string, mapLine: (line: number) => { file: stri
   throw new StapelkitError('CONFIG_INVALID_UTF8', `the rendered configuration is not valid UTF-8 (byte 0x${byte} at rendered line ${line}): YAML cannot hold binary data`, {
     pos: mapLine(line),
     hint: 'encode binary content before it reaches YAML, e.g. {{ .Files.Get "file.bin" | b64enc }}',
-  });
-}
-
-/** Parse rendered text into a model (no I/O). */
-export function parseRendered(
-  text: string,
-  mapLine: (line: number) => { file: string; line: number },
-  extras: { commit: { hash: string; date: Date }; env: string; giterminism: Model['giterminism']; environ?: Record<string, string | undefined>; configFile: string; projectDirName: string },
-): Model {
-  const warnings: Warning[] = [];
-  const sections: ParsedSection[] = [];
-  for (const raw of splitDocuments(text)) {
-    const { src, parseError } = makeDocSource(raw, mapLine);
-    if (parseError) throw parseError;
-    sections.push(parseSection(raw, src, { warnings, environ: extras.environ ?? process.env }));
-  }
-  return assembleModel(sections, {
-    commit: { hash: extras.commit.hash, date: extras.commit.date.toISOString() },
-    env: extras.env,
-    giterminism: extras.giterminism,
-    warnings,
-    configFile: extras.configFile,
-    projectDirName: extras.projectDirName,
-  });
-}
-
-/** The rendered documents with the image names each declares (meta: none), as `werf config render IMAGE` picks them. */
-export function imageDocuments(r: Pick<RenderedProject, 'rendered' | 'mapLine'>, environ?: Record<string, string | undefined>): { text: string; names: string[] }[] {
-  return splitDocuments(r.rendered.text).map((raw) => {
-    const { src, parseError } = makeDocSource(raw, r.mapLine);
-    if (parseError) throw parseError;
-    const section = parseSection(raw, src, { warnings: [], environ: environ ?? process.env });
-    return { text: raw.text, names: section.kind === 'image' ? section.names : [] };
   });
 }
 
