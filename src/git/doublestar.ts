@@ -32,11 +32,24 @@ function runes(s: string): number[] {
 }
 
 const compiled = new Map<string, number[]>();
+const fastCompiled = new Map<string, RegExp | null>();
 let lastName = '';
 let lastRunes: number[] | undefined;
 
 /** doublestar.PathMatch(pattern, name). Throws BadPatternError for a malformed pattern. */
 export function pathMatch(pattern: string, name: string): boolean {
+  let fast = fastCompiled.get(pattern);
+  if (fast === undefined) {
+    fast = simplePatternRegExp(pattern);
+    if (fastCompiled.size > 10000) fastCompiled.clear();
+    fastCompiled.set(pattern, fast);
+  }
+  if (fast) return fast.test(name);
+  return pathMatchInterpreted(pattern, name);
+}
+
+/** pathMatch through the backtracking matcher alone (the reference the RegExp form is tested against). */
+export function pathMatchInterpreted(pattern: string, name: string): boolean {
   let pat = compiled.get(pattern);
   if (!pat) {
     pat = runes(pattern);
@@ -48,6 +61,59 @@ export function pathMatch(pattern: string, name: string): boolean {
   const res = matchFrom(pat, lastRunes, -1, -1, -1, -1, 0, 0);
   if (res === BAD) throw new BadPatternError(pattern);
   return res;
+}
+
+/** Pattern rests that match an exhausted name (zeroLength's list, for patterns without braces). */
+const ZERO_LENGTH_RESTS = new Set(['', '*', '**', '/**', '**/', '/**/']);
+const REGEXP_SPECIAL = /[.*+?^${}()|[\]\\/]/g;
+
+/**
+ * A RegExp equal to matchFrom for a pattern made of literals, `*`, `**` and `?` only (no classes,
+ * braces or escapes: those go through matchFrom). matchFrom reads tokens only while name is left
+ * (`(?=[\s\S])` before each token) and, once the name is used up, accepts exactly when the rest of
+ * the pattern is one of ZERO_LENGTH_RESTS (a `$` alternative at that boundary). Differential-tested
+ * against matchFrom in test/unit/git/pathmatch.test.ts. Globs are matched per path in every git
+ * walk: one RegExp test instead of an interpreted backtracking match per form and path.
+ */
+export function simplePatternRegExp(pattern: string): RegExp | null {
+  if (/[\\[\]{}]/.test(pattern)) return null;
+  // A rest of `**/` counts as zero-length by its text even where that `**` is a plain star; after an
+  // earlier star matchFrom may not reach that boundary (its single star backtrack point moved on).
+  if (pattern.endsWith('**/')) return null;
+  // Tokens as matchFrom reads them, each with its RegExp source.
+  const toks: { re: string; end: number; empty?: true }[] = [];
+  let segStart = true;
+  for (let i = 0; i < pattern.length;) {
+    const c = pattern[i];
+    if (c === '*') {
+      i++;
+      if (pattern[i] === '*') {
+        i++;
+        if (segStart && i >= pattern.length) { toks.push({ re: '[\\s\\S]*', end: i, empty: true }); continue; }
+        if (segStart && pattern[i] === '/') { i++; toks.push({ re: '(?:[^/]*/)*', end: i, empty: true }); continue; }
+      }
+      segStart = false;
+      toks.push({ re: '[^/]*', end: i, empty: true });
+    } else if (c === '?') {
+      segStart = false;
+      i++;
+      toks.push({ re: '[^/]', end: i });
+    } else {
+      const ch = String.fromCodePoint(pattern.codePointAt(i)!);
+      i += ch.length;
+      segStart = ch === '/';
+      toks.push({ re: ch.replace(REGEXP_SPECIAL, '\\$&'), end: i });
+    }
+  }
+  const endAt = (start: number) => ZERO_LENGTH_RESTS.has(pattern.slice(start));
+  let src = '$';
+  for (let k = toks.length - 1; k >= 0; k--) {
+    const start = k === 0 ? 0 : toks[k - 1].end;
+    // Literals and `?` need a character anyway; only tokens that can match nothing get the lookahead.
+    const step = `${toks[k].empty ? '(?=[\\s\\S])' : ''}${toks[k].re}${src}`;
+    src = endAt(start) ? `(?:$|${step})` : step;
+  }
+  return new RegExp(`^${src}`, 'u');
 }
 
 /** Whether the whole pattern is well formed (doublestar.ValidatePattern). */

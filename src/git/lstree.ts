@@ -164,11 +164,24 @@ export function isEmptyResult(r: LsResult): boolean {
   return r.entries.length === 0 && r.submodules.length === 0;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** Go string order (bytes); JS order differs only around surrogate pairs. */
 function byteCompare(a: string, b: string): number {
   if (a === b) return 0;
-  if (/[\ud800-\udfff]/.test(a + b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  if (SURROGATE.test(a) || SURROGATE.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
   return a < b ? -1 : 1;
+}
+
+/** `items` sorted by `key` in Go string order; one surrogate scan per item instead of one per comparison. */
+function sortByBytes<T>(items: T[], key: (x: T) => string): T[] {
+  const out = items.slice();
+  if (out.some((x) => SURROGATE.test(key(x)))) return out.sort((a, b) => byteCompare(key(a), key(b)));
+  return out.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka === kb ? 0 : ka < kb ? -1 : 1;
+  });
 }
 
 /**
@@ -178,11 +191,11 @@ function byteCompare(a: string, b: string): number {
 export function resultChecksum(r: LsResult): string {
   if (isEmptyResult(r)) return '';
   const h = createHash('sha256');
-  const entries = r.entries.slice().sort((a, b) => byteCompare(a.fullPath, b.fullPath));
+  const entries = sortByBytes(r.entries, (e) => e.fullPath);
   const parts: string[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) parts[i] = entries[i].node.oid + entries[i].node.mode.padStart(7, '0');
   h.update(parts.join(''));
-  const subs = r.submodules.slice().sort((a, b) => byteCompare(a.repoPath, b.repoPath));
+  const subs = sortByBytes(r.submodules, (x) => x.repoPath);
   for (const s of subs) {
     const c = resultChecksum(s);
     if (c) h.update(c);
@@ -192,8 +205,7 @@ export function resultChecksum(r: LsResult): string {
 
 /** Every entry of a result, submodules included (werf Result.Walk order). */
 export function* resultEntries(r: LsResult): Generator<LsEntry> {
-  const entries = r.entries.slice().sort((a, b) => byteCompare(a.fullPath, b.fullPath));
-  yield* entries;
-  const subs = r.submodules.slice().sort((a, b) => byteCompare(a.repoPath, b.repoPath));
+  yield* sortByBytes(r.entries, (e) => e.fullPath);
+  const subs = sortByBytes(r.submodules, (x) => x.repoPath);
   for (const s of subs) yield* resultEntries(s);
 }

@@ -42,10 +42,17 @@ function match(glob: string, p: string): boolean {
 }
 
 const UNCLEAN = /(^|\/)\.{1,2}(\/|$)|\/\/|\/$/;
+// Nested matchers clean the same path one after another: remember the last one.
+let lastIn = '';
+let lastOut = '';
 
 /** Go's filepath.Clean, with a fast path for the already-clean paths git prints. */
 function clean(p: string): string {
-  return p !== '' && !UNCLEAN.test(p) ? p : cleanPath(p);
+  if (p === lastIn && p !== '') return lastOut;
+  const out = p !== '' && !UNCLEAN.test(p) ? p : cleanPath(p);
+  lastIn = p;
+  lastOut = out;
+  return out;
 }
 
 /** werf formatPath: `""`, `"."`, `"/"` → `""`, otherwise Go's filepath.Clean. */
@@ -206,7 +213,8 @@ export class MultiMatcher extends Base {
     this.matchers = matchers.length ? matchers : [new TrueMatcher()];
   }
   isPathMatched(path: string): boolean {
-    return this.matchers.every((m) => m.isPathMatched(path));
+    for (const m of this.matchers) if (!m.isPathMatched(path)) return false;
+    return true;
   }
   /** Some matcher wants to go through and every other one matches the path. */
   shouldGoThrough(path: string): boolean {

@@ -4,7 +4,7 @@
  */
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
-import { BadPatternError, pathMatch, validatePattern } from '../../../src/git/doublestar';
+import { BadPatternError, pathMatch, pathMatchInterpreted, simplePatternRegExp, validatePattern } from '../../../src/git/doublestar';
 import {
   BasePathMatcher, ExcludeMatcher, GlobError, IncludeMatcher, MultiMatcher, TrueMatcher, exportMatcher, formatPath,
   newPathMatcher, splitFilepath, trimTrailingGlobs, validateGlobs, type PathMatcher,
@@ -45,6 +45,48 @@ const matchTable: [string, string, boolean | typeof BAD][] = [
   ['src/**.go', 'src/a/main.go', false], ['src/**.go', 'src/main.go', true], ['**/*', 'a', true], ['**/*', 'a/b/c', true],
   ['a/{b,c/**}', 'a/c/d/e', true], ['*.{js,ts}', 'x.ts', true], ['*.{js,ts}', 'x.go', false], ['\\{a\\}', '{a}', true],
 ];
+
+// The RegExp form of brace/class/escape-free patterns must agree with the backtracking matcher on
+// every pattern and name: exhaustively over short ones, then on random longer ones.
+ds('RegExp fast path equals the backtracking matcher', () => {
+  const patAtoms = ['a', 'b', '/', '*', '?', '.'];
+  const nameAtoms = ['a', 'b', '/', '.'];
+  const all = (atoms: string[], max: number): string[] => {
+    let level = [''];
+    const out = [''];
+    for (let n = 1; n <= max; n++) {
+      level = level.flatMap((x) => atoms.map((a) => x + a));
+      out.push(...level);
+    }
+    return out;
+  };
+  const names = all(nameAtoms, 4);
+  let compared = 0;
+  for (const pat of all(patAtoms, 5)) {
+    const re = simplePatternRegExp(pat);
+    // A trailing `**/` stays with the backtracking matcher (see simplePatternRegExp).
+    assert.is(re === null, pat.endsWith('**/'), pat);
+    if (!re) continue;
+    for (const name of names) {
+      assert.is(re.test(name), pathMatchInterpreted(pat, name), `${JSON.stringify(pat)} vs ${JSON.stringify(name)}`);
+      compared++;
+    }
+  }
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const longAtoms = ['ab', 'c', '/', '*', '**', '**/', '/**', '?', '.go', 'src', '☺'];
+  const longNames = ['ab', 'c', '/', 'x.go', 'src', '☺', 'a'];
+  for (let i = 0; i < 20000; i++) {
+    const pat = Array.from({ length: 1 + rnd(7) }, () => longAtoms[rnd(longAtoms.length)]).join('');
+    const name = Array.from({ length: rnd(8) }, () => longNames[rnd(longNames.length)]).join('');
+    const re = simplePatternRegExp(pat);
+    if (!re) continue;
+    assert.is(re.test(name), pathMatchInterpreted(pat, name), `${JSON.stringify(pat)} vs ${JSON.stringify(name)}`);
+    compared++;
+  }
+  assert.ok(compared > 2e6, String(compared));
+  for (const p of ['a[b]', 'a{b,c}', 'a\\*']) assert.is(simplePatternRegExp(p), null, p);
+});
 
 ds('doublestar PathMatch table', () => {
   for (const [pat, name, want] of matchTable) {
