@@ -257,13 +257,30 @@ export class BasePathMatcher extends Base {
   }
   isPathMatched(path: string): boolean {
     const p = formatPath(path);
-    if (!(isSubpath(this.basePath, p) || this.basePath === p)) return false;
-    return this.matcher ? this.matcher.isPathMatched(relPath(this.basePath, p)) : true;
+    const below = this.below(p);
+    if (below === undefined) return false;
+    return this.matcher ? this.matcher.isPathMatched(below) : true;
   }
   shouldGoThrough(path: string): boolean {
     const p = formatPath(path);
     if (isSubpath(p, this.basePath)) return true; // an ancestor of the base path
-    return this.matcher ? this.matcher.shouldGoThrough(relPath(this.basePath, p)) : false;
+    const below = this.below(p);
+    return this.matcher ? this.matcher.shouldGoThrough(below ?? relPath(this.basePath, p)) : false;
+  }
+
+  /**
+   * `p` relative to the base path when it is the base (`.`) or lies below it, else undefined. Clean
+   * paths without `\` (all of git's, nearly always) take string prefixes: this runs per file in
+   * every mapping walk, where the split-and-compare form allocated a dozen strings.
+   */
+  private below(p: string): string | undefined {
+    const b = this.basePath;
+    if (!b.includes('\\') && !p.includes('\\')) {
+      if (p === b) return '.';
+      if (b === '') return p;
+      return p.length > b.length && p.charCodeAt(b.length) === 0x2f && p.startsWith(b) ? p.slice(b.length + 1) : undefined;
+    }
+    return isSubpath(b, p) || b === p ? relPath(b, p) : undefined;
   }
 }
 
