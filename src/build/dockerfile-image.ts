@@ -438,6 +438,10 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
         caps: (await gw.caps()).llb,
         extraHosts,
         ...(network ? { network } : {}),
+        // werf.yaml's secrets and ssh are always served (stapelkit build checks them first; the
+        // frontend's client must give them): a mount of theirs that finds nothing is an error.
+        requiredSecrets: new Set(img.secrets.map((s) => s.id)),
+        requiredSsh: new Set(dockerfileSshSpecs(img).map((s) => s.id)),
       });
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       await facts.serve();
@@ -483,17 +487,28 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
   };
 }
 
-/** `ssh:` of the Dockerfile images (`default`, `default=/path/to/agent.sock`, like docker build --ssh) as session agents. */
+/** The specs of a Dockerfile image's `ssh:` (`default`, `default=/path/to/agent.sock`, comma-separated, like docker build --ssh). */
+export function dockerfileSshSpecs(img: Pick<DockerfileImage, 'ssh'>): { spec: string; id: string; socket?: string }[] {
+  if (!img.ssh) return [];
+  return img.ssh
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((spec) => {
+      const i = spec.indexOf('=');
+      return i < 0 ? { spec, id: spec } : { spec, id: spec.slice(0, i) || 'default', socket: spec.slice(i + 1) };
+    });
+}
+
+/** `ssh:` of the Dockerfile images as session agents (no socket given: SSH_AUTH_SOCK). */
 export function dockerfileSshAgents(images: Image[], env: NodeJS.ProcessEnv): { id: string; socket: string }[] {
   const out: { id: string; socket: string }[] = [];
   for (const img of images) {
-    if (img.kind !== 'dockerfile' || !img.ssh) continue;
-    for (const spec of img.ssh.split(',').map((s) => s.trim()).filter(Boolean)) {
-      const i = spec.indexOf('=');
-      const id = i < 0 ? spec : spec.slice(0, i);
-      const sock = i < 0 ? env.SSH_AUTH_SOCK ?? '' : spec.slice(i + 1);
-      if (!sock) throw new StapelkitError('SSH_AGENT', `ssh "${spec}": SSH_AUTH_SOCK is not set`, { pos: img.pos });
-      if (!out.some((a) => a.id === id)) out.push({ id: id || 'default', socket: sock });
+    if (img.kind !== 'dockerfile') continue;
+    for (const s of dockerfileSshSpecs(img)) {
+      const sock = s.socket ?? env.SSH_AUTH_SOCK ?? '';
+      if (!sock) throw new StapelkitError('SSH_AGENT', `ssh "${s.spec}": SSH_AUTH_SOCK is not set`, { pos: img.pos });
+      if (!out.some((a) => a.id === s.id)) out.push({ id: s.id, socket: sock });
     }
   }
   return out;

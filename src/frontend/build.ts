@@ -9,11 +9,13 @@
  * conveyor with their context read from the `context` local (context-dockerfile.ts) and the
  * `build-arg:*` options as their build args under werf.yaml's `args`. Refused up front with the
  * werf.yaml position: remote git mappings (no network), `fromPath` mounts and `contextAddFiles`
- * (host paths of the client), and git mappings or Dockerfile images without the context local.
+ * (host paths of the client), `value:` secrets, and git mappings or Dockerfile images without the
+ * context local. Secrets and ssh agents are the client's session's (docker build --secret/--ssh).
  */
 import type { Gateway, GatewayRef, GatewayResult, OciImageConfig } from '../build/gateway';
 import { runDriver } from '../build/driver';
-import { dockerfileConveyor } from '../build/dockerfile-image';
+import { dockerfileConveyor, dockerfileSshSpecs } from '../build/dockerfile-image';
+import { BuildError } from '../buildkit/build-error';
 import { selectImages as withDependencies } from '../build/plan';
 import { StapelBuildContext, stapelConveyor, type StapelContextOptions } from '../build/stapel';
 import { imageLabel, type Image } from '../config/model';
@@ -64,6 +66,15 @@ export function frontendCommitEnv(project: Pick<ContextProject, 'fromDotGit' | '
 /** Throws, positioned, for what the frontend cannot build (see the file comment). */
 export function unsupportedInFrontend(images: Image[], opts: { contextState?: boolean } = { contextState: true }): void {
   for (const img of images) {
+    // The client's session serves secrets (docker build --secret); the frontend has no session to
+    // serve a literal of werf.yaml, and putting it in the LLB would show it in the graph.
+    const literal = img.secrets.find((s) => s.type === 'value');
+    if (literal) {
+      throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: secret "${literal.id}": a \`value:\` secret cannot be served inside BuildKit (only the client's session serves secrets)`, {
+        pos: literal.pos,
+        hint: `declare it with \`src:\` (or \`env:\`) and give \`docker build --secret id=${literal.id},src=FILE\``,
+      });
+    }
     if (img.kind !== 'stapel') {
       if (!opts.contextState) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: Dockerfile images need the build context as a local source (the \`context\` frontend input is not supported for them)`, { pos: img.pos });
       if (img.contextAddFiles.length) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: contextAddFiles are work-tree files of the client; in the frontend the build context already is the work tree: drop them`, { pos: img.pos });
@@ -75,6 +86,32 @@ export function unsupportedInFrontend(images: Image[], opts: { contextState?: bo
     const custom = img.mounts.find((m) => m.type === 'custom_dir');
     if (custom) throw new StapelkitError('FRONTEND_UNSUPPORTED', `${imageLabel(img)}: mount fromPath ${custom.fromPath} is a host path of the client, which a frontend cannot reach`, { pos: custom.pos });
   }
+}
+
+/**
+ * BuildKit's "secret X not found" / "no SSH key "X" forwarded from the client" for an id werf.yaml
+ * declares, as an error at that declaration naming the docker build flag that serves it (the
+ * client's session is the only one; nothing can check it before the mount asks).
+ */
+export function clientSessionError(e: unknown, images: Image[]): unknown {
+  const msg = e instanceof BuildError ? e.grpcMessage : e instanceof Error ? e.message : String(e);
+  const step = e instanceof BuildError && e.vertexName ? `, asked by ${e.vertexName}` : '';
+  const secret = /\bsecret (\S+) not found/.exec(msg)?.[1];
+  if (secret !== undefined) {
+    for (const img of images) {
+      const s = img.secrets.find((x) => x.id === secret);
+      if (s) return new StapelkitError('SECRET_MISSING', `${imageLabel(img)}: secret "${s.id}" was not served by the client${step}`, { pos: s.pos, hint: `give \`docker build --secret id=${s.id},src=FILE\``, cause: e });
+    }
+  }
+  const ssh = /no SSH key "([^"]*)" forwarded from the client/.exec(msg)?.[1];
+  if (ssh !== undefined) {
+    const id = ssh || 'default';
+    for (const img of images) {
+      const s = img.kind === 'dockerfile' ? dockerfileSshSpecs(img).find((x) => x.id === id) : undefined;
+      if (s) return new StapelkitError('SSH_AGENT', `${imageLabel(img)}: ssh "${s.spec}": the client forwarded no agent "${id}"${step}`, { pos: img.pos, hint: `give \`docker build --ssh ${id}\` (or --ssh ${id}=<agent socket>)`, cause: e });
+    }
+  }
+  return e;
 }
 
 /** The Definition with every op marked ignore-cache (the `no-cache` option): BuildKit re-runs them all. */
@@ -164,6 +201,8 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
     for (const o of outs) solved.push({ platform: o.platform, ref: await gw.solve(marshalFor(o.last.state, o.platform)), config: withLabels(o.last.imageConfig) });
     if (solved.length === 1) return { refs: solved[0].ref, imageConfig: solved[0].config };
     return { refs: Object.fromEntries(solved.map((s) => [s.platform, s.ref])), imageConfig: Object.fromEntries(solved.map((s) => [s.platform, s.config])) };
+  } catch (e) {
+    throw clientSessionError(e, images);
   } finally {
     ctx.close();
   }

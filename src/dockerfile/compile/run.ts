@@ -203,11 +203,11 @@ export function mountSpecs(ctx: DispatchContext, d: DispatchState, c: RunCmd): M
       if (!id) id = baseName(m.target!);
       const target = m.target || '/run/secrets/' + baseName(id);
       if (m.env && !m.target) throw instructionError(ctx.file, c.node, '--mount type=secret,env= needs BuildKit ≥ v0.14 (secret as env var); use a target file', pos);
-      out.push({ type: 'secret', id, target, optional: !m.required, uid: m.uid, gid: m.gid, mode: m.mode ?? 0o400 });
+      out.push({ type: 'secret', id, target, optional: !m.required && !ctx.opts.requiredSecrets?.has(id), uid: m.uid, gid: m.gid, mode: m.mode ?? 0o400 });
       return;
     }
     if (m.type === 'ssh') {
-      out.push({ type: 'ssh', id: m.id ?? '', target: m.target, optional: !m.required, uid: m.uid, gid: m.gid, mode: m.mode ?? 0o600 });
+      out.push({ type: 'ssh', id: m.id ?? '', target: m.target, optional: !m.required && !ctx.opts.requiredSsh?.has(m.id || 'default'), uid: m.uid, gid: m.gid, mode: m.mode ?? 0o600 });
       return;
     }
     let target = m.target!;

@@ -51,6 +51,13 @@ export interface CompileOptions {
   prefixPlatform?: boolean;
   /** Namespace for RUN cache mount ids (BUILDKIT_CACHE_MOUNT_NS). */
   cacheMountNamespace?: string;
+  /**
+   * Secret ids whose `--mount=type=secret` is required whatever the Dockerfile says (werf.yaml
+   * `secrets:`: werf refuses a build that cannot serve them, so a missing one must not read as empty).
+   */
+  requiredSecrets?: ReadonlySet<string>;
+  /** The same for `--mount=type=ssh` ids (`default` when the mount names none): werf.yaml `ssh:`. */
+  requiredSsh?: ReadonlySet<string>;
 }
 
 export interface StepInfo {

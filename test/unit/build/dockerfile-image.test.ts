@@ -6,7 +6,7 @@
  */
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
-import { contextChecksum, dependencyBuildArgs, dependencyValue, dockerfileSshAgents, dockerignoreCandidates, networkMode, parseAddHost, splitImageName, type ContextFile } from '../../../src/build/dockerfile-image';
+import { contextChecksum, dependencyBuildArgs, dependencyValue, dockerfileSshAgents, dockerfileSshSpecs, dockerignoreCandidates, networkMode, parseAddHost, splitImageName, type ContextFile } from '../../../src/build/dockerfile-image';
 import { dockerfileStageDigest, readDockerignore } from '../../../src/dockerfile';
 import { PatternMatcher } from '../../../src/session/patterns';
 import type { DockerfileImage, Image } from '../../../src/config';
@@ -127,6 +127,13 @@ t('ssh of Dockerfile images: default agent from SSH_AUTH_SOCK, explicit sockets,
     { id: 'other', socket: '/tmp/agent.sock' },
   ]);
   assert.throws(() => dockerfileSshAgents([dfImage({ ssh: 'default' })], {}), (e: unknown) => e instanceof StapelkitError && e.pos?.line === 3);
+  assert.throws(() => dockerfileSshAgents([dfImage({ ssh: 'default=' })], { SSH_AUTH_SOCK: '/run/a.sock' }), /ssh "default=": SSH_AUTH_SOCK is not set/);
+  assert.equal(dockerfileSshSpecs(dfImage({ ssh: ' default , gh=/run/gh.sock,=/x' })), [
+    { spec: 'default', id: 'default' },
+    { spec: 'gh=/run/gh.sock', id: 'gh', socket: '/run/gh.sock' },
+    { spec: '=/x', id: 'default', socket: '/x' },
+  ]);
+  assert.equal(dockerfileSshSpecs(dfImage({})), []);
 });
 
 t.run();

@@ -99,6 +99,16 @@ t('heredoc COPY writes the body (expanded unless quoted)', async () => {
   assert.equal(mk, ['hi world\n', 'hi $W\n']);
 });
 
+t('requiredSecrets/requiredSsh (werf.yaml secrets and ssh) make those mounts required; others keep the Dockerfile\'s optional', async () => {
+  const text = 'FROM busybox\nRUN --mount=type=secret,id=declared --mount=type=secret,id=other --mount=type=secret,id=opt,required=true --mount=type=ssh --mount=type=ssh,id=extra true\n';
+  const mounts = async (opts: Partial<CompileOptions>) => {
+    const exec = opsOf(await compileDockerfile(text, { ...base, ...opts })).find((o) => o.kind === 'exec')!;
+    return (exec.op as any).exec.mounts.filter((m: any) => m.secretOpt || m.SSHOpt).map((m: any) => `${m.secretOpt ? 'secret' : 'ssh'}:${(m.secretOpt ?? m.SSHOpt).ID ?? ''}:${(m.secretOpt ?? m.SSHOpt).optional ? 'optional' : 'required'}`);
+  };
+  assert.equal(await mounts({}), ['secret:declared:optional', 'secret:other:optional', 'secret:opt:required', 'ssh::optional', 'ssh:extra:optional']);
+  assert.equal(await mounts({ requiredSecrets: new Set(['declared']), requiredSsh: new Set(['default']) }), ['secret:declared:required', 'secret:other:optional', 'secret:opt:required', 'ssh::required', 'ssh:extra:optional']);
+});
+
 t('every op of an instruction carries its Dockerfile lines in Definition.Source', async () => {
   const text = 'FROM x\nRUN a \\\n  b\nCOPY f /f\n';
   const r = await compileDockerfile(text, { ...base, file: 'app/Dockerfile' });

@@ -6,6 +6,7 @@ import * as zlib from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Gateway, GatewayCaps, GatewayRef, GatewayResult, GatewayStat, ResolvedImage, ResolveImageOptions } from '../../../src/build/gateway';
+import { BuildError } from '../../../src/buildkit/build-error';
 import { StapelkitError } from '../../../src/errors';
 import { ContextFiles, ContextGitReader, MODE_DIR } from '../../../src/frontend/context-files';
 import { rebasePattern } from '../../../src/frontend/context-dockerfile';
@@ -216,6 +217,43 @@ t('Dockerfile images: excludes rebased onto context:, a missing Dockerfile and c
   const added = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf('contextAddFiles: [extra.txt]\n') }, context: { 'app/Dockerfile': 'FROM scratch\n' } }), env({ 'loose-giterminism': 'true' })).catch((e) => e);
   assert.is(added.code, 'FRONTEND_UNSUPPORTED');
   assert.match(added.format(), /^werf\.yaml:4:\d+: .*contextAddFiles/);
+});
+
+t('secrets and ssh: werf.yaml ids make the Dockerfile mounts required; a value: secret is refused at its position; the daemon\'s not-found errors point at the declaration', async () => {
+  const giterminism = 'giterminismConfigVersion: 1\nconfig:\n  secrets:\n    allowEnvVariables: [API_TOKEN]\n    allowValueIds: [inline]\n';
+  const werf = (img: string) => `project: demo\nconfigVersion: 1\n---\n${img}`;
+  const df = werf('image: df\ndockerfile: Dockerfile\nsecrets:\n- env: API_TOKEN\nssh: default\n');
+  const context = { 'Dockerfile': 'FROM busybox\nRUN --mount=type=secret,id=API_TOKEN --mount=type=secret,id=extra --mount=type=ssh true\n', 'werf-giterminism.yaml': giterminism };
+  const gw = new MemGateway({ dockerfile: { 'werf.yaml': df }, context });
+  await runFrontend(gw, env({}));
+  const last = decodeDefinition(gw.defs[gw.defs.length - 1]);
+  const mounts = last.ops.flatMap((o) => (o.op.exec?.mounts ?? []) as any[]).filter((m) => m.secretOpt || m.SSHOpt);
+  assert.equal(mounts.map((m) => `${(m.secretOpt ?? m.SSHOpt).ID ?? ''}:${(m.secretOpt ?? m.SSHOpt).optional ? 'optional' : 'required'}`), ['API_TOKEN:required', 'extra:optional', ':required']);
+
+  for (const img of ['image: df\ndockerfile: Dockerfile\n', 'image: app\nfrom: busybox\n']) {
+    const e = await runFrontend(new MemGateway({ dockerfile: { 'werf.yaml': werf(`${img}secrets:\n- id: inline\n  value: s3cr3t-literal\n`) }, context }), env({})).catch((x) => x);
+    assert.is(e.code, 'FRONTEND_UNSUPPORTED', String(e));
+    assert.match(e.format(), /^werf\.yaml:\d+:3: image "(df|app)": secret "inline": a `value:` secret cannot be served inside BuildKit.*--secret id=inline,src=FILE/);
+    assert.not.ok(e.format().includes('s3cr3t-literal'));
+  }
+
+  class Failing extends MemGateway {
+    constructor(private readonly daemonMessage: string) {
+      super({ dockerfile: { 'werf.yaml': df }, context });
+    }
+    override async solve(def: { toBytes(): Uint8Array }): Promise<GatewayRef> {
+      if (decodeDefinition(Buffer.from(def.toBytes())).ops.some((o) => o.op.exec)) throw new BuildError(this.daemonMessage, 'sha256:x', '[stage-0 2/2] RUN true', undefined, undefined, [], this.daemonMessage);
+      return super.solve(def);
+    }
+  }
+  const secret = await runFrontend(new Failing('secret API_TOKEN not found: not found'), env({})).catch((x) => x);
+  assert.is(secret.code, 'SECRET_MISSING');
+  assert.is(secret.format(), 'werf.yaml:7:3: image "df": secret "API_TOKEN" was not served by the client, asked by [stage-0 2/2] RUN true (give `docker build --secret id=API_TOKEN,src=FILE`)');
+  const ssh = await runFrontend(new Failing('no SSH key "" forwarded from the client'), env({})).catch((x) => x);
+  assert.is(ssh.code, 'SSH_AGENT');
+  assert.match(ssh.format(), /^werf\.yaml:4:1: image "df": ssh "default": the client forwarded no agent "default".*--ssh default/);
+  const other = await runFrontend(new Failing('secret extra not found: not found'), env({})).catch((x) => x);
+  assert.instance(other, BuildError, 'an id werf.yaml does not declare stays the daemon\'s error');
 });
 
 t.run();
