@@ -11,7 +11,7 @@
  */
 import { cleanPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
-import { BadPatternError, pathMatch, validatePattern } from './doublestar';
+import { BadPatternError, pathMatch, simplePatternRegExp, validatePattern } from './doublestar';
 
 export interface PathMatcher {
   isPathMatched(path: string): boolean;
@@ -105,7 +105,23 @@ function globForms(glob: string): string[] {
   return f;
 }
 
+const formsRegExpCache = new Map<string, RegExp | null>();
+
+/** The three forms of a glob as one RegExp when each has a RegExp form (one test per path instead of three). */
+function formsRegExp(glob: string): RegExp | null {
+  let r = formsRegExpCache.get(glob);
+  if (r === undefined) {
+    const res = globForms(glob).map(simplePatternRegExp);
+    r = res.every((x): x is RegExp => x !== null) ? new RegExp(`^(?:${res.map((x) => `(?:${x.source.slice(1)})`).join('|')})`, 'u') : null;
+    if (formsRegExpCache.size > 10000) formsRegExpCache.clear();
+    formsRegExpCache.set(glob, r);
+  }
+  return r;
+}
+
 function isPathMatchedByGlob(p: string, glob: string): boolean {
+  const re = formsRegExp(glob);
+  if (re) return re.test(p);
   for (const g of globForms(glob)) if (match(g, p)) return true;
   return false;
 }
