@@ -115,9 +115,9 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
     if (!storage.persistent) note(`stapelkit: ${c.address.text} has no image store and no --repo was given: stages are not stored, BuildKit's cache alone decides what is rebuilt`);
     const openGw = () =>
       (gateway ??= (async () => {
-        const caps = await c.llbCaps();
-        ctx.setCaps(caps.llb);
-        return openGateway(c, { session, progress });
+        const gw = await openGateway(c, { session, progress });
+        ctx.setCaps((await c.adoptCaps(gw)).llb);
+        return gw;
       })());
     ctx.setGateway(openGw);
     const started = Date.now();

@@ -298,6 +298,18 @@ export class BuildkitClient {
     return this.capsPromise;
   }
 
+  /**
+   * Takes the caps from a gateway this client already opened (its Ping says the same as
+   * discoverCaps' would), so a build opens one gateway build, not two, before its first solve.
+   */
+  adoptCaps(gw: ControlGateway): Promise<DaemonCaps> {
+    if (!this.capsPromise) {
+      this.capsPromise = gw.caps().then((caps) => ({ llb: caps.llb, frontend: caps.frontend, workers: gw.workers }));
+      this.capsPromise.catch(() => (this.capsPromise = undefined));
+    }
+    return this.capsPromise;
+  }
+
   private async discoverCaps(): Promise<DaemonCaps> {
     const gw = await ControlGateway.open(this, { ref: `stapelkit-caps-${crypto.randomBytes(8).toString('hex')}` });
     try {
