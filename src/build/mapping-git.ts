@@ -120,7 +120,11 @@ export class MappingGit implements MappingFactsSource {
     if (!(await repo.hasCommit(from))) {
       throw new StapelkitError('GIT_COMMIT_GONE', `git mapping add: ${m.add}: commit ${from} recorded in the stored stage is no longer in the repository`, { pos: m.pos });
     }
-    const [ch, text, size] = await Promise.all([changes(repo, from, g.commit, m), patchText(repo, from, g.commit, m), patchSize(repo, from, g.commit, m)]);
+    const ch = await changes(repo, from, g.commit, m);
+    // Nothing the mapping selects changed (the usual case for most images of a new commit): both
+    // patch texts are empty too, so the two `git diff`s are not run.
+    const untouched = ch.changed.length === 0 && ch.deleted.length === 0;
+    const [text, size] = untouched ? ['', 0] : await Promise.all([patchText(repo, from, g.commit, m), patchSize(repo, from, g.commit, m)]);
     const source = host.defineSource(`gitpatch-${g.paramshash.slice(0, 16)}-${from.slice(0, 12)}-${g.commit.slice(0, 12)}`, async () => MappingGit.source(m, g.type, ch.changed, ch.repos));
     const changed = g.type === 'file' ? ch.changed.map(() => path.posix.basename(m.add)) : ch.changed.map((e) => e.path);
     return { from, changed, deleted: ch.deleted, patchText: text, binaryPatchSize: size, source };

@@ -62,6 +62,7 @@ function literal(p: string): string {
 export class CliGitRepo implements GitRepo {
   readonly dir: string;
   private readonly batch: CatFileBatch;
+  private readonly commitKnown = new Map<string, Promise<boolean>>();
   private gitDirPromise?: Promise<string>;
   private readonly resolved = new Map<string, Promise<CommitMeta>>();
   private readonly submoduleCache = new Map<string, Promise<Submodule[]>>();
@@ -185,9 +186,20 @@ export class CliGitRepo implements GitRepo {
     return r.code === 0;
   }
 
-  async hasCommit(commit: string): Promise<boolean> {
-    const r = await this.run(['cat-file', '-e', '--end-of-options', commit + '^{commit}'], { okCodes: [1, 128] });
-    return r.code === 0;
+  hasCommit(commit: string): Promise<boolean> {
+    // Every image of a build asks about the same recorded commits: one answer per object id, read
+    // through the running cat-file --batch instead of a git process per question.
+    if (OID_RE.test(commit)) {
+      let p = this.commitKnown.get(commit);
+      if (!p) {
+        p = this.batch.read(commit).then((o) => o?.type === 'commit');
+        this.commitKnown.set(commit, p);
+        // Only "present" is final: a fetch into a mirror can bring a missing commit.
+        p.then((known) => { if (!known) this.commitKnown.delete(commit); }, () => this.commitKnown.delete(commit));
+      }
+      return p;
+    }
+    return this.run(['cat-file', '-e', '--end-of-options', commit + '^{commit}'], { okCodes: [1, 128] }).then((r) => r.code === 0);
   }
 
   async readBlob(oid: string): Promise<Buffer | undefined> {

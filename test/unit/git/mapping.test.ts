@@ -178,6 +178,13 @@ t('patchText: werf diff parser output (no index lines, re-rooted, filtered); pat
   assert.is(await patchText(repo, c2, c2, m), '');
   const size = await patchSize(repo, c1, c2, m);
   assert.ok(size >= Buffer.byteLength(text), `${size}`);
+  // The build skips both diffs when changes() is empty: then they must be empty as well.
+  for (const quiet of [spec({ add: '/src', includePaths: ['vendor'], excludePaths: ['vendor'] }), spec({ add: '/src/lib', includePaths: ['a.go'] }), spec({ add: '/src', excludePaths: ['**/*'] })]) {
+    const ch = await changes(repo, c1, c2, quiet);
+    assert.equal([ch.changed, ch.deleted], [[], []], JSON.stringify(quiet));
+    assert.is(await patchText(repo, c1, c2, quiet), '');
+    assert.is(await patchSize(repo, c1, c2, quiet), 0);
+  }
 });
 
 t('filterPatch: quoted paths, binary markers, submodule lines, file renames', () => {
