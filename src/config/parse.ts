@@ -9,6 +9,7 @@ import { StapelkitError } from '../errors';
 import { isOutside } from '../git/reader';
 import { YamlViolation, aliasTargets, checkAliasExpansion, checkCstDepth, checkYamlChars, lineColAt } from '../util/yaml-limits';
 import { cleanPath } from '../util/gopath';
+import { CONFIG_YAML_OPTIONS, fastParseDocument } from './fastyaml';
 import {
   DEPENDENCY_IMPORT_TYPES,
   Dependency,
@@ -101,14 +102,8 @@ const PROJECT_RE = /^(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
 /** yaml's parseDocument after its parse step: the first document, MULTIPLE_DOCS on a second. */
 function composeOne(tokens: Parameters<Composer['compose']>[0], length: number): Document {
-  const composer = new Composer({
-    version: '1.1', // werf parses with yaml.v2 (YAML 1.1: `yes`/`on` are booleans, `0777` is octal)
-    keepSourceTokens: true,
-    prettyErrors: false,
-    uniqueKeys: true,
-    merge: true,
-    strict: false,
-  });
+  // werf parses with yaml.v2 (YAML 1.1: `yes`/`on` are booleans, `0777` is octal)
+  const composer = new Composer(CONFIG_YAML_OPTIONS);
   let doc: Document | undefined;
   for (const d of composer.compose(tokens, true, length)) {
     if (!doc) doc = d as Document;
@@ -132,6 +127,11 @@ export function makeDocSource(raw: RawDoc, mapLine: DocSource['mapLine']): { src
   // Limits first: the characters YAML allows, and a nesting depth the recursive composer survives.
   // The CST is parsed once: the depth check walks it, then the composer builds the document from it.
   let early = checkYamlChars(raw.text);
+  if (!early) {
+    // Plain block YAML (most werf.yaml documents): the same nodes without the package's lexer.
+    const fast = fastParseDocument(raw.text);
+    if (fast) return { src: { doc: fast.doc, lineCounter: fast.lineCounter, startLine: raw.startLine, mapLine, aliases: new Map() } };
+  }
   const tokens = early ? [] : Array.from(new Parser(lineCounter.addNewLine).parse(raw.text));
   early ??= checkCstDepth(tokens);
   if (early) {

@@ -7,7 +7,7 @@
 import { messageType, decodeMessage } from '../proto';
 import { randomBytes } from 'node:crypto';
 import { Cap, checkCaps } from './caps';
-import { digestOf, encodeDefinition, encodeOp } from './encoder';
+import { digestOf, encodeDefinitionSorted, encodeOp, sortKeysBytewise } from './encoder';
 import type { PbInput, PbOpMetadata } from './pb';
 import { defaultPlatform, parsePlatform, type PlatformLike } from './platform';
 import type { State } from './state';
@@ -85,7 +85,8 @@ export class Definition {
 
   /** Encoded pb.Definition (exactly what `buildctl build` reads on stdin). Empty for scratch. */
   toBytes(): Buffer {
-    return encodeDefinition(this.def, this.pbMetadata(), this.source);
+    const keys = sortKeysBytewise([...this.metadata.keys()]);
+    return encodeDefinitionSorted(this.def, keys, (k) => toPbMetadata(this.metadata.get(k) as OpMetadata), this.source);
   }
 
   /**

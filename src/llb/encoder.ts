@@ -9,7 +9,7 @@
  * Definition and OpMetadata are not hashed but are written here too (sorted maps), which keeps the
  * llb layer free of the protobufjs loader on the hot path.
  */
-import { createHash } from 'node:crypto';
+import { hexDigest } from '../util/digest';
 import type {
   PbChownOpt,
   PbExecOp,
@@ -179,7 +179,7 @@ export function sortKeysBytewise(keys: string[]): string[] {
 const ASCII = /^[\x00-\x7f]*$/;
 
 export function digestOf(bytes: Uint8Array): string {
-  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  return 'sha256:' + hexDigest('sha256', bytes);
 }
 
 // ---- pb.Op ---------------------------------------------------------------------------------------
@@ -314,9 +314,23 @@ export function writeSourceMap(w: ProtoWriter, s: PbSource): void {
 }
 
 export function encodeDefinition(def: readonly Uint8Array[], metadata: Record<string, PbOpMetadata>, source?: PbSource): Buffer {
+  const keys = sortKeysBytewise(Object.keys(metadata));
+  return encodeDefinitionSorted(def, keys, (k) => metadata[k], source);
+}
+
+/**
+ * encodeDefinition for metadata already keyed in Go's map order (`keys`, bytewise sorted): no
+ * intermediate record of every op's metadata, no second sort of thousands of digests.
+ */
+export function encodeDefinitionSorted(def: readonly Uint8Array[], keys: readonly string[], metadataOf: (key: string) => PbOpMetadata, source?: PbSource): Buffer {
   const w = new ProtoWriter();
   for (const dt of def) w.bytes(1, dt, true);
-  w.map(2, metadata, (mw, f, v) => mw.message(f, v, writeOpMetadata));
+  for (const key of keys) {
+    w.message(2, metadataOf(key), (ew, v) => {
+      ew.string(1, key, true);
+      ew.message(2, v, writeOpMetadata);
+    });
+  }
   w.message(3, source, writeSourceMap);
   return w.finish();
 }

@@ -4,16 +4,16 @@
  * e3b0c442… — werf feeds that to the next stage even for git-less images.
  */
 import { goQuote as strconvQuote } from '../template/fmt';
-import { createHash } from 'node:crypto';
+import { hexDigest } from '../util/digest';
 
 export const HASH_SEPARATOR = ':::';
 
 export function sha256Hash(...args: string[]): string {
-  return createHash('sha256').update(args.join(HASH_SEPARATOR), 'utf8').digest('hex');
+  return hexDigest('sha256', args.join(HASH_SEPARATOR));
 }
 
 export function sha3_224Hash(...args: string[]): string {
-  return createHash('sha3-224').update(args.join(HASH_SEPARATOR), 'utf8').digest('hex');
+  return hexDigest('sha3-224', args.join(HASH_SEPARATOR));
 }
 
 /** Go's fmt.Sprint of a bool. */
