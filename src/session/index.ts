@@ -269,12 +269,11 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const w = this.wired;
+    w?.injector.destroy();
     for (const c of this.conns) c.destroy();
     this.conns.clear();
-    const w = this.wired;
-    if (!w) return;
-    w.injector.destroy();
-    await new Promise<void>((resolve) => w.server.tryShutdown(() => resolve()));
+    if (w) await new Promise<void>((resolve) => w.server.tryShutdown(() => resolve()));
   }
 
   // ------------------------------------------------------------------------------------------
