@@ -15,8 +15,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: setup node_modules/.package-lock.json
 
+# tsc (type check, dist/src for the frontend image and the tests), then the one-file CLI bundle
+# bin/stapelkit runs (scripts/bundle.ts: start-up cost).
 build: deps
 	npx tsc -p tsconfig.json
+	$(NODE_IMPORT) scripts/bundle.ts --out-dir dist
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit

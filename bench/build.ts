@@ -16,7 +16,7 @@
  *   node --import tsx bench/build.ts [--runs 1] [--files 20000] [--deps-files 50000] [--keep] [--only 1,2,3,4,5]
  *
  * The daemon is a private dockerd started here (its own temp dir, bridge and containerd), stopped at
- * the end; the stapelkit side is `node bin/stapelkit build` (dist/ when compiled: `make build`).
+ * the end; the stapelkit side is `node bin/stapelkit build` (the bundle after `make build`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,6 +44,15 @@ const DOCKER = process.env.STAPELKIT_BENCH_DOCKER || '/usr/bin/docker';
 const IMAGES = 10;
 const PARALLEL = 5;
 const BB = 'stapelkit/busybox:amd64';
+
+/** What bin/stapelkit runs (its own rule): the bundle unless tsc's output is newer, the tsc output, or the sources. */
+function cliSource(): string {
+  const mtime = (p: string) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : undefined);
+  const bundle = mtime(path.join(ROOT, 'dist', 'stapelkit.js'));
+  const compiled = mtime(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'));
+  if (bundle !== undefined && (compiled === undefined || bundle >= compiled)) return 'dist/stapelkit.js (bundle, V8 code cache)';
+  return compiled !== undefined ? 'dist/src (tsc output)' : 'src/ through tsx';
+}
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -258,7 +267,7 @@ interface Row { n: number; what: string; sk: number; dk: number; goal: number }
 
 async function main(): Promise<void> {
   console.log(`$ node --import tsx bench/build.ts ${process.argv.slice(2).join(' ')}`.trimEnd());
-  console.log(`  load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cpus; stapelkit from ${fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js')) ? 'dist/ (compiled)' : 'src/ through tsx'}`);
+  console.log(`  load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cpus; stapelkit from ${cliSource()}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-bench-build-'));
   const rows: Row[] = [];
   let d: DockerdInstance | undefined;

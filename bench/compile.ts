@@ -10,20 +10,27 @@
  *             (one call per chain), and every tenth image imports a file from an earlier one: the
  *             import is scanned there on the first compile (the
  *             checksums are then cached in the import metadata, as werf does: runs 2+ read none).
- * Uses the compiled CLI (tsc into .bench-dist/; --no-tsc reuses it). Reports the median of --runs (3).
+ * Runs the CLI as users do: bin/stapelkit over the one-file bundle (scripts/bundle.ts into
+ * .bench-dist/dist/, bin/stapelkit copied to .bench-dist/bin/), with its V8 code cache — the first
+ * compile of each size writes it, the later ones use it. `--cli tsc` runs the tsc output instead
+ * (.bench-dist/src/cli/main.js), as before the bundle. --no-tsc reuses what an earlier run built.
+ * Reports the median of --runs (3).
  *
- *   node --import tsx bench/compile.ts [--runs 3] [--sizes 10,100,1000] [--no-daemon] [--no-tsc]
+ *   node --import tsx bench/compile.ts [--runs 3] [--sizes 10,100,1000] [--no-daemon] [--no-tsc] [--cli bundle|tsc]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv, type TestEnv } from '../test/integration/harness';
+import { bundleCli } from '../scripts/bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 // Its own tsc output (not dist/, which bin/stapelkit and the CLI tests would then pick up).
 const OUT = path.join(ROOT, '.bench-dist');
-const CLI = path.join(OUT, 'src', 'cli', 'main.js');
+const MODE = process.argv.includes('--cli') ? process.argv[process.argv.indexOf('--cli') + 1] : 'bundle';
+if (MODE !== 'bundle' && MODE !== 'tsc') throw new Error(`--cli must be bundle or tsc, got ${MODE}`);
+const CLI = MODE === 'tsc' ? path.join(OUT, 'src', 'cli', 'main.js') : path.join(OUT, 'bin', 'stapelkit');
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
@@ -83,14 +90,20 @@ async function main(): Promise<void> {
   const runs = Number(arg('--runs', '3'));
   const sizes = arg('--sizes', '10,100,1000').split(',').map(Number);
   const withDaemon = !process.argv.includes('--no-daemon');
-  if (!process.argv.includes('--no-tsc')) {
+  if (!process.argv.includes('--no-tsc') && MODE === 'tsc') {
     process.stderr.write('bench: compiling the CLI into .bench-dist/ (tsc)…\n');
     const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--outDir', OUT], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('tsc failed');
   }
+  if (!process.argv.includes('--no-tsc') && MODE === 'bundle') {
+    process.stderr.write('bench: bundling the CLI into .bench-dist/dist/…\n');
+    bundleCli(path.join(OUT, 'dist'));
+    fs.mkdirSync(path.join(OUT, 'bin'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'bin', 'stapelkit'), CLI);
+  }
   const nodeOnly = median(Array.from({ length: 5 }, () => { const t0 = Date.now(); spawnSync(process.execPath, ['-e', '0']); return Date.now() - t0; }));
   const version = median(Array.from({ length: 3 }, () => timeRun(['--version'], process.env).ms));
-  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores; node -e 0: ${nodeOnly} ms; stapelkit --version: ${version.toFixed(0)} ms`);
+  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores; CLI ${path.relative(ROOT, CLI)}; node -e 0: ${nodeOnly} ms; stapelkit --version: ${version.toFixed(0)} ms`);
   let env: TestEnv | undefined;
   if (withDaemon) env = await testEnv();
   try {

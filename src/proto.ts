@@ -8,8 +8,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
+
+/** protobufjs is loaded (and the .proto files parsed) on the first message or service asked for. */
+function protobufJs(): typeof protobuf {
+  return require('protobufjs') as typeof protobuf;
+}
 
 /** proto/ directory: next to src/ in the repo, or next to dist/src when compiled. */
 export function protoDir(): string {
@@ -34,7 +39,7 @@ let cachedRoot: protobuf.Root | undefined;
 export function protoRoot(): protobuf.Root {
   if (cachedRoot) return cachedRoot;
   const dir = protoDir();
-  const root = new protobuf.Root();
+  const root = new (protobufJs().Root)();
   root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(dir, target));
   root.loadSync(listProtos(dir), { keepCase: true });
   root.resolveAll();

@@ -116,6 +116,8 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
   for (const w of model.warnings) note(`warning: ${w.pos ? `${w.pos.file}:${w.pos.line}:${w.pos.column}: ` : ''}${w.message}`);
   const images = selectImages(model, flags.images ?? []);
   const git = new CliGitRepo(project.repoRoot);
+  const head = project.commit;
+  if (head.tree && head.tzOffset) git.remember({ hash: head.hash, tree: head.tree, authorTime: Math.floor(head.date.getTime() / 1000), tzOffset: head.tzOffset });
   const ctx = new StapelBuildContext({ model, project, git, flags, env, dryRun: !!opts.dryRun, localUniqueId: opts.localUniqueId });
   let session: Session | undefined;
   const getSession = () => {

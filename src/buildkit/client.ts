@@ -6,7 +6,8 @@
  * is src/daemon's job (connect()); connectTo() opens a client for a known address.
  */
 import * as crypto from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './grpc-js';
 import { StapelkitError } from '../errors';
 import { serviceDefinition } from '../proto';
 import { ControlGateway, toWorker } from './gateway-client';
@@ -79,8 +80,7 @@ function toUsage(r: any): UsageRecord {
 }
 
 export class BuildkitClient {
-  private readonly control: AnyClient;
-  private readonly bridge: AnyClient;
+  private clients: { control: AnyClient; bridge: AnyClient } | undefined;
   private capsPromise: Promise<DaemonCaps> | undefined;
   /** Open tunnels by session id, with how many leases (attachSession calls not yet closed) hold each. */
   private readonly tunnels = new Map<string, { tunnel: Promise<AttachedSession>; refs: number }>();
@@ -89,17 +89,35 @@ export class BuildkitClient {
   constructor(
     readonly transport: Transport,
     readonly source: ResolvedAddress['source'] = 'flag',
-  ) {
+  ) {}
+
+  /**
+   * The Control and LLBBridge stubs, made on the first gRPC call: a build whose stages are all
+   * stored talks to the daemon's HTTP API only and never loads grpc-js or the .proto files.
+   */
+  private stubs(): { control: AnyClient; bridge: AnyClient } {
+    if (this.clients) return this.clients;
+    const g = grpcJs();
+    const transport = this.transport;
     const options: grpc.ChannelOptions = {
       'grpc.max_send_message_length': MAX_MESSAGE_SIZE,
       'grpc.max_receive_message_length': MAX_MESSAGE_SIZE,
       ...transport.channelOptions,
     };
-    const Control = grpc.makeGenericClientConstructor(serviceDefinition('moby.buildkit.v1.Control'), 'Control');
-    const Bridge = grpc.makeGenericClientConstructor(serviceDefinition('moby.buildkit.v1.frontend.LLBBridge'), 'LLBBridge');
-    this.control = new Control(transport.target, transport.credentials, options) as AnyClient;
+    const Control = g.makeGenericClientConstructor(serviceDefinition('moby.buildkit.v1.Control'), 'Control');
+    const Bridge = g.makeGenericClientConstructor(serviceDefinition('moby.buildkit.v1.frontend.LLBBridge'), 'LLBBridge');
+    const control = new Control(transport.target, transport.credentials, options) as AnyClient;
     // LLBBridge calls of a client-side build must reach the same daemon: share the channel.
-    this.bridge = new Bridge(transport.target, transport.credentials, { ...options, channelOverride: this.control.getChannel() }) as AnyClient;
+    const bridge = new Bridge(transport.target, transport.credentials, { ...options, channelOverride: control.getChannel() }) as AnyClient;
+    return (this.clients = { control, bridge });
+  }
+
+  private get control(): AnyClient {
+    return this.stubs().control;
+  }
+
+  private get bridge(): AnyClient {
+    return this.stubs().bridge;
   }
 
   get address(): DaemonAddress {
@@ -121,7 +139,7 @@ export class BuildkitClient {
     return [...EXPORTERS[this.daemonKind]];
   }
 
-  private unary<T>(client: AnyClient, method: string, req: unknown, md = new grpc.Metadata(), deadlineMs?: number): Promise<T> {
+  private unary<T>(client: AnyClient, method: string, req: unknown, md?: grpc.Metadata, deadlineMs?: number): Promise<T> {
     return unary<T>(client, method, req, md, deadlineMs);
   }
 
@@ -175,7 +193,7 @@ export class BuildkitClient {
       const v = toBuildkitVersion(res.buildkitVersion);
       if (v) Object.assign(out, { buildkit: v, source: 'info' });
     } catch (e) {
-      if ((e as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw grpcFailure('Info', e);
+      if ((e as grpc.ServiceError).code !== grpcJs().status.UNIMPLEMENTED) throw grpcFailure('Info', e);
     }
     if (!out.buildkit) {
       const v = (await this.listWorkers()).find((w) => w.buildkitVersion)?.buildkitVersion;
@@ -338,8 +356,8 @@ export class BuildkitClient {
     const open = [...this.tunnels.values()];
     this.tunnels.clear();
     for (const e of open) await (await e.tunnel.catch(() => undefined))?.close().catch(() => undefined);
-    this.bridge.close();
-    this.control.close();
+    this.clients?.bridge.close();
+    this.clients?.control.close();
     await this.transport.close();
   }
 }

@@ -1,5 +1,6 @@
 /** Small gRPC helpers the Control-API modules share. */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './grpc-js';
 import { StapelkitError } from '../errors';
 import { decodeGrpcError } from './build-error';
 
@@ -9,7 +10,7 @@ export const MAX_MESSAGE_SIZE = 16 << 20;
 export type AnyClient = grpc.Client & Record<string, any>;
 
 /** One unary call as a promise. */
-export function unary<T>(client: AnyClient, method: string, req: unknown, md = new grpc.Metadata(), deadlineMs?: number): Promise<T> {
+export function unary<T>(client: AnyClient, method: string, req: unknown, md: grpc.Metadata = new (grpcJs().Metadata)(), deadlineMs?: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const opts: grpc.CallOptions = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
     client[method](req, md, opts, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
@@ -23,7 +24,7 @@ export function waitAtMost(p: Promise<unknown>, ms: number): Promise<unknown> {
 
 /** Call metadata naming the build a gateway (LLBBridge) call belongs to. */
 export function buildIdMetadata(ref: string): grpc.Metadata {
-  const md = new grpc.Metadata();
+  const md = new (grpcJs().Metadata)();
   md.set('buildkit-controlapi-buildid', ref);
   return md;
 }

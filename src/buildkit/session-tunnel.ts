@@ -5,7 +5,8 @@
  * BytesMessage. buildkitd (or `tunnel: 'control'`) uses `Control.Session`.
  */
 import { Duplex } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './grpc-js';
 import { StapelkitError } from '../errors';
 import { waitAtMost, type AnyClient } from './grpc-util';
 import { dialHijack, type DockerdAddress } from './hijack';
@@ -56,7 +57,7 @@ async function sessionOverUpgrade(session: SessionLike, address: DockerdAddress,
 }
 
 function sessionOverControl(control: AnyClient, session: SessionLike, onClose: () => void): AttachedSession {
-  const md = new grpc.Metadata();
+  const md = new (grpcJs().Metadata)();
   for (const [k, values] of Object.entries(session.metadata())) for (const v of values) md.add(k, v);
   const call = control.Session(md) as grpc.ClientDuplexStream<any, any>;
   let ended = false; // the call is finished (either side)
@@ -98,7 +99,7 @@ function sessionOverControl(control: AnyClient, session: SessionLike, onClose: (
   call.on('error', (e: grpc.ServiceError) => {
     ended = true;
     // CANCELLED is our own close(); anything else ends the tunnel the same way.
-    if (e.code !== grpc.status.CANCELLED) duplex.destroy(e);
+    if (e.code !== grpcJs().status.CANCELLED) duplex.destroy(e);
     else duplex.push(null);
   });
   // Destroying the duplex cancels the call (see destroy above).

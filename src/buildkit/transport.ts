@@ -14,7 +14,8 @@
 import { listenPrivateBridge, type SocketBridge } from './socket-bridge';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './grpc-js';
 import { StapelkitError } from '../errors';
 import { DockerdAddress, dialHijack, dockerPing } from './hijack';
 import { probePlain, probeTls, startTlsBridge } from './tls';
@@ -129,6 +130,19 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** A transport grpc-js dials without TLS of its own; its credentials are made when a client is. */
+function plainTransport(address: DaemonAddress, target: string, close: () => Promise<void>): Transport {
+  return {
+    address,
+    target,
+    get credentials() {
+      return grpcJs().credentials.createInsecure();
+    },
+    channelOptions: {},
+    close,
+  };
+}
+
 function unreachable(address: DaemonAddress, why: string): StapelkitError {
   return new StapelkitError('DAEMON_UNREACHABLE', `cannot reach the ${address.kind === 'dockerd' ? 'Docker daemon' : 'BuildKit daemon'} at ${address.text}: ${why}`);
 }
@@ -189,7 +203,7 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
   if (address.kind === 'buildkitd' && address.net === 'unix') {
     if (!fs.existsSync(address.path)) throw unreachable(address, `${address.path} does not exist`);
     if (!(await socketAnswers(address.path, 3000))) throw unreachable(address, 'nothing accepts connections on that socket');
-    return { address, target: `unix:${address.path}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: async () => undefined };
+    return plainTransport(address, `unix:${address.path}`, async () => undefined);
   }
   if (address.kind === 'buildkitd' && address.net === 'tcp') {
     const material = address.tls ? { ...readTlsFiles(address.tls), files: { ca: address.tls.ca, cert: address.tls.cert, key: address.tls.key }, serverName: address.tls.serverName } : undefined;
@@ -198,12 +212,12 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
     if (!material) {
       await probePlain(address.host, address.port);
       const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-      return { address, target: `${host}:${address.port}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: async () => undefined };
+      return plainTransport(address, `${host}:${address.port}`, async () => undefined);
     }
     // TLS is ours, not grpc-js's (see tls.ts): probe, then a private unix socket that wraps each connection.
     await probeTls(address.host, address.port, material);
     const bridge = await startTlsBridge(address.host, address.port, material);
-    return { address, target: `unix:${bridge.socketPath}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: bridge.close };
+    return plainTransport(address, `unix:${bridge.socketPath}`, bridge.close);
   }
   // dockerd
   if (address.net === 'unix') {
@@ -214,5 +228,5 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
     if (err) throw unreachable(address, err);
   }
   const bridge = await startGrpcUpgradeBridge(address);
-  return { address, target: `unix:${bridge.socketPath}`, credentials: grpc.credentials.createInsecure(), channelOptions: {}, close: bridge.close };
+  return plainTransport(address, `unix:${bridge.socketPath}`, bridge.close);
 }

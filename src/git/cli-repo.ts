@@ -68,6 +68,12 @@ export class CliGitRepo implements GitRepo {
   private readonly submoduleCache = new Map<string, Promise<Submodule[]>>();
   private readonly subRepos = new Map<string, CliGitRepo>();
   private readonly entries = new Map<string, Promise<Map<string, TreeEntry>>>();
+  /**
+   * Whole-tree `ls-tree -r -t` listings (git order) of commit ids, with (`<oid>:l`) or without
+   * blob sizes. The mapping facts and the entry index of one build ask for the same tree several
+   * times; a listing without sizes is cut from one with sizes when that was asked first.
+   */
+  private readonly listings = new Map<string, Promise<SizedTreeEntry[]>>();
 
   /** `dir`: a work tree root or a (bare) git directory. */
   constructor(dir: string) {
@@ -85,6 +91,14 @@ export class CliGitRepo implements GitRepo {
       this.gitDirPromise = this.run(['rev-parse', '--absolute-git-dir']).then((r) => r.stdout.toString().trim());
     }
     return this.gitDirPromise;
+  }
+
+  /**
+   * What the caller already read of a commit (the project's HEAD, read while loading the config):
+   * resolving it then needs no git process of its own.
+   */
+  remember(meta: CommitMeta): void {
+    if (OID_RE.test(meta.hash) && !this.resolved.has(meta.hash)) this.resolved.set(meta.hash, Promise.resolve(meta));
   }
 
   resolve(ref: string): Promise<CommitMeta> {
@@ -110,6 +124,32 @@ export class CliGitRepo implements GitRepo {
 
   async lsTree(commit: string, opts: LsTreeOpts = {}): Promise<SizedTreeEntry[]> {
     const dir = normalizeGitPath(opts.dir ?? '');
+    if (dir === '' && OID_RE.test(commit)) return this.wholeTree(commit, opts);
+    return this.listTree(commit, dir, opts);
+  }
+
+  private async wholeTree(commit: string, opts: LsTreeOpts): Promise<SizedTreeEntry[]> {
+    let listing = this.listings.get(`${commit}:l`);
+    if (!listing && !opts.sizes) listing = this.listings.get(commit);
+    if (!listing) {
+      const key = opts.sizes ? `${commit}:l` : commit;
+      const p = this.listTree(commit, '', { trees: true, sizes: opts.sizes, order: 'git' });
+      this.listings.set(key, p);
+      p.catch(() => this.listings.delete(key));
+      listing = p;
+    }
+    const out: SizedTreeEntry[] = [];
+    for (const e of await listing) {
+      if (e.type === 'tree' && !opts.trees) continue;
+      const c: SizedTreeEntry = { path: e.path, mode: e.mode, type: e.type, oid: e.oid };
+      if (opts.sizes && e.size !== undefined) c.size = e.size;
+      out.push(c);
+    }
+    if (opts.order !== 'git') out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return out;
+  }
+
+  private async listTree(commit: string, dir: string, opts: LsTreeOpts): Promise<SizedTreeEntry[]> {
     const args = ['ls-tree', '-r', '-z', '--full-tree'];
     if (opts.trees) args.push('-t');
     if (opts.sizes) args.push('-l');

@@ -81,6 +81,9 @@ export class CliGitReader implements GitReader {
   private sorted?: TreeEntry[];
   private status?: Map<string, string>;
   private index?: Set<string>;
+  /** Paths whose blobs the next readFiles fetches too, and the blobs so fetched, by object id. */
+  private prefetchPaths: string[] = [];
+  private readonly prefetched = new Map<string, Buffer>();
 
   constructor(repoRoot: string, opts: { worktree?: boolean } = {}) {
     this.repoRoot = repoRoot;
@@ -94,12 +97,12 @@ export class CliGitReader implements GitReader {
   head(): CommitInfo {
     if (!this.headInfo) {
       // werf's .Commit.Date is the AUTHOR time in the author's own offset (go-git's Author.When).
-      const res = spawnSync('git', ['log', '-1', '--format=%H%x00%at%x00%ai', 'HEAD'], { cwd: this.repoRoot, env: gitEnv() });
+      const res = spawnSync('git', ['log', '-1', '--format=%H%x00%at%x00%ai%x00%T', 'HEAD'], { cwd: this.repoRoot, env: gitEnv() });
       if (res.status !== 0) {
         throw new StapelkitError('GIT_NO_COMMIT', `the project git repository "${this.repoRoot}" has no commits: werf reads the configuration from the HEAD commit, commit it first`);
       }
-      const [hash, at, ai] = res.stdout.toString().trim().split('\0');
-      this.headInfo = { hash, date: new Date(Number(at) * 1000), tzOffset: ai.slice(-5) };
+      const [hash, at, ai, tree] = res.stdout.toString().trim().split('\0');
+      this.headInfo = { hash, date: new Date(Number(at) * 1000), tzOffset: ai.slice(-5), tree };
     }
     return this.headInfo;
   }
@@ -208,6 +211,10 @@ export class CliGitReader implements GitReader {
     return this.readFiles([p]).get(p);
   }
 
+  prefetch(paths: string[]): void {
+    if (!this.worktree) this.prefetchPaths.push(...paths);
+  }
+
   readFiles(paths: string[]): Map<string, Buffer> {
     const result = new Map<string, Buffer>();
     const wanted: { name: string; oid: string }[] = [];
@@ -222,15 +229,26 @@ export class CliGitReader implements GitReader {
           /* vanished since listing */
         }
       } else {
-        wanted.push({ name: p, oid: e.oid });
+        const b = this.prefetched.get(e.oid);
+        if (b) result.set(p, b);
+        else wanted.push({ name: p, oid: e.oid });
       }
     }
     if (wanted.length > 0) {
-      const out = runGit(this.repoRoot, ['cat-file', '--batch'], wanted.map((w) => w.oid).join('\n') + '\n');
-      const byOid = parseCatFileBatch(out, wanted.map((w) => w.oid));
+      const extra: string[] = [];
+      for (const p of this.prefetchPaths.splice(0)) {
+        const e = this.entry(p);
+        if (e && e.type === 'blob' && !this.prefetched.has(e.oid) && !wanted.some((w) => w.oid === e.oid)) extra.push(e.oid);
+      }
+      const oids = [...wanted.map((w) => w.oid), ...extra];
+      const byOid = parseCatFileBatch(runGit(this.repoRoot, ['cat-file', '--batch'], oids.join('\n') + '\n'), oids);
       for (const w of wanted) {
         const b = byOid.get(w.oid);
         if (b) result.set(w.name, b);
+      }
+      for (const oid of extra) {
+        const b = byOid.get(oid);
+        if (b) this.prefetched.set(oid, b);
       }
     }
     return result;

@@ -10,6 +10,8 @@ export interface CommitInfo {
   date: Date;
   /** The author time-zone offset as `+hhmm`/`-hhmm` (git's `%ai` suffix), for human formatting. */
   tzOffset: string;
+  /** The commit's tree object id, when the reader has it. */
+  tree?: string;
 }
 
 /** `+0300` → 180, `-0130` → -90. */
@@ -46,6 +48,11 @@ export interface GitReader {
   readFile(path: string): Buffer | undefined;
   /** Several files at once (one `git cat-file --batch` round trip); absent paths are left out. */
   readFiles(paths: string[]): Map<string, Buffer>;
+  /**
+   * Files the caller will probably read next: their contents come with the next readFiles call's
+   * git process instead of one of their own (the config after the giterminism config). Optional.
+   */
+  prefetch?(paths: string[]): void;
   /** Every entry (blobs, trees, submodules) under `dir` (default: the whole tree), sorted by path. */
   listTree(dir?: string): TreeEntry[];
   /** Paths of files (blobs, symlinks) under `dir`, sorted. */

@@ -52,7 +52,8 @@ export interface RenderedProject {
   configFile: string;
   rendered: RenderResult;
   giterminism: Model['giterminism'];
-  commit: { hash: string; date: Date; tzOffset?: string };
+  /** `tree`: the commit's tree id, when the git reader has it. */
+  commit: { hash: string; date: Date; tzOffset?: string; tree?: string };
   env: string;
   /** rendered 1-based line → source file (project-relative) and line. */
   mapLine(line: number): { file: string; line: number };
@@ -152,6 +153,13 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
 
   // werf-giterminism.yaml must itself be committed (staged is enough with --dev).
   const gPath = opts.giterminismConfig ? projectRelative(opts.giterminismConfig, 'giterminism config', '--giterminism-config', projectDir, git.repoRoot) : GITERMINISM_FILE;
+  const configCandidates = () => (opts.config ? [projectRelative(opts.config, 'werf config', '--config', projectDir, git.repoRoot)] : ['werf.yaml', 'werf.yml']);
+  // The config is read right after the giterminism config: one git process for both.
+  try {
+    git.prefetch?.(configCandidates().map((c) => files.repoPath(c)));
+  } catch {
+    /* a bad --config is reported below, after the giterminism config's errors */
+  }
   const gText = files.read(gPath, NOTHING);
   if (gText === undefined && opts.giterminismConfig) {
     const onDisk = fs.existsSync(path.join(projectDir, gPath));
@@ -168,7 +176,7 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
 
   // The config file.
   const allowConfig: Allow = () => g.allowUncommitted;
-  const candidates = opts.config ? [projectRelative(opts.config, 'werf config', '--config', projectDir, git.repoRoot)] : ['werf.yaml', 'werf.yml'];
+  const candidates = configCandidates();
   let configFile: string | undefined;
   let configText: Buffer | undefined;
   for (const c of candidates) {

@@ -6,7 +6,8 @@
  * content server: first message names the ref, every message gets one answer, WRITE appends at the
  * current offset (offset 0 on a started ingest truncates), COMMIT checks size and digest.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from '../buildkit/grpc-js';
 import { ContentError, type BlobInfo, type IngestStatus, type LocalContentStore } from './content-store';
 
 export const STORE_ID_HEADER = 'buildkit-attachable-store-id';
@@ -14,19 +15,20 @@ export const CONTENT_SERVICE = 'containerd.services.content.v1.Content';
 
 const WriteAction = { STAT: 0, WRITE: 1, COMMIT: 2 } as const;
 
-const CODES: Record<ContentError['kind'], grpc.status> = {
-  'not-found': grpc.status.NOT_FOUND,
-  'already-exists': grpc.status.ALREADY_EXISTS,
-  unavailable: grpc.status.UNAVAILABLE,
-  'failed-precondition': grpc.status.FAILED_PRECONDITION,
-  'invalid-argument': grpc.status.INVALID_ARGUMENT,
-  'out-of-range': grpc.status.OUT_OF_RANGE,
+const CODES: Record<ContentError['kind'], keyof typeof grpc.status> = {
+  'not-found': 'NOT_FOUND',
+  'already-exists': 'ALREADY_EXISTS',
+  unavailable: 'UNAVAILABLE',
+  'failed-precondition': 'FAILED_PRECONDITION',
+  'invalid-argument': 'INVALID_ARGUMENT',
+  'out-of-range': 'OUT_OF_RANGE',
 };
 
 function toStatus(e: unknown): grpc.ServiceError {
-  const code = e instanceof ContentError ? CODES[e.kind] : grpc.status.INTERNAL;
+  const status = grpcJs().status;
+  const code = e instanceof ContentError ? status[CODES[e.kind]] : status.INTERNAL;
   const details = (e as Error).message ?? String(e);
-  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+  return Object.assign(new Error(details), { code, details, metadata: new (grpcJs().Metadata)() }) as grpc.ServiceError;
 }
 
 function ts(d: Date): { seconds: number; nanos: number } {

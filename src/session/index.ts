@@ -12,7 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import type * as http2 from 'node:http2';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from '../buildkit/grpc-js';
 import { serviceDefinition } from '../proto';
 import { StapelkitError } from '../errors';
 import { sendDiffCopy, receiveDiffCopy, type ReceiveResult } from './diffcopy';
@@ -124,7 +125,7 @@ type FailFn = (code: grpc.status, message: string) => void;
 type StreamHandler = (conn: Duplex, md: MdGet, fail: FailFn) => void;
 
 function statusError(code: grpc.status, details: string): grpc.ServiceError {
-  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+  return Object.assign(new Error(details), { code, details, metadata: new (grpcJs().Metadata)() }) as grpc.ServiceError;
 }
 
 export class Session {
@@ -143,8 +144,9 @@ export class Session {
   private readonly auth: boolean;
   private readonly exportTarget?: ExportTarget;
   private readonly chunkSize?: number;
-  private readonly server: grpc.Server;
-  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
+  /** The gRPC server and its connection injector, made on the first serve() (see wire()). */
+  private wired: { server: grpc.Server; injector: ReturnType<grpc.Server['createConnectionInjector']> } | undefined;
+  private readonly rawStreams: boolean;
   private readonly conns = new Set<Duplex>();
   private readonly contentStores = new Map<string, LocalContentStore>();
   private closed = false;
@@ -177,13 +179,25 @@ export class Session {
     this.chunkSize = opts.chunkSize;
     for (const [id, dir] of Object.entries(opts.contentStores ?? {})) this.addContentStore(id, dir);
 
-    this.server = new grpc.Server({
+    this.rawStreams = opts.rawStreams !== false;
+  }
+
+  /**
+   * The gRPC server, made when the session is first served: what it registers is fixed at
+   * construction (addSyncedDir needs FileSync already served; content stores are read per call),
+   * and a build whose stages are all stored never serves a session, nor loads grpc-js.
+   */
+  private wire(): { server: grpc.Server; injector: ReturnType<grpc.Server['createConnectionInjector']> } {
+    if (this.wired) return this.wired;
+    const g = grpcJs();
+    const server = new g.Server({
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
     });
-    this.register();
-    this.injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    if (opts.rawStreams !== false) this.installRawDispatch();
+    this.register(server);
+    const injector = server.createConnectionInjector(g.ServerCredentials.createInsecure());
+    if (this.rawStreams) this.installRawDispatch(server);
+    return (this.wired = { server, injector });
   }
 
   /**
@@ -248,17 +262,18 @@ export class Session {
       // Errors end the connection; the build that depended on it reports the failure.
       conn.on('error', () => { /* surfaced through 'close' */ });
       wire.on('error', () => { /* same */ });
-      this.injector.injectConnection(wire);
+      this.wire().injector.injectConnection(wire);
     });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.injector.destroy();
+    const w = this.wired;
+    w?.injector.destroy();
     for (const c of this.conns) c.destroy();
     this.conns.clear();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    if (w) await new Promise<void>((resolve) => w.server.tryShutdown(() => resolve()));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -270,8 +285,8 @@ export class Session {
    * would otherwise join them with ", ". Everything else goes to grpc-js unchanged. If grpc-js's
    * internals are not as expected, all calls stay on grpc-js (correct, slower).
    */
-  private installRawDispatch(): void {
-    const servers = (this.server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+  private installRawDispatch(server: grpc.Server): void {
+    const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
     const h2 = servers ? [...servers.keys()].pop() : undefined;
     if (!h2 || h2.listenerCount('stream') === 0) return;
     const grpcListeners = h2.listeners('stream') as ((...a: unknown[]) => void)[];
@@ -305,12 +320,12 @@ export class Session {
     );
   }
 
-  private register(): void {
-    this.server.addService(serviceDefinition('grpc.health.v1.Health'), {
+  private register(server: grpc.Server): void {
+    server.addService(serviceDefinition('grpc.health.v1.Health'), {
       Check: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { status: 1 }),
     });
     // Always registered: stores may be added until the session is attached (the map is read per call).
-    this.server.addService(
+    server.addService(
       serviceDefinition(CONTENT_SERVICE),
       contentServiceHandlers(this.contentStores, (method, id) => {
         const k = `${id} ${method}`;
@@ -335,8 +350,8 @@ export class Session {
         GetSecret: (call: grpc.ServerUnaryCall<{ ID?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           const id = call.request.ID ?? '';
           provider.get(id).then(
-            (data) => (data === undefined ? cb(statusError(grpc.status.NOT_FOUND, `secret ${id} not found`)) : cb(null, { data })),
-            (e: Error) => cb(statusError(grpc.status.INTERNAL, e.message)),
+            (data) => (data === undefined ? cb(statusError(grpcJs().status.NOT_FOUND, `secret ${id} not found`)) : cb(null, { data })),
+            (e: Error) => cb(statusError(grpcJs().status.INTERNAL, e.message)),
           );
         },
       };
@@ -346,8 +361,8 @@ export class Session {
         CheckAgent: (call: grpc.ServerUnaryCall<{ ID?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           const id = call.request.ID || 'default';
           const socket = this.agents.get(id);
-          if (!socket) return cb(statusError(grpc.status.NOT_FOUND, `unset ssh forward key ${id}`));
-          fs.stat(socket, (err) => (err ? cb(statusError(grpc.status.UNAVAILABLE, `ssh agent ${id}: ${err.message}`)) : cb(null, {})));
+          if (!socket) return cb(statusError(grpcJs().status.NOT_FOUND, `unset ssh forward key ${id}`));
+          fs.stat(socket, (err) => (err ? cb(statusError(grpcJs().status.UNAVAILABLE, `ssh agent ${id}: ${err.message}`)) : cb(null, {})));
         },
       };
     }
@@ -375,14 +390,14 @@ export class Session {
       }
       // Methods we do not implement (Auth.FetchToken, FileSync.TarStream…) answer Unimplemented.
       for (const [name, m] of Object.entries(typed)) if (!def[name]) def[name] = m;
-      this.server.addService(def as grpc.ServiceDefinition, impl);
+      server.addService(def as grpc.ServiceDefinition, impl);
     }
   }
 
   private fileSync(conn: Duplex, md: MdGet, fail: FailFn): void {
     const dirName = md('dir-name')[0] ?? '';
     const dir = Object.prototype.hasOwnProperty.call(this.syncedDirs, dirName) ? this.syncedDirs[dirName] : undefined;
-    if (!dir) return fail(grpc.status.NOT_FOUND, `no access allowed to dir "${dirName}"`);
+    if (!dir) return fail(grpcJs().status.NOT_FOUND, `no access allowed to dir "${dirName}"`);
     let excludes = md('exclude-patterns');
     const override = md('override-excludes')[0] === 'true';
     if (dir.excludes && dir.excludes.length && !override) excludes = dir.excludes;
@@ -396,7 +411,7 @@ export class Session {
       (r) => this.stats.syncs.push({ dirName, entries: r.entries, files: r.filesSent, bytes: r.bytesSent, ms: Date.now() - started, walkMs: r.walkMs, drainMs: r.drainMs, idleMs: r.idleMs }),
       (e: Error) => {
         this.stats.syncs.push({ dirName, entries: 0, files: 0, bytes: 0, ms: Date.now() - started, error: e.message });
-        fail(grpc.status.UNKNOWN, e.message);
+        fail(grpcJs().status.UNKNOWN, e.message);
       },
     );
   }
@@ -404,8 +419,8 @@ export class Session {
   private forwardAgent(conn: Duplex, md: MdGet, fail: FailFn): void {
     const id = md('buildkit.ssh.id')[0] || 'default';
     const socket = this.agents.get(id);
-    if (!socket) return fail(grpc.status.NOT_FOUND, `unset ssh forward key ${id}`);
-    forwardToAgent(conn, socket).catch((e: Error) => fail(grpc.status.UNAVAILABLE, `ssh agent ${id}: ${e.message}`));
+    if (!socket) return fail(grpcJs().status.NOT_FOUND, `unset ssh forward key ${id}`);
+    forwardToAgent(conn, socket).catch((e: Error) => fail(grpcJs().status.UNAVAILABLE, `ssh agent ${id}: ${e.message}`));
   }
 
   private fileSend(call: Duplex, mdGet: MdGet, fail0: FailFn): void {
@@ -414,7 +429,7 @@ export class Session {
     for (const k of mdGet.keys()) if (k.startsWith('exporter-md-')) md[k.slice('exporter-md-'.length)] = mdGet(k)[0] ?? '';
     this.exporterMetadata = md;
     const started = Date.now();
-    const fail = (e: Error) => fail0(grpc.status.UNKNOWN, e.message);
+    const fail = (e: Error) => fail0(grpcJs().status.UNKNOWN, e.message);
     if (target.kind === 'local') {
       receiveDiffCopy(call, target.dir).then((r) => {
         this.lastExport = r;

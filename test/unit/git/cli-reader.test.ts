@@ -60,6 +60,23 @@ t('readFile / readFiles read HEAD, not the work tree', () => {
   assert.is(r.readFile('missing'), undefined);
 });
 
+t('prefetch: the next readFiles fetches the prefetched files too; reading them then needs no git; the HEAD tree id', () => {
+  const r = new CliGitReader(dir);
+  assert.is(r.head().tree, git(dir, 'rev-parse', 'HEAD^{tree}').trim());
+  writeFiles(dir, { 'README.md': 'changed on disk\n' });
+  r.prefetch(['README.md', 'missing', 'src']);
+  assert.is(r.readFile('src/main.go')!.toString(), 'package main\n');
+  const saved = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    assert.is(r.readFile('README.md')!.toString(), 'hello\n', 'HEAD content, from the earlier batch');
+    assert.is(r.readFile('missing'), undefined);
+    assert.throws(() => r.readFile('bin/run.sh'), 'not prefetched: needs git');
+  } finally {
+    process.env.PATH = saved;
+  }
+});
+
 t('readFiles batches many files in one call', () => {
   const files: Record<string, string> = {};
   for (let i = 0; i < 300; i++) files[`many/f${i}.txt`] = `content ${i}\n`.repeat(i % 7);

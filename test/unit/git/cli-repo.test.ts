@@ -76,6 +76,52 @@ t('lsTree: recursive with object ids, modes, trees on request, sizes, subdir', a
   assert.equal(await repo.lsTree(c2, { dir: 'nothing' }), []);
 });
 
+/** Runs `fn` with no git on PATH: whatever it reads must come from what was already read. */
+async function withoutGit<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    return await fn();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
+t('lsTree: a whole-tree listing of a commit id is listed once; one without sizes (or trees) is cut from the sized one, equal to git\'s own', async () => {
+  const sized = await repo.lsTree(c2, { trees: true, sizes: true, order: 'git' });
+  assert.ok(sized.some((e) => e.size !== undefined));
+  const fresh = () => new CliGitRepo(dir);
+  const want = {
+    treesGit: await fresh().lsTree(c2, { trees: true, order: 'git' }),
+    trees: await fresh().lsTree(c2, { trees: true }),
+    files: await fresh().lsTree(c2),
+    sizedPath: await fresh().lsTree(c2, { sizes: true }),
+  };
+  const got = await withoutGit(async () => ({
+    treesGit: await repo.lsTree(c2, { trees: true, order: 'git' }),
+    trees: await repo.lsTree(c2, { trees: true }),
+    files: await repo.lsTree(c2),
+    sizedPath: await repo.lsTree(c2, { sizes: true }),
+  }));
+  assert.equal(got, want);
+  // Callers may change what they get: the next caller still gets git's listing.
+  got.files[0].path = 'changed';
+  assert.equal(await withoutGit(() => repo.lsTree(c2)), want.files);
+  // Moving names and subdirectories are listed by git each time.
+  try {
+    await withoutGit(() => repo.lsTree('HEAD', { trees: true }));
+    assert.unreachable();
+  } catch (e) {
+    assert.not.instance(e, assert.Assertion);
+  }
+});
+
+t('remember: a commit the caller already read resolves without git', async () => {
+  const real = await new CliGitRepo(dir).resolve(c1);
+  repo.remember(real);
+  assert.equal(await withoutGit(() => repo.resolve(c1)), real);
+});
+
 t('entry: file, dir, root, missing', async () => {
   assert.is((await repo.entry(c2, 'src'))!.type, 'tree');
   assert.is((await repo.entry(c2, 'with space/file name.txt'))!.mode, '100644');

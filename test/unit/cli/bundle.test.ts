@@ -1,0 +1,70 @@
+/**
+ * The one-file CLI (scripts/bundle.ts) as bin/stapelkit runs it: the bundle is picked over an older
+ * tsc output, the first run of a command leaves a V8 code cache that later runs use, a cache V8
+ * rejects (here: garbage) is rewritten, and a tsc output newer than the bundle wins over it.
+ */
+import * as assert from 'uvu/assert';
+import { suite } from 'uvu';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { bundleCli, CODE_CACHE_DIR } from '../../../scripts/bundle';
+
+const t = suite('cli/bundle');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'skt-bundle-')));
+t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function stapelkit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(tmp, 'bin', 'stapelkit'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+t('bin/stapelkit runs the bundle with a code cache per command; a rejected cache is rewritten; a newer tsc output wins', () => {
+  const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  fs.mkdirSync(path.join(tmp, 'bin'));
+  fs.copyFileSync(path.join(ROOT, 'bin', 'stapelkit'), path.join(tmp, 'bin', 'stapelkit'));
+  fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ version }));
+  // An older tsc output that must not be run.
+  const compiled = path.join(tmp, 'dist', 'src', 'cli', 'main.js');
+  fs.mkdirSync(path.dirname(compiled), { recursive: true });
+  fs.writeFileSync(compiled, 'exports.main = async () => { process.stdout.write("tsc output\\n"); return 0; };\n');
+  const old = new Date(Date.now() - 60_000);
+  fs.utimesSync(compiled, old, old);
+  const { file } = bundleCli(path.join(tmp, 'dist'));
+  const cacheDir = path.join(path.dirname(file), CODE_CACHE_DIR);
+  assert.not.ok(fs.existsSync(cacheDir), 'a new bundle has no code cache');
+
+  const first = stapelkit('--version');
+  assert.is(first.status, 0, first.stderr);
+  assert.is(first.stdout.trim(), version);
+  const caches = fs.readdirSync(cacheDir);
+  assert.is(caches.length, 1);
+  assert.match(caches[0], /^other\.\d+\.\d+\.bin$/);
+  const written = fs.statSync(path.join(cacheDir, caches[0])).size;
+  assert.ok(written > 1000, `cache of ${written} bytes`);
+
+  // Used, not rewritten, by the next run of the same command.
+  const before = fs.statSync(path.join(cacheDir, caches[0])).mtimeMs;
+  assert.is(stapelkit('--version').stdout.trim(), version);
+  assert.is(fs.statSync(path.join(cacheDir, caches[0])).mtimeMs, before);
+
+  // A cache V8 rejects is replaced.
+  fs.writeFileSync(path.join(cacheDir, caches[0]), 'not a code cache');
+  assert.is(stapelkit('--version').stdout.trim(), version);
+  assert.ok(fs.statSync(path.join(cacheDir, caches[0])).size > 1000, 'rewritten');
+
+  // Another command gets its own cache.
+  const help = stapelkit('compile', '--help');
+  assert.is(help.status, 0, help.stderr);
+  assert.match(help.stdout, /buildctl build/);
+  assert.ok(fs.readdirSync(cacheDir).some((f) => f.startsWith('compile.')));
+
+  // tsc output newer than the bundle: that is what runs.
+  const now = new Date(Date.now() + 60_000);
+  fs.utimesSync(compiled, now, now);
+  assert.is(stapelkit('--version').stdout, 'tsc output\n');
+});
+
+t.run();
