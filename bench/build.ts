@@ -56,8 +56,13 @@ function cliSource(): string {
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** `tailS`: seconds from the last output to the exit (clean-up the user waits for). */
-interface Run { code: number | null; out: string; s: number; tailS: number }
+/**
+ * `tailS`: seconds from the last output to the exit (clean-up the user waits for). `timed`: the
+ * output with every line prefixed by the seconds since the bench started when it arrived (--keep logs).
+ */
+interface Run { code: number | null; out: string; timed: string; s: number; tailS: number }
+
+const BENCH_T0 = process.hrtime.bigint();
 
 /** Runs a command, capturing stdout+stderr; throws with the output tail when it fails. */
 function run(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<Run> {
@@ -65,8 +70,18 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.Proc
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let timed = `${(Number(t0 - BENCH_T0) / 1e9).toFixed(2).padStart(7)} $ ${path.basename(cmd)} ${args.join(' ')}\n`;
+    let partial = '';
     let last = t0;
-    const add = (b: Buffer) => ((out += b.toString()), (last = process.hrtime.bigint()));
+    const add = (b: Buffer) => {
+      const text = b.toString();
+      out += text;
+      last = process.hrtime.bigint();
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      const at = (Number(last - BENCH_T0) / 1e9).toFixed(2).padStart(7);
+      for (const l of lines) timed += `${at} ${l}\n`;
+    };
     p.stdout.on('data', add);
     p.stderr.on('data', add);
     p.on('error', reject);
@@ -74,7 +89,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.Proc
       const end = process.hrtime.bigint();
       const s = Number(end - t0) / 1e9;
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`));
-      else resolve({ code, out, s, tailS: Number(end - last) / 1e9 });
+      else resolve({ code, out, timed: partial ? `${timed}${partial}\n` : timed, s, tailS: Number(end - last) / 1e9 });
     });
   });
 }
@@ -313,10 +328,10 @@ async function main(): Promise<void> {
       console.log('\n[4] cold build of the 10-image project');
       await reset(c, 'all');
       const cold = await stapelkit(c, repo, ['--progress', 'plain']);
-      fs.writeFileSync(path.join(work, 'cold-stapelkit.log'), cold.out);
+      fs.writeFileSync(path.join(work, 'cold-stapelkit.log'), cold.timed);
       await reset(c, 'none'); // stapelkit's stored stages stay (its next builds are no-ops); docker starts cold
       const dcold = await dockerTen(c, repo);
-      fs.writeFileSync(path.join(work, 'cold-docker.log'), dcold.runs.map((r) => r.out).join('\n'));
+      fs.writeFileSync(path.join(work, 'cold-docker.log'), dcold.runs.map((r) => r.timed).join('\n'));
       if (ONLY.has(4)) rows.push({ n: 4, what: `cold build, ${IMAGES} images / ${FILES / 1000}k files`, sk: cold.s, dk: dcold.s, goal: 1.05 });
       console.log(`  stapelkit: ${cold.tailS.toFixed(2)} s from its last output line to its exit`);
       printProfile('stapelkit: stage lines, summed per stage (images build 5 at a time, so sums exceed wall time)', stageTimes(cold.out));
