@@ -6,7 +6,7 @@
  * comment) reach the image; the values are in no layer, config, history or build output. A
  * `value:` secret and a declared secret the client does not serve fail at their werf.yaml position.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +15,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { frontendImage, projectDir, dockerBuildWerf } from './frontend-helpers';
 import { daemonTraits, dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
-import { waitFor } from './session-helpers';
+import { startSshAgent } from './session-helpers';
 
 const PROBE_SRC = path.resolve(__dirname, '../fixtures/ssh-agent-probe/probe.c');
 
@@ -43,15 +43,7 @@ t.before(async (ctx) => {
   const cc = spawnSync('gcc', ['-static', '-O2', '-o', probe, PROBE_SRC], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc -static failed: ${cc.stderr}`);
   ctx.probe = fs.readFileSync(probe);
-  ctx.sock = path.join(ctx.tmp, 'agent.sock');
-  ctx.agent = spawn('ssh-agent', ['-D', '-a', ctx.sock], { stdio: 'ignore' });
-  if (!(await waitFor(() => fs.existsSync(ctx.sock), 5000))) throw new Error('ssh-agent did not create its socket');
-  ctx.keyComment = `stapelkit-fe-key-${process.pid}`;
-  const key = path.join(ctx.tmp, 'id_ed25519');
-  const kg = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', ctx.keyComment, '-f', key], { encoding: 'utf8' });
-  if (kg.status !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr}`);
-  const add = spawnSync('ssh-add', [key], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: ctx.sock } });
-  if (add.status !== 0) throw new Error(`ssh-add failed: ${add.stderr}`);
+  ({ sock: ctx.sock, agent: ctx.agent, keyComment: ctx.keyComment } = await startSshAgent(ctx.tmp, `stapelkit-fe-key-${process.pid}`));
 });
 t.after(async (ctx) => {
   ctx.agent?.kill();

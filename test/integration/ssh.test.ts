@@ -4,14 +4,14 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv, type TestEnv } from './harness';
 import { Session } from '../../src/session';
 import { image, local, marshal, scratch } from '../../src/llb';
-import { waitFor } from './session-helpers';
+import { startSshAgent } from './session-helpers';
 
 const PROBE_SRC = path.resolve(__dirname, '../fixtures/ssh-agent-probe/probe.c');
 
@@ -25,15 +25,7 @@ t.before(async (ctx) => {
   fs.mkdirSync(ctx.probeDir);
   const cc = spawnSync('gcc', ['-static', '-O2', '-o', path.join(ctx.probeDir, 'ssh-agent-probe'), PROBE_SRC], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc -static failed: ${cc.stderr}`);
-  ctx.sock = path.join(dir, 'agent.sock');
-  ctx.agent = spawn('ssh-agent', ['-D', '-a', ctx.sock], { stdio: 'ignore' });
-  if (!(await waitFor(() => fs.existsSync(ctx.sock), 5000))) throw new Error('ssh-agent did not create its socket');
-  ctx.keyComment = `stapelkit-key-${process.pid}`;
-  const key = path.join(dir, 'id_ed25519');
-  const kg = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', ctx.keyComment, '-f', key], { encoding: 'utf8' });
-  if (kg.status !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr}`);
-  const add = spawnSync('ssh-add', [key], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: ctx.sock } });
-  if (add.status !== 0) throw new Error(`ssh-add failed: ${add.stderr}`);
+  ({ sock: ctx.sock, agent: ctx.agent, keyComment: ctx.keyComment } = await startSshAgent(dir, `stapelkit-key-${process.pid}`));
 });
 
 t.after(async (ctx) => {
