@@ -26,15 +26,12 @@ import { startDockerd, type DockerdInstance } from '../src/daemon/dockerd';
 import { ensureBusyboxImage } from '../src/daemon/base-images';
 import { generateRepo } from './gen-repo';
 import { stageDepsBench } from './stage-deps';
+import { numArg } from './args';
 
 const ROOT = path.resolve(__dirname, '..');
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-const RUNS = arg('runs', 1);
-const FILES = arg('files', 20000);
-const DEPS_FILES = arg('deps-files', 50000);
+const RUNS = numArg('runs', 1);
+const FILES = numArg('files', 20000);
+const DEPS_FILES = numArg('deps-files', 50000);
 const KEEP = process.argv.includes('--keep');
 const ONLY = (() => {
   const i = process.argv.indexOf('--only');

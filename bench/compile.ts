@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { testEnv, type TestEnv } from '../test/integration/harness';
 import { bundleCli } from '../scripts/bundle';
+import { strArg } from './args';
 
 const ROOT = path.resolve(__dirname, '..');
 // Its own tsc output (not dist/, which bin/stapelkit and the CLI tests would then pick up).
@@ -31,11 +32,6 @@ const OUT = path.join(ROOT, '.bench-dist');
 const MODE = process.argv.includes('--cli') ? process.argv[process.argv.indexOf('--cli') + 1] : 'bundle';
 if (MODE !== 'bundle' && MODE !== 'tsc') throw new Error(`--cli must be bundle or tsc, got ${MODE}`);
 const CLI = MODE === 'tsc' ? path.join(OUT, 'src', 'cli', 'main.js') : path.join(OUT, 'bin', 'stapelkit');
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
 
 function git(dir: string, ...args: string[]): void {
   const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } });
@@ -87,8 +83,8 @@ function timeRun(args: string[], env: NodeJS.ProcessEnv): { ms: number; cpuMs?: 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const runs = Number(arg('--runs', '3'));
-  const sizes = arg('--sizes', '10,100,1000').split(',').map(Number);
+  const runs = Number(strArg('runs', '3'));
+  const sizes = strArg('sizes', '10,100,1000').split(',').map(Number);
   const withDaemon = !process.argv.includes('--no-daemon');
   if (!process.argv.includes('--no-tsc') && MODE === 'tsc') {
     process.stderr.write('bench: compiling the CLI into .bench-dist/ (tsc)…\n');

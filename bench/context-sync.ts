@@ -28,15 +28,12 @@ import { waitFor } from '../test/integration/session-helpers';
 import type { BuildkitClient } from '../src/buildkit/client';
 import { Session } from '../src/session';
 import { copy, local, marshal, scratch } from '../src/llb';
+import { numArg } from './args';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-const FILES = arg('files', 20000);
-const MB = arg('mb', 500);
-const RUNS = arg('runs', 3);
-const CHUNK = arg('chunk', 32 * 1024);
+const FILES = numArg('files', 20000);
+const MB = numArg('mb', 500);
+const RUNS = numArg('runs', 3);
+const CHUNK = numArg('chunk', 32 * 1024);
 const KEEP = process.argv.includes('--keep');
 const DOCKER = process.env.STAPELKIT_BENCH_DOCKER || '/usr/bin/docker';
 

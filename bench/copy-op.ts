@@ -30,14 +30,11 @@ import { CliGitRepo } from '../src/git/cli-repo';
 import { archiveEntries } from '../src/git/mapping';
 import { gitTreeSource } from '../src/git/content';
 import { generateRepo } from './gen-repo';
+import { numArg } from './args';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-const FILES = arg('files', 20000);
-const N = arg('n', 5);
-const RUNS = arg('runs', 3);
+const FILES = numArg('files', 20000);
+const N = numArg('n', 5);
+const RUNS = numArg('runs', 3);
 const ONLY = (() => {
   const i = process.argv.indexOf('--only');
   return i >= 0 ? new Set(process.argv[i + 1].split(',')) : undefined;

@@ -17,6 +17,7 @@ import { compileDockerfile } from '../src/dockerfile';
 import { local, marshal } from '../src/llb';
 import { testEnv, testImageName } from '../test/integration/harness';
 import { buildOurs, buildTheirs, readCase } from '../test/integration/dockerfile-helpers';
+import { strArg } from './args';
 
 function generate(stages: number, perStage: number): string {
   const lines: string[] = ['ARG BASE=stapelkit/busybox:amd64', 'ARG VERSION=1.0'];
@@ -48,15 +49,10 @@ function generate(stages: number, perStage: number): string {
   return lines.join('\n') + '\n';
 }
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
-
 async function compileBench(): Promise<void> {
   const text = generate(10, 20);
   const instructions = text.split('\n').filter((l) => /^[A-Z]+ /.test(l)).length;
-  const runs = Number(arg('--runs', '50'));
+  const runs = Number(strArg('runs', '50'));
   const resolveImage = async () => ({ digest: 'sha256:' + '0'.repeat(64), config: { architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/bin'], Cmd: ['sh'] } } });
   const once = async () => {
     const t0 = process.hrtime.bigint();

@@ -13,13 +13,10 @@ import * as path from 'node:path';
 import { Session } from '../src/session';
 import { frontendImage, projectDir } from '../test/integration/frontend-helpers';
 import { testEnv } from '../test/integration/harness';
+import { strArg } from './args';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
-const RUNS = Number(arg('runs', '5'));
-const SIZES = arg('files', '100,1000,3000').split(',').map(Number);
+const RUNS = Number(strArg('runs', '5'));
+const SIZES = strArg('files', '100,1000,3000').split(',').map(Number);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {

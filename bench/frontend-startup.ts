@@ -18,12 +18,9 @@ import type { ProgressCollector } from '../src/buildkit/progress';
 import { Session } from '../src/session';
 import { frontendImage, projectDir } from '../test/integration/frontend-helpers';
 import { testEnv } from '../test/integration/harness';
+import { numArg } from './args';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-const RUNS = arg('runs', 7);
+const RUNS = numArg('runs', 7);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

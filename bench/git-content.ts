@@ -23,14 +23,11 @@ import { CliGitRepo } from '../src/git/cli-repo';
 import { archiveEntries, type MappingSpec } from '../src/git/mapping';
 import { gitTreeSource, writeGitFiles } from '../src/git/content';
 import { generateRepo } from './gen-repo';
+import { numArg } from './args';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-const FILES = arg('files', 20000);
-const BYTES = arg('bytes', 2000);
-const RUNS = arg('runs', 3);
+const FILES = numArg('files', 20000);
+const BYTES = numArg('bytes', 2000);
+const RUNS = numArg('runs', 3);
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -9,13 +9,10 @@ import * as fs from 'node:fs';
 import { CliGitRepo } from '../src/git/cli-repo';
 import { stageDependenciesChecksum, type MappingSpec } from '../src/git/mapping';
 import { generateRepo } from './gen-repo';
+import { numArg } from './args';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-const FILES = arg('files', 50000);
-const RUNS = arg('runs', 5);
+const FILES = numArg('files', 50000);
+const RUNS = numArg('runs', 5);
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -18,13 +18,10 @@ import { testEnv } from '../test/integration/harness';
 import { openGateway } from '../src/buildkit/gateway-client';
 import { image, marshal, type State } from '../src/llb';
 import { DaemonImageStorage } from '../src/storage';
+import { numArg } from './args';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-const STAGES = arg('stages', 8);
-const RUNS = arg('runs', 3);
+const STAGES = numArg('stages', 8);
+const RUNS = numArg('runs', 3);
 const DOCKER = process.env.STAPELKIT_BENCH_DOCKER ?? '/usr/bin/docker';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
