@@ -16,7 +16,7 @@
  *   node --import tsx bench/build.ts [--runs 1] [--files 20000] [--deps-files 50000] [--keep] [--only 1,2,3,4,5]
  *
  * The daemon is a private dockerd started here (its own temp dir, bridge and containerd), stopped at
- * the end; the stapelkit side is `node bin/stapelkit build` (the bundle after `make build`).
+ * the end; the stapelkit side is `bin/stapelkit build` (the bundle after `make build`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -184,9 +184,10 @@ function show(key: string, line: string): void {
 }
 
 async function stapelkit(c: Ctx, dir: string, extra: string[] = []): Promise<Run> {
-  const args = [path.join(ROOT, 'bin', 'stapelkit'), 'build', '--dir', dir, '--addr', c.d.addr, ...extra];
-  show(`sk ${dir} ${extra.join(' ')}`, `XDG_STATE_HOME=${c.skEnv.XDG_STATE_HOME} node ${args.join(' ')}`);
-  return run(process.execPath, args, { env: c.skEnv, cwd: dir });
+  const bin = path.join(ROOT, 'bin', 'stapelkit');
+  const args = ['build', '--dir', dir, '--addr', c.d.addr, ...extra];
+  show(`sk ${dir} ${extra.join(' ')}`, `XDG_STATE_HOME=${c.skEnv.XDG_STATE_HOME} ${bin} ${args.join(' ')}`);
+  return run(bin, args, { env: c.skEnv, cwd: dir });
 }
 
 async function dockerBuild(c: Ctx, ctxDir: string, dockerfile: string, tag: string, showKey: string): Promise<Run> {

@@ -11,7 +11,7 @@
  *             import is scanned there on the first compile (the
  *             checksums are then cached in the import metadata, as werf does: runs 2+ read none).
  * Runs the CLI as users do: bin/stapelkit over the one-file bundle (scripts/bundle.ts into
- * .bench-dist/dist/, bin/stapelkit copied to .bench-dist/bin/), with its V8 code cache — the first
+ * .bench-dist/dist/, bin/stapelkit and bin/stapelkit.cjs copied to .bench-dist/bin/), with its V8 code cache — the first
  * compile of each size writes it, the later ones use it. `--cli tsc` runs the tsc output instead
  * (.bench-dist/src/cli/main.js), as before the bundle. --no-tsc reuses what an earlier run built.
  * Reports the median of --runs (3).
@@ -64,7 +64,8 @@ function timeRun(args: string[], env: NodeJS.ProcessEnv): { ms: number; cpuMs?: 
   const timeFile = `${out}.time`;
   const t0 = process.hrtime.bigint();
   const fd = fs.openSync(out, 'w');
-  const argv = TIME ? [TIME, '-o', timeFile, '-f', '%U %S', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+  const cmd = MODE === 'tsc' ? [process.execPath, CLI] : [CLI];
+  const argv = TIME ? [TIME, '-o', timeFile, '-f', '%U %S', ...cmd, ...args] : [...cmd, ...args];
   const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', fd, 'pipe'] });
   fs.closeSync(fd);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     process.stderr.write('bench: bundling the CLI into .bench-dist/dist/…\n');
     bundleCli(path.join(OUT, 'dist'));
     fs.mkdirSync(path.join(OUT, 'bin'), { recursive: true });
-    fs.copyFileSync(path.join(ROOT, 'bin', 'stapelkit'), CLI);
+    for (const f of ['stapelkit', 'stapelkit.cjs']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(OUT, 'bin', f));
   }
   const nodeOnly = median(Array.from({ length: 5 }, () => { const t0 = Date.now(); spawnSync(process.execPath, ['-e', '0']); return Date.now() - t0; }));
   const version = median(Array.from({ length: 3 }, () => timeRun(['--version'], process.env).ms));

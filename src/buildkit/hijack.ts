@@ -64,10 +64,14 @@ export function dialHijack(address: DockerdAddress, urlPath: '/grpc' | '/session
   });
 }
 
+/** Agent option (not in @types/node's RequestOptions) that skips its TLS server-name check. */
+export const PLAIN_HTTP = { servername: '' } as http.RequestOptions;
+
 /** `GET path` on dockerd's API socket: status and body (rejects when the socket does not answer in time). */
 export function dockerGet(socketPath: string, urlPath: string, timeoutMs = 2000): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: urlPath, headers: { Host: 'docker' } }, (res) => {
+    // servername '': no TLS here, and Node's agent would otherwise run isIP (a ~7 ms regex compile on a no-op build's path).
+    const req = http.request({ socketPath, path: urlPath, headers: { Host: 'docker' }, ...PLAIN_HTTP }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));

@@ -11,6 +11,7 @@ import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { StapelkitError } from '../errors';
+import { defaultCaCertificates } from '../util/extra-ca';
 
 export interface TlsMaterial {
   ca?: Buffer;
@@ -65,7 +66,8 @@ export function secureContext(m: TlsMaterial): tls.SecureContext {
     throw new StapelkitError('TLS_FILES', `the client key ${m.files.key} does not belong to the client certificate ${m.files.cert}`, { hint: 'pass the matching pair as --tlscert and --tlskey' });
   }
   try {
-    return tls.createSecureContext({ ca: m.ca, cert: m.cert, key: m.key });
+    // No --tlscacert: Node's roots, plus $NODE_EXTRA_CA_CERTS when bin/stapelkit deferred it.
+    return tls.createSecureContext({ ca: m.ca ?? defaultCaCertificates(), cert: m.cert, key: m.key });
   } catch (e) {
     throw new StapelkitError('TLS_FILES', `cannot use the TLS files (${(e as Error).message.replace(/^error:[0-9A-F]+:/, '')})`, { hint: 'check --tlscacert, --tlscert and --tlskey', cause: e });
   }

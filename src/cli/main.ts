@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { setDebugDaemon } from '../daemon/cli-options';
 import { isStapelkitError } from '../errors';
+import { setDeferredCaFile } from '../util/extra-ca';
 import { werfBool } from './commands/project-options';
 
 type Register = (program: Command) => void;
@@ -80,7 +81,13 @@ export function reportError(e: unknown, debug: boolean): number {
   return 1;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export interface MainOptions {
+  /** $NODE_EXTRA_CA_CERTS as bin/stapelkit kept it from Node's start-up (src/util/extra-ca.ts). */
+  deferredCaCerts?: string;
+}
+
+export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
+  setDeferredCaFile(opts.deferredCaCerts);
   const program = makeProgram(argv);
   setDebugDaemon(debugRequested(argv));
   try {

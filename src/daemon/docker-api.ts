@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import { StapelkitError } from '../errors';
-import { dockerPing } from '../buildkit/hijack';
+import { PLAIN_HTTP, dockerPing } from '../buildkit/hijack';
 import type { DaemonAddress } from '../buildkit/transport';
 
 export interface DockerResponse {
@@ -55,7 +55,8 @@ export class DockerApi {
       if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body)) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
       if (opts.body && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
       const where = typeof this.endpoint === 'string' ? { socketPath: this.endpoint } : { host: this.endpoint.host, port: this.endpoint.port };
-      const req = http.request({ ...where, path, method: opts.method ?? 'GET', headers }, (res) => {
+      // servername '': plain HTTP, and it spares the agent's isIP check (a ~7 ms regex compile at start-up).
+      const req = http.request({ ...where, path, method: opts.method ?? 'GET', headers, ...PLAIN_HTTP }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

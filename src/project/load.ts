@@ -74,7 +74,7 @@ function setup(opts: LoadOptions) {
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be opened (${code ?? (e as Error).message})`;
     throw new StapelkitError('PROJECT_DIR', `the project directory "${wanted}" ${why}`, { hint: 'check --dir / $WERF_DIR' });
   }
-  const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false });
+  const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false, status: !(opts.looseGiterminism ?? false) });
   const prefix = normalizeGitPath(path.relative(git.repoRoot, projectDir));
   if (isOutside(prefix)) {
     throw new StapelkitError('GIT_NO_REPO', `the project directory "${projectDir}" is outside the git work tree "${git.repoRoot}"`);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { OciImageConfig } from '../build/gateway';
 import { StapelkitError } from '../errors';
 import { lookupCredentials } from '../session/auth';
+import { registryFetch } from './ca-fetch';
 import { basicHeader, fetchToken, parseChallenges, type Challenge, type RegistryCredentials } from './auth';
 import {
   MANIFEST_ACCEPT,
@@ -114,7 +115,7 @@ export class RegistryClient {
   ) {
     const scheme = opts.insecure || LOCAL_HOST_RE.test(host) ? 'http' : 'https';
     this.baseUrl = `${scheme}://${registryApiHost(host)}`;
-    this.fetchImpl = opts.fetch ?? fetch;
+    this.fetchImpl = opts.fetch ?? registryFetch();
     this.credentials = opts.credentials;
   }
 

@@ -1,4 +1,4 @@
-/** Runs the real `stapelkit` CLI (`node bin/stapelkit …`) for integration tests (not a test file). */
+/** Runs the real `stapelkit` CLI (`bin/stapelkit …`, as users do) for integration tests (not a test file). */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,15 +14,17 @@ export interface CliResult {
 }
 
 /**
- * `node bin/stapelkit <args>` in the repository root. `env` replaces the environment entirely when
+ * `bin/stapelkit <args>` in the repository root. `env` replaces the environment entirely when
  * given (so a test controls BUILDKIT_HOST / DOCKER_HOST / XDG_STATE_HOME); default: this process's.
  */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'stapelkit'), ...args], {
+    const env = opts.env ?? process.env;
+    const child = spawn(path.join(ROOT, 'bin', 'stapelkit'), args, {
       cwd: ROOT,
-      env: { ...(opts.env ?? process.env), NO_COLOR: '1', FORCE_COLOR: '0' },
+      // bin/stapelkit finds `node` on PATH, as `#!/usr/bin/env node` would.
+      env: { ...env, PATH: env.PATH ?? `${path.dirname(process.execPath)}:/usr/bin:/bin`, NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

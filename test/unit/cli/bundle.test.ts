@@ -17,14 +17,19 @@ const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'skt-bundle-')
 t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function stapelkit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(tmp, 'bin', 'stapelkit'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(path.join(tmp, 'bin', 'stapelkit'), args, { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** bin/stapelkit (the shell script) and the loader it runs, copied into `dir`/bin. */
+function copyBin(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  for (const f of ['stapelkit', 'stapelkit.cjs']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(dir, 'bin', f));
 }
 
 t('bin/stapelkit runs the bundle with a code cache per command; a rejected cache is rewritten; a newer tsc output wins', () => {
   const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  fs.mkdirSync(path.join(tmp, 'bin'));
-  fs.copyFileSync(path.join(ROOT, 'bin', 'stapelkit'), path.join(tmp, 'bin', 'stapelkit'));
+  copyBin(tmp);
   fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ version }));
   // An older tsc output that must not be run.
   const compiled = path.join(tmp, 'dist', 'src', 'cli', 'main.js');
@@ -65,6 +70,33 @@ t('bin/stapelkit runs the bundle with a code cache per command; a rejected cache
   const now = new Date(Date.now() + 60_000);
   fs.utimesSync(compiled, now, now);
   assert.is(stapelkit('--version').stdout, 'tsc output\n');
+});
+
+t('bin/stapelkit keeps $NODE_EXTRA_CA_CERTS from Node start-up, hands it to main(), and restores it for children; through a symlink too', () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'ca-'));
+  copyBin(dir);
+  const compiled = path.join(dir, 'dist', 'src', 'cli', 'main.js');
+  fs.mkdirSync(path.dirname(compiled), { recursive: true });
+  // A stand-in CLI that reports what it was given.
+  fs.writeFileSync(
+    compiled,
+    'exports.main = async (argv, opts) => { process.stdout.write(JSON.stringify({ opt: opts && opts.deferredCaCerts, env: process.env.NODE_EXTRA_CA_CERTS, inner: process.env.STAPELKIT_DEFERRED_CA_CERTS ?? null })); return 0; };\n',
+  );
+  fs.symlinkSync(path.join(dir, 'bin', 'stapelkit'), path.join(dir, 'linked-stapelkit'));
+  // A file that does not exist: had Node loaded it at start-up, it would warn "Ignoring extra certs".
+  const missing = path.join(dir, 'no-such-bundle.pem');
+  for (const bin of [path.join(dir, 'bin', 'stapelkit'), path.join(dir, 'linked-stapelkit')]) {
+    const r = spawnSync(bin, ['x'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: missing } });
+    assert.is(r.status, 0, r.stderr);
+    assert.not.match(r.stderr, /extra certs/i, 'Node did not load the file at start-up');
+    assert.equal(JSON.parse(r.stdout), { opt: missing, env: missing, inner: null });
+  }
+  // Unset: nothing deferred, nothing invented.
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const r = spawnSync(path.join(dir, 'bin', 'stapelkit'), ['x'], { encoding: 'utf8', env });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), { inner: null });
 });
 
 t.run();

@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliGitReader, normalizeGitPath, parseCatFileBatch } from '../../../src/git';
+import { runGitParallel } from '../../../src/git/cli';
 import { StapelkitError } from '../../../src/errors';
 import { git, makeRepo, removeRepo, writeFiles } from './repo';
 
@@ -134,12 +135,39 @@ t('project in a subdirectory: open() finds the repository root', () => {
   assert.is(r.repoRoot, fs.realpathSync(dir));
 });
 
+t('open() reads the root, HEAD, its tree and the status ahead in one go: the same answers as reading them one by one', () => {
+  writeFiles(dir, { 'sub/proj/werf.yaml': 'x', 'new.txt': 'n' });
+  fs.writeFileSync(path.join(dir, 'README.md'), 'changed\n');
+  const ahead = CliGitReader.open(path.join(dir, 'sub/proj'), { status: true });
+  const one = new CliGitReader(fs.realpathSync(dir));
+  assert.equal(ahead.head(), one.head());
+  assert.equal(ahead.listTree(), one.listTree());
+  for (const p of ['README.md', 'new.txt', 'sub/proj/werf.yaml', 'src', 'src/main.go', 'nothing']) assert.is(ahead.pathState(p), one.pathState(p), p);
+  assert.is(ahead.readFile('with space/file name.txt')!.toString(), 'spaced\n');
+});
+
+t('runGitParallel: arguments reach git verbatim (quotes, spaces, dollars); each command its own status, stdout and stderr', () => {
+  const odd = `it's "odd" $HOME \\ \`x\``;
+  const [a, b, c] = runGitParallel(dir, [['rev-parse', '--sq-quote', odd], ['cat-file', '-t', 'no-such-object'], ['show', 'HEAD:README.md']]);
+  assert.is(a.status, 0);
+  assert.is(a.stdout.toString().trim(), ` '${odd.replace(/'/g, `'\\''`)}'`.trim());
+  assert.is(b.status, 128);
+  assert.match(b.stderr.toString(), /no-such-object/);
+  assert.is(c.status, 0);
+  assert.is(c.stdout.toString(), 'hello\n');
+});
+
 t('errors: not a repository, no commits', () => {
   const empty = makeRepo({}, { commit: false });
   try {
     assert.throws(() => new CliGitReader(empty).head(), (e: unknown) => e instanceof StapelkitError && e.code === 'GIT_NO_COMMIT');
     const plain = fs.mkdtempSync(path.join(path.dirname(empty), 'plain-'));
     assert.throws(() => CliGitReader.open(plain), (e: unknown) => e instanceof StapelkitError && e.code === 'GIT_NO_REPO');
+    assert.throws(() => CliGitReader.open(plain, { status: true }), (e: unknown) => e instanceof StapelkitError && e.code === 'GIT_NO_REPO');
+    // Read ahead, the missing HEAD is still reported when HEAD is asked for.
+    const ahead = CliGitReader.open(empty, { status: true });
+    assert.throws(() => ahead.head(), (e: unknown) => e instanceof StapelkitError && e.code === 'GIT_NO_COMMIT');
+    assert.throws(() => ahead.listTree(), (e: unknown) => e instanceof StapelkitError && e.code === 'GIT_NO_COMMIT');
     fs.rmSync(plain, { recursive: true });
   } finally {
     removeRepo(empty);
