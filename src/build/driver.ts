@@ -54,6 +54,8 @@ export interface DriverHooks {
 export interface DriverOptions {
   gateway: () => Promise<Gateway>;
   storage: StagesStorage;
+  /** storage.list(), when the caller started it early (it overlaps the base-image checks). */
+  stored?: Promise<Map<string, StoredStage[]>>;
   images: Image[];
   /** Platforms per image name. */
   platforms: (image: Image) => string[];
@@ -79,7 +81,7 @@ function keyOf(name: string, platform: string): string {
 
 export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
   if (opts.parallel < 1) throw new StapelkitError('BAD_FLAG', '--parallel-tasks-limit must be at least 1');
-  const stored = await opts.storage.list();
+  const stored = await (opts.stored ?? opts.storage.list());
   const done = new Map<string, ImageOutcome>();
   const byName = new Map<string, ImageOutcome>();
   const pending = new Map<string, Promise<ImageOutcome>>();

@@ -109,9 +109,12 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
     const addr = c.address;
     const docker = dockerApiFor(addr);
     const progress = progressFromFlags(flags, io.err);
+    const storage: StagesStorage = openStagesStorage({ client: c, repo: flags.repo, project: model.project, env, session, progress });
+    // The stages listing (one round trip) overlaps the base-image checks; its error, if any, is the driver's.
+    const stored = storage.list();
+    stored.catch(() => undefined);
     await ensureLocalBases(images, docker, env, setup.project.projectDir);
     if (!flags.dryRun) ctx.checkSecrets(images);
-    const storage: StagesStorage = openStagesStorage({ client: c, repo: flags.repo, project: model.project, env, session, progress });
     if (!storage.persistent) note(`stapelkit: ${c.address.text} has no image store and no --repo was given: stages are not stored, BuildKit's cache alone decides what is rebuilt`);
     const openGw = () =>
       (gateway ??= (async () => {
@@ -125,6 +128,7 @@ export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSum
       setup.driverOptions({
         gateway: openGw,
         storage,
+        stored,
         explain: !!flags.explain,
         stageLine: (o) => {
           io.out.write(formatStageLine(o, o.platform !== daemonDefault || platforms.length > 1) + '\n');

@@ -62,7 +62,7 @@ export interface ProjectSetup {
   daemonDefault: string;
   note(line: string): void;
   /** The driver options both commands share (conveyors per image kind, platforms, git selection). */
-  driverOptions(o: { gateway: () => Promise<Gateway>; storage: StagesStorage; explain?: boolean; stageLine?: (o: StageOutcome) => void }): DriverOptions;
+  driverOptions(o: { gateway: () => Promise<Gateway>; storage: StagesStorage; stored?: DriverOptions['stored']; explain?: boolean; stageLine?: (o: StageOutcome) => void }): DriverOptions;
   close(): Promise<void>;
 }
 
@@ -150,6 +150,7 @@ export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOpti
     driverOptions: (o) => ({
       gateway: o.gateway,
       storage: o.storage,
+      stored: o.stored,
       images,
       platforms: (img) => imagePlatforms(model, img, platforms, daemonDefault),
       parallel: parallelLimit(flags),

@@ -1,11 +1,11 @@
 /**
  * A fast path for the plain block YAML most werf.yaml documents are written in: mappings,
- * sequences, plain scalars and one-line quoted scalars, one entry per line. It builds the same
+ * sequences, plain scalars, one-line quoted scalars and one-line flow sequences of those, one entry per line. It builds the same
  * `yaml` nodes the package's Parser + Composer would (classes, values, `source`, `type`, ranges'
  * start offsets, line starts), at a fraction of the cost: the package's generator-based lexer is
  * ~0.3 ms per small document, which is most of a 1000-image compile's parse time.
  *
- * Anything outside that subset (flow collections, block scalars, anchors, tags, comments after
+ * Anything outside that subset (flow mappings, nested flow collections, block scalars, anchors, tags, comments after
  * values, multi-line scalars, escapes, duplicate keys, merge keys, tabs, CRs, deep nesting…)
  * returns undefined and the caller parses with the `yaml` package, so errors and their positions
  * always come from one place.
@@ -82,6 +82,61 @@ function withRange<T extends { range?: [number, number, number] | null }>(node: 
   return node;
 }
 
+/** Plain scalars inside `[...]` may not hold flow indicators either. */
+const FLOW_PLAIN_BAD = /[,[\]{}#]|: |:$/;
+
+/**
+ * A one-line flow sequence of scalars, `["/app/run.sh", --flag]` (docker `cmd:`/`entrypoint:`): items
+ * separated by commas; nested collections, a trailing comma and anything the item rules decline are
+ * not our subset.
+ */
+function flowSeqAt(text: string, start: number): YAMLSeq {
+  if (text[text.length - 1] !== ']') throw UNSUPPORTED;
+  const seq = withRange(new YAMLSeq(), start, start);
+  seq.flow = true;
+  const end = text.length - 1;
+  let i = 1;
+  const skipSpaces = () => {
+    while (text.charCodeAt(i) === 0x20) i++;
+  };
+  skipSpaces();
+  if (i === end) return seq;
+  for (;;) {
+    skipSpaces();
+    let j: number;
+    const q = text[i];
+    if (q === "'") {
+      j = i + 1;
+      for (;;) {
+        j = text.indexOf("'", j);
+        if (j < 0 || j >= end) throw UNSUPPORTED;
+        if (text[j + 1] === "'") j += 2;
+        else break;
+      }
+      j++;
+    } else if (q === '"') {
+      j = text.indexOf('"', i + 1);
+      if (j < 0 || j >= end) throw UNSUPPORTED;
+      j++;
+    } else {
+      j = i;
+      while (j < end && text[j] !== ',') j++;
+      while (j > i && text.charCodeAt(j - 1) === 0x20) j--;
+    }
+    const item = text.slice(i, j);
+    if (item === '' || (q !== "'" && q !== '"' && FLOW_PLAIN_BAD.test(item))) throw UNSUPPORTED;
+    seq.items.push(scalarAt(item, start + i));
+    i = j;
+    skipSpaces();
+    if (i === end) return seq;
+    if (text[i] !== ',') throw UNSUPPORTED;
+    i++;
+    skipSpaces();
+    // `[a, ]`: a trailing comma is not our subset.
+    if (i === end) throw UNSUPPORTED;
+  }
+}
+
 /** A scalar value written on one line at `start` (already trimmed of trailing spaces). */
 function scalarAt(text: string, start: number): Scalar {
   const c = text[0];
@@ -113,8 +168,15 @@ function scalarAt(text: string, start: number): Scalar {
     s.type = 'QUOTE_DOUBLE';
     return s;
   }
-  if (INDICATOR_START.test(text) || text.includes(': ') || text.endsWith(':') || text.includes(' #')) throw UNSUPPORTED;
+  // `-` followed by a non-space starts a plain scalar (`-c`, `-1`); any other indicator is not our subset.
+  const dashPlain = c === '-' && text.length > 1 && text[1] !== ' ';
+  if ((!dashPlain && INDICATOR_START.test(text)) || text.includes(': ') || text.endsWith(':') || text.includes(' #')) throw UNSUPPORTED;
   return withRange(plainScalar(text, false), start, start + text.length);
+}
+
+/** A value written on one line: a flow sequence or a scalar. */
+function valueAt(text: string, start: number): Node {
+  return text[0] === '[' ? flowSeqAt(text, start) : scalarAt(text, start);
 }
 
 /** The empty (null) node of `key:` or `-` with nothing after it: placed after the indicator and its spaces, like the composer. */
@@ -167,7 +229,7 @@ class FastParser {
       this.i++;
       const vs = leadingSpaces(after);
       if (vs < after.length) {
-        value = scalarAt(after.slice(vs), start + keyText.length + 1 + vs);
+        value = valueAt(after.slice(vs), start + keyText.length + 1 + vs);
       } else {
         const next = this.lines[this.i];
         // Nothing after the colon: the key is the end of its line.
@@ -220,7 +282,7 @@ class FastParser {
       } else if (KEY_RE.test(content)) {
         seq.items.push(this.map(col, content, line.start + col, depth + 1, false));
       } else {
-        seq.items.push(scalarAt(content, line.start + col));
+        seq.items.push(valueAt(content, line.start + col));
         this.i++;
       }
     }

@@ -7,6 +7,7 @@ import { minimatch } from 'minimatch';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { fastParseDocument } from './fastyaml';
 import { aliasTargets, checkAliasExpansion, checkYamlChars, checkYamlDepth, lineColAt } from '../util/yaml-limits';
 import { StapelkitError } from '../errors';
 import { normalizeGitPath } from '../git/reader';
@@ -39,11 +40,15 @@ export function defaultGiterminism(): GiterminismConfig {
 
 /** Parse werf-giterminism.yaml text; `file` names it in errors. */
 export function parseGiterminism(text: string, file: string): GiterminismConfig {
-  const early = checkYamlChars(text) ?? checkYamlDepth(text);
+  const chars = checkYamlChars(text);
+  // Plain block YAML (the usual giterminism file): the same nodes without the package's lexer, which
+  // is most of this function's cost on a command's start (merge keys, its one other option, are outside that subset).
+  const fast = chars ? undefined : fastParseDocument(text);
+  const early = chars ?? (fast ? undefined : checkYamlDepth(text));
   if (early) throw new StapelkitError(GITERMINISM_ERROR, `YAML: ${early.message}`, { pos: { file, ...lineColAt(text, early.offset) }, hint: early.hint });
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, version: '1.1', keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
-  const aliases = aliasTargets(doc);
+  const lineCounter = fast?.lineCounter ?? new LineCounter();
+  const doc = fast?.doc ?? parseDocument(text, { lineCounter, version: '1.1', keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
+  const aliases = fast ? new Map() : aliasTargets(doc);
   const src: DocSource = { doc, lineCounter, startLine: 0, mapLine: (line) => ({ file, line }), aliases };
   if (doc.errors[0]) {
     const pos = posAt(src, doc.errors[0].pos[0]);

@@ -39,6 +39,7 @@ function diffNode(a: Node | null, b: Node | null, path: string): string | undefi
     return undefined;
   }
   if (isSeq(a) && isSeq(b)) {
+    if (!!a.flow !== !!b.flow) return `${path}: flow ${!!a.flow} vs ${!!b.flow}`;
     if (a.items.length !== b.items.length) return `${path}: ${a.items.length} vs ${b.items.length} items`;
     for (let i = 0; i < a.items.length; i++) {
       const d = diffNode(a.items[i] as Node, b.items[i] as Node, `${path}[${i}]`);

@@ -28,6 +28,9 @@ const TAKEN = [
   'shell:\n  install:\n  - apt-get install -y curl=7.* && echo "done"\n  - echo a:b#notacomment\n',
   'image: ünïcode\nx: 日本語\n',
   '  indented: doc\n  second: key\n',
+  'imageSpec:\n  config:\n    cmd: ["/app/hello.sh"]\n    entrypoint: [/bin/sh, -c, \'echo it\'\'s\', "x y"]\n',
+  'a: []\nb: [  ]\nc: [1, yes, ~, 0x1F]\nd: [ a ,b,  c ]\n',
+  'l:\n- [a, b]\n- ["x"]\n',
   'a: x\n', // no trailing newline below
   'a: x',
 ];
@@ -35,7 +38,16 @@ const TAKEN = [
 const DECLINED = [
   'a: &x 1\nb: *x\n',
   'a: !!str 1\n',
-  'a: [1, 2]\n',
+  'a: [1, [2]]\n',
+  'a: [1, {b: c}]\n',
+  'a: [1, 2,]\n',
+  'a: [1,, 2]\n',
+  'a: [b: c]\n',
+  'a: [1, 2] # comment\n',
+  'a: [x]y\n',
+  'a: ["esc\\"", b]\n',
+  'a: [1, 2\n',
+  'a: [x #y]\n',
   'a: {b: c}\n',
   'a: |\n  text\n',
   'a: >\n  text\n',
