@@ -57,11 +57,24 @@ function trimEndSpaces(s: string): string {
 
 let schemaDoc: Document | undefined;
 
+/**
+ * Letters a YAML 1.1 null, bool or float can start with (`Null`, `y`/`yes`/`n`/`no`, `true`/`false`,
+ * `on`/`off`, `e5`). A plain scalar starting with any other letter is a string whatever the schema's
+ * tests say — and skipping them spares compiling those regexps (the timestamp one is large) on a
+ * short command's path.
+ */
+const NON_STRING_LETTERS = new Set('eEfFnNoOtTyY');
+
+function stringOnly(value: string): boolean {
+  const c = value.charCodeAt(0) | 0x20;
+  return c >= 0x61 && c <= 0x7a && !NON_STRING_LETTERS.has(value[0]);
+}
+
 /** Scalar resolution exactly as the package's composeScalar does it (plain: first default tag whose test matches). */
 function plainScalar(value: string, atKey: boolean): Scalar {
   schemaDoc ??= new Document(undefined, CONFIG_YAML_OPTIONS);
   const schema = schemaDoc.schema;
-  const tag = schema.tags.find((t) => (t.default === true || (atKey && t.default === 'key')) && (t as { test?: RegExp }).test?.test(value));
+  const tag = stringOnly(value) ? undefined : schema.tags.find((t) => (t.default === true || (atKey && t.default === 'key')) && (t as { test?: RegExp }).test?.test(value));
   let scalar: Scalar;
   if (tag) {
     // A tag that is not a plain scalar tag (merge `<<`) or reports an error: not our subset.
