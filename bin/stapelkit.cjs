@@ -24,7 +24,9 @@ function mtimeMs(p) {
 function loadBundle(file) {
   const vm = require('vm');
   const Module = require('module');
-  const source = fs.readFileSync(file, 'utf8');
+  // An ASCII bundle (scripts/bundle.ts makes one) is read as a one-byte string, without UTF-8 decoding.
+  const bytes = fs.readFileSync(file);
+  const source = require('buffer').isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString('utf8');
   const st = fs.statSync(file);
   const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
   const command = first && /^[a-z][a-z-]{0,31}$/.test(first) ? first : 'other';

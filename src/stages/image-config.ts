@@ -40,7 +40,7 @@ const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1
 
 /** Go's time.ParseDuration, in nanoseconds. */
 export function parseGoDuration(s: string): number {
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)/gy;
   let total = 0;
   let m: RegExpExecArray | null;
   let pos = 0;

@@ -784,7 +784,7 @@ function parseGoDuration(s: string): bigint | null {
   if (s === '') return null;
   const units: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   let total = 0;
-  const re = /^(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/;
+  const re = /^(\d*\.?\d*)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/;
   while (s.length > 0) {
     const m = re.exec(s);
     if (!m || m[1] === '' || m[1] === '.') return null;

@@ -5,6 +5,7 @@
  */
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -38,6 +39,10 @@ t('bin/stapelkit runs the bundle with a code cache per command; a rejected cache
   const old = new Date(Date.now() - 60_000);
   fs.utimesSync(compiled, old, old);
   const { file } = bundleCli(path.join(tmp, 'dist'));
+  // ASCII (bin/stapelkit reads it as a one-byte string) and with esbuild's namespace helper shared.
+  const bytes = fs.readFileSync(file);
+  assert.ok(isAscii(bytes), 'the bundle is ASCII');
+  assert.match(bytes.toString('latin1'), /var __toESMShared = new WeakMap\(\);/);
   const cacheDir = path.join(path.dirname(file), CODE_CACHE_DIR);
   assert.not.ok(fs.existsSync(cacheDir), 'a new bundle has no code cache');
 
