@@ -18,7 +18,6 @@ import type * as grpc from '@grpc/grpc-js';
 import { grpcJs } from './grpc-js';
 import { StapelkitError } from '../errors';
 import { DockerdAddress, dialHijack, dockerPing } from './hijack';
-import { probePlain, probeTls, startTlsBridge } from './tls';
 
 export interface TlsFiles {
   ca?: string;
@@ -209,6 +208,8 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
     const material = address.tls ? { ...readTlsFiles(address.tls), files: { ca: address.tls.ca, cert: address.tls.cert, key: address.tls.key }, serverName: address.tls.serverName } : undefined;
     const err = await tcpAnswers(address.host, address.port);
     if (err) throw unreachable(address, err);
+    // Required here: node:tls is a few ms of every start, and only tcp:// daemons need it.
+    const { probePlain, probeTls, startTlsBridge } = require('./tls') as typeof import('./tls');
     if (!material) {
       await probePlain(address.host, address.port);
       const host = address.host.includes(':') ? `[${address.host}]` : address.host;

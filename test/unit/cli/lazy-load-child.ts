@@ -23,6 +23,12 @@ function packages(): string[] {
   return [...out].sort();
 }
 
+/** Node's built-in modules loaded so far (process.moduleLoadList: `NativeModule <id>` entries). */
+function builtins(): string[] {
+  const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+  return list.filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length));
+}
+
 async function main(): Promise<void> {
   const [projectDir, outDir, report] = process.argv.slice(2);
   const cli = require(path.join(SRC, 'cli', 'main')) as typeof import('../../../src/cli/main');
@@ -46,7 +52,7 @@ async function main(): Promise<void> {
 
   const code = await cli.main(['node', 'stapelkit', 'compile', '--dir', projectDir, '--out-dir', outDir, '--addr', 'unix:///nonexistent.sock']);
   if (code !== 0) throw new Error(`compile exited ${code}`);
-  fs.appendFileSync(report, `${JSON.stringify({ phase: 'no-op', packages: packages() })}\n`);
+  fs.appendFileSync(report, `${JSON.stringify({ phase: 'no-op', packages: packages(), builtins: builtins() })}\n`);
 
   // What the first solve does: the Control stubs (grpc-js, the .proto files).
   await client.listWorkers().catch(() => undefined);

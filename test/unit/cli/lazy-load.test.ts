@@ -1,7 +1,7 @@
 /**
  * Start-up cost: a no-op `stapelkit build` (every stage stored: no solve, no session served) and an
- * offline `stapelkit compile` must not load @grpc/grpc-js or protobufjs (and the .proto files); they
- * are loaded on the first gRPC call. Checked in a fresh process (lazy-load-child.ts) by the packages
+ * offline `stapelkit compile` must not load @grpc/grpc-js or protobufjs (and the .proto files), nor
+ * Node's TLS modules; grpc-js and protobufjs are loaded on the first gRPC call. Checked in a fresh process (lazy-load-child.ts) by the packages
  * in require.cache.
  */
 import * as assert from 'uvu/assert';
@@ -30,10 +30,13 @@ t('the build and compile commands, a client, a session and an offline compile lo
     timeout: 120_000,
   });
   assert.is(r.status, 0, r.stderr);
-  const [noop, solve] = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; packages: string[] });
+  const [noop, solve] = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; packages: string[]; builtins?: string[] });
   assert.is(noop.phase, 'no-op');
   assert.ok(noop.packages.includes('commander') && noop.packages.includes('yaml'), `the check sees npm packages: ${noop.packages.join(', ')}`);
   assert.equal(noop.packages.filter((p) => GRPC_AND_PROTOBUF.includes(p)), [], 'loaded before any gRPC call');
+  // Node's TLS stack (a few ms to load) only for tcp:// daemons and https registries.
+  assert.ok(noop.builtins!.includes('child_process'), `the check sees built-ins: ${noop.builtins!.join(', ')}`);
+  assert.equal(noop.builtins!.filter((b) => ['tls', 'https', 'http2', '_tls_wrap'].includes(b)), [], 'no TLS module on a no-op build');
   assert.is(solve.phase, 'solve');
   assert.equal(solve.packages.filter((p) => GRPC_AND_PROTOBUF.includes(p)), GRPC_AND_PROTOBUF, 'loaded by the first gRPC call');
   fs.rmSync(repo, { recursive: true, force: true });
