@@ -16,11 +16,12 @@ import { formatPlatform } from '../llb/platform';
 import { parseFrontendOptions, type FrontendOptions } from './options';
 import { BridgeGateway, frontendEnv, type FrontendEnv } from './stdio-gateway';
 
-const T0 = Date.now();
-
-/** `[stapelkit-frontend 2026-12-02T05:40:01.123Z +42ms] msg` on stderr. */
+/**
+ * `[stapelkit-frontend 2026-12-02T05:40:01.123Z +42ms] msg` on stderr; +ms counts from the
+ * process's start (performance.now()), so the first line shows Node start-up plus module loading.
+ */
 export function log(msg: string): void {
-  process.stderr.write(`[stapelkit-frontend ${new Date().toISOString()} +${Date.now() - T0}ms] ${msg}\n`);
+  process.stderr.write(`[stapelkit-frontend ${new Date().toISOString()} +${Math.round(performance.now())}ms] ${msg}\n`);
 }
 
 /** A Gateway with the extras only the frontend side has (frontend inputs). */
