@@ -51,9 +51,11 @@ bench: build
 	$(NODE_IMPORT) bench/context-sync.ts
 	$(NODE_IMPORT) bench/build.ts
 
-# Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0.
+# Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0,
+# and the frontend process alone (spawn → first Solve, CPU time).
 bench-frontend: build
 	$(NODE_IMPORT) bench/frontend-startup.ts
+	$(NODE_IMPORT) bench/frontend-process.ts
 	$(NODE_IMPORT) bench/frontend-git.ts
 
 clean:

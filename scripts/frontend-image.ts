@@ -74,20 +74,21 @@ export interface FrontendLayout {
 export const FRONTEND_ENTRY = 'bin/stapelkit-frontend';
 
 /**
- * The V8 code cache of `bundle` for `nodeBinary`: dist/.v8-cache/frontend.<bundle hash>.<node>.bin,
+ * The V8 code cache of the bundle for `nodeBinary`: dist/.v8-cache/frontend.<hash>.<node version>.bin,
  * written by a warm-up run (`stapelkit-frontend --write-code-cache`) when missing, then checked by a
  * second process (a cache the node rejects would only be dead weight in the image).
  */
 export function frontendCodeCache(root: string, nodeBinary: string): string {
   const bundle = path.join(root, 'dist', FRONTEND_BUNDLE_NAME);
-  const hash = crypto.createHash('sha256').update(fs.readFileSync(bundle)).digest('hex').slice(0, 16);
+  const entry = path.join(root, FRONTEND_ENTRY);
+  // The entry point too: how it compiles the bundle is part of what the cache must match.
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(bundle)).update(fs.readFileSync(entry)).digest('hex').slice(0, 16);
   const ver = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const file = path.join(root, 'dist', CODE_CACHE_DIR, `frontend.${hash}.${ver}.bin`);
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // As the image runs it: no NODE_OPTIONS, no flags (V8 rejects a cache written under other flags).
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production' };
-  const entry = path.join(root, FRONTEND_ENTRY);
   const tmp = `${file}.${process.pid}.tmp`;
   const w = spawnSync(nodeBinary, [entry, '--write-code-cache', tmp], { env, encoding: 'utf8' });
   if (w.status !== 0) throw new StapelkitError('FRONTEND_IMAGE', `writing the frontend's code cache failed: ${(w.stderr || w.stdout).trim().split('\n').slice(-5).join('\n')}`);
