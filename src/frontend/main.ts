@@ -80,9 +80,9 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
   const contextDef: Definition | Buffer = inputs[opts.contextKey] ?? marshal(contextState!, { caps: caps.llb });
   const contextP = gw.solve(asDefinition(contextDef));
   contextP.catch(() => undefined); // a werf.yaml error below takes precedence
+  configP.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   // Loading the config layer blocks for tens of ms: first let both Solve requests out (their
   // continuations run as microtasks, node:http2 writes the frames in the immediates before ours).
-  configP.catch(() => undefined); // awaited below: not unhandled while we wait
   await new Promise((resolve) => setImmediate(resolve));
   const { loadFromContext } = require('./project') as typeof import('./project');
   const configText = await configP;
