@@ -15,8 +15,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: setup node_modules/.package-lock.json
 
-# tsc (type check, dist/src for the frontend image and the tests), then the one-file CLI bundle
-# bin/stapelkit runs (scripts/bundle.ts: start-up cost).
+# tsc (type check, dist/src for the tests), then the one-file bundles (scripts/bundle.ts: start-up
+# cost): the CLI's that bin/stapelkit runs, and the frontend image's (dist/frontend.js).
 build: deps
 	npx tsc -p tsconfig.json
 	$(NODE_IMPORT) scripts/bundle.ts --out-dir dist
@@ -42,7 +42,7 @@ example: build
 	./bin/stapelkit build --dir examples/hello
 	./bin/stapelkit run --dir examples/hello hello
 
-# The frontend image, offline: local node binary + compiled project, loaded into DOCKER_HOST (else
+# The frontend image, offline: local node binary + frontend bundle and its code cache, loaded into DOCKER_HOST (else
 # the embedded dockerd). The last line is the image reference (use it as `# syntax=<ref>`).
 frontend-image: build
 	@$(NODE_IMPORT) scripts/frontend-image.ts
@@ -51,9 +51,11 @@ bench: build
 	$(NODE_IMPORT) bench/context-sync.ts
 	$(NODE_IMPORT) bench/build.ts
 
-# Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0.
+# Frontend start-up inside BuildKit (solve request → the frontend's first LLB solve) vs dockerfile.v0,
+# and the frontend process alone (spawn → first Solve, CPU time).
 bench-frontend: build
 	$(NODE_IMPORT) bench/frontend-startup.ts
+	$(NODE_IMPORT) bench/frontend-process.ts
 	$(NODE_IMPORT) bench/frontend-git.ts
 
 clean:

@@ -7,10 +7,15 @@
  * outside it, required from node_modules by the first gRPC call: a no-op build or a compile never
  * needs them, and leaving them out halves the bundle (and the code cache) every start reads.
  *
+ * The frontend image's entry (src/frontend/main.ts) is bundled the same way into
+ * `<out>/frontend.js`, protobufjs included: every frontend run speaks protobuf from its first call
+ * (Ping), and with nothing left outside the bundle the image needs no node_modules. Its code cache
+ * is baked into the image at image build time (bin/stapelkit-frontend, scripts/frontend-image.ts).
+ *
  *   node --import tsx scripts/bundle.ts [--out-dir dist]
  *
- * `make build` runs it after tsc (tsc type-checks and still emits dist/src for the frontend image,
- * the integration helpers and `node dist/src/cli/main.js`).
+ * `make build` runs it after tsc (tsc type-checks and still emits dist/src for the integration
+ * helpers and `node dist/src/cli/main.js`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,11 +24,13 @@ import { buildSync } from 'esbuild';
 const ROOT = path.resolve(__dirname, '..');
 
 export const BUNDLE_NAME = 'stapelkit.js';
+/** The frontend image's bundle (bin/stapelkit-frontend runs it). */
+export const FRONTEND_BUNDLE_NAME = 'frontend.js';
 /** Code caches bin/stapelkit writes next to the bundle, one per command; a new bundle starts with none. */
 export const CODE_CACHE_DIR = '.v8-cache';
 
 /** Only needed for solves (src/buildkit/grpc-js.ts, src/proto.ts load them on first use). */
-const EXTERNAL = ['@grpc/grpc-js', 'protobufjs'];
+const CLI_EXTERNAL = ['@grpc/grpc-js', 'protobufjs'];
 
 /**
  * esbuild's `__toESM` copies every property of a module into a fresh namespace object at each
@@ -54,38 +61,56 @@ export function shareNamespaces(code: string): string {
   );
 }
 
-export function bundleCli(outDir: string): { file: string; bytes: number } {
-  const file = path.join(outDir, BUNDLE_NAME);
+function bundle(entry: string, file: string, external: string[]): number {
   const out = buildSync({
-    entryPoints: [path.join(ROOT, 'src', 'cli', 'main.ts')],
+    entryPoints: [entry],
     outfile: file,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    external: EXTERNAL,
+    external,
     // Whitespace and comments only: names stay (messages and stacks that show them read the same);
     // --debug runs dist/src, whose stacks name the source files. Comments dropped leave the bundle
-    // ASCII (esbuild escapes strings), which bin/stapelkit reads as a one-byte string: a third less
+    // ASCII (esbuild escapes strings), which the loaders read as a one-byte string: a third less
     // to read and no UTF-8 decoding on every start.
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
     write: false,
   });
-  fs.mkdirSync(outDir, { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const code = shareNamespaces(out.outputFiles[0].text);
   // Non-ASCII left in the bundle (a regexp literal) costs every start a UTF-8 decode: name it.
   const stray = /[^\x00-\x7f]/.exec(code);
-  if (stray) process.stderr.write(`bundle: non-ASCII ${JSON.stringify(stray[0])} near ${JSON.stringify(code.slice(Math.max(0, stray.index - 40), stray.index + 10))}: bin/stapelkit will decode it as UTF-8 (slower start)\n`);
-  fs.writeFileSync(file, code);
+  if (stray) process.stderr.write(`bundle: non-ASCII ${JSON.stringify(stray[0])} near ${JSON.stringify(code.slice(Math.max(0, stray.index - 40), stray.index + 10))} in ${path.basename(file)}: decoded as UTF-8 on every start\n`);
+  // Renamed into place: a reader (a test building the frontend image) never sees half a bundle.
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, code);
+  fs.renameSync(tmp, file);
+  return fs.statSync(file).size;
+}
+
+export function bundleCli(outDir: string): { file: string; bytes: number } {
+  const file = path.join(outDir, BUNDLE_NAME);
+  const bytes = bundle(path.join(ROOT, 'src', 'cli', 'main.ts'), file, CLI_EXTERNAL);
   fs.rmSync(path.join(outDir, CODE_CACHE_DIR), { recursive: true, force: true });
-  return { file, bytes: fs.statSync(file).size };
+  return { file, bytes };
+}
+
+/**
+ * `<outDir>/frontend.js`. Nothing external but Node's own modules: the image carries no
+ * node_modules. (grpc-js is not reached from the frontend: it speaks HTTP/2 itself, grpc-h2.ts.)
+ */
+export function bundleFrontend(outDir: string): { file: string; bytes: number } {
+  const file = path.join(outDir, FRONTEND_BUNDLE_NAME);
+  return { file, bytes: bundle(path.join(ROOT, 'src', 'frontend', 'main.ts'), file, []) };
 }
 
 if (require.main === module) {
   const i = process.argv.indexOf('--out-dir');
   const outDir = path.resolve(ROOT, i >= 0 ? process.argv[i + 1] : 'dist');
-  const r = bundleCli(outDir);
-  process.stdout.write(`bundled the CLI into ${path.relative(process.cwd(), r.file)} (${(r.bytes / 1e6).toFixed(1)} MB)\n`);
+  for (const [what, r] of [['the CLI', bundleCli(outDir)], ['the frontend', bundleFrontend(outDir)]] as const) {
+    process.stdout.write(`bundled ${what} into ${path.relative(process.cwd(), r.file)} (${(r.bytes / 1e6).toFixed(1)} MB)\n`);
+  }
 }

@@ -1,9 +1,16 @@
 /**
  * `make frontend-image`: the frontend image built offline, without any registry or base image —
- * this machine's own node binary and the shared libraries ldd names, the compiled project
- * (dist/src), proto/ and the production node_modules, as one layer in a docker-load tarball,
+ * this machine's own node binary and the shared libraries ldd names, and under /stapelkit:
+ * bin/stapelkit-frontend (the entry point), the one-file bundle dist/frontend.js (`make build`,
+ * scripts/bundle.ts; npm packages included, so no node_modules), its V8 code cache
+ * dist/frontend.cache and proto/ (parsed at run time), as one layer in a docker-load tarball,
  * loaded into the daemon at DOCKER_HOST (else Stapelkit's embedded dockerd). The image reference
  * is the last line of stdout. frontend-image/Dockerfile builds the same layout for the world.
+ *
+ * The code cache is written here, at image build time, by the node binary the image gets (this
+ * one, run with no flags as the entry point is), and checked to be accepted: the frontend never
+ * writes one at run time. It is kept in dist/.v8-cache/ per bundle content and node version, so
+ * an unchanged bundle gives the same layer (V8's cache bytes differ from one run to the next).
  *
  *   node --import tsx scripts/frontend-image.ts [--tag REPO:TAG] [--tarball FILE]
  */
@@ -17,6 +24,7 @@ import { ensureEmbeddedDockerd } from '../src/daemon/dockerd';
 import { writeTar, type TarEntry } from '../src/buildkit/tar';
 import { parseDockerHost } from '../src/buildkit/transport';
 import { StapelkitError } from '../src/errors';
+import { CODE_CACHE_DIR, FRONTEND_BUNDLE_NAME } from './bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Where the project lives in the image. */
@@ -43,32 +51,15 @@ export function sharedLibs(binary: string): string[] {
   return [...libs].sort();
 }
 
-/** Production package dirs (relative to ROOT) as npm sees them. */
-function productionPackages(root: string): string[] {
-  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
-  if (!r.stdout) throw new StapelkitError('FRONTEND_IMAGE', `npm ls failed: ${r.stderr.trim()}`);
-  return r.stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && l !== root)
-    .map((l) => path.relative(root, l))
-    .filter((l) => l.startsWith('node_modules'))
-    .sort();
-}
-
-/** Files under `abs` as tar entries at `rel` (skipping nested node_modules and source maps). */
-function treeEntries(abs: string, rel: string, out: TarEntry[], opts: { skipNodeModules?: boolean } = {}): void {
+/** Files under `abs` as tar entries at `rel`. */
+function treeEntries(abs: string, rel: string, out: TarEntry[]): void {
   const st = fs.lstatSync(abs);
   if (st.isSymbolicLink()) {
     out.push({ type: 'symlink', path: rel, target: fs.readlinkSync(abs), mtime: 0 });
   } else if (st.isDirectory()) {
     out.push({ type: 'dir', path: rel, mode: 0o755, mtime: 0 });
-    for (const name of fs.readdirSync(abs).sort()) {
-      if (opts.skipNodeModules && name === 'node_modules') continue;
-      treeEntries(path.join(abs, name), `${rel}/${name}`, out, opts);
-    }
+    for (const name of fs.readdirSync(abs).sort()) treeEntries(path.join(abs, name), `${rel}/${name}`, out);
   } else if (st.isFile()) {
-    if (rel.endsWith('.js.map')) return;
     out.push({ type: 'file', path: rel, data: fs.readFileSync(abs), mode: st.mode & 0o111 ? 0o755 : 0o644, mtime: 0 });
   }
 }
@@ -79,10 +70,41 @@ export interface FrontendLayout {
   env: string[];
 }
 
-/** The image's files: node + libs, dist/src, proto, package.json, production node_modules, /tmp. */
+/** The entry point, relative to the app dir (bin/stapelkit-frontend in the repo). */
+export const FRONTEND_ENTRY = 'bin/stapelkit-frontend';
+
+/**
+ * The V8 code cache of the bundle for `nodeBinary`: dist/.v8-cache/frontend.<hash>.<node version>.bin,
+ * written by a warm-up run (`stapelkit-frontend --write-code-cache`) when missing, then checked by a
+ * second process (a cache the node rejects would only be dead weight in the image).
+ */
+export function frontendCodeCache(root: string, nodeBinary: string): string {
+  const bundle = path.join(root, 'dist', FRONTEND_BUNDLE_NAME);
+  const entry = path.join(root, FRONTEND_ENTRY);
+  // The entry point too: how it compiles the bundle is part of what the cache must match.
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(bundle)).update(fs.readFileSync(entry)).digest('hex').slice(0, 16);
+  const ver = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const file = path.join(root, 'dist', CODE_CACHE_DIR, `frontend.${hash}.${ver}.bin`);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // As the image runs it: no NODE_OPTIONS, no flags (V8 rejects a cache written under other flags).
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production' };
+  const tmp = `${file}.${process.pid}.tmp`;
+  const w = spawnSync(nodeBinary, [entry, '--write-code-cache', tmp], { env, encoding: 'utf8' });
+  if (w.status !== 0) throw new StapelkitError('FRONTEND_IMAGE', `writing the frontend's code cache failed: ${(w.stderr || w.stdout).trim().split('\n').slice(-5).join('\n')}`);
+  const c = spawnSync(nodeBinary, [entry, '--check-code-cache', tmp], { env, encoding: 'utf8' });
+  if (c.status !== 0) {
+    fs.rmSync(tmp, { force: true });
+    throw new StapelkitError('FRONTEND_IMAGE', `${nodeBinary} does not accept the code cache it just wrote: ${(c.stdout + c.stderr).trim()}`);
+  }
+  fs.renameSync(tmp, file);
+  return file;
+}
+
+/** The image's files: node + libs, /stapelkit/{package.json, bin/stapelkit-frontend, dist/frontend.js + .cache, proto}, /tmp. */
 export function frontendLayout(root = ROOT, nodeBinary = process.execPath): FrontendLayout {
-  const dist = path.join(root, 'dist', 'src', 'frontend', 'main.js');
-  if (!fs.existsSync(dist)) throw new StapelkitError('FRONTEND_IMAGE', `${path.relative(root, dist)} is missing`, { hint: 'run `make build` (tsc) first' });
+  const bundle = path.join(root, 'dist', FRONTEND_BUNDLE_NAME);
+  if (!fs.existsSync(bundle)) throw new StapelkitError('FRONTEND_IMAGE', `${path.relative(root, bundle)} is missing`, { hint: 'run `make build` (tsc + scripts/bundle.ts) first' });
   const entries: TarEntry[] = [];
   const dirs = new Set<string>();
   const addDirs = (p: string) => {
@@ -103,17 +125,13 @@ export function frontendLayout(root = ROOT, nodeBinary = process.execPath): Fron
   addFile(nodeBinary, 'usr/local/bin/node');
   for (const lib of sharedLibs(nodeBinary)) addFile(lib, lib.replace(/^\/+/, ''));
   // nss/passwd are not needed: the frontend resolves no users or hosts.
-  addDirs(`${APP_DIR}/x`);
+  // package.json: its "type" makes the (extensionless) entry point and the bundle CommonJS.
   addFile(path.join(root, 'package.json'), `${APP_DIR}/package.json`, 0o644);
+  addFile(path.join(root, FRONTEND_ENTRY), `${APP_DIR}/${FRONTEND_ENTRY}`);
+  addFile(bundle, `${APP_DIR}/dist/${FRONTEND_BUNDLE_NAME}`, 0o644);
+  addFile(frontendCodeCache(root, nodeBinary), `${APP_DIR}/dist/frontend.cache`, 0o644);
   const sub: TarEntry[] = [];
-  treeEntries(path.join(root, 'dist', 'src'), `${APP_DIR}/dist/src`, sub);
   treeEntries(path.join(root, 'proto'), `${APP_DIR}/proto`, sub);
-  addDirs(`${APP_DIR}/dist/x`);
-  addDirs(`${APP_DIR}/node_modules/x`);
-  for (const pkg of productionPackages(root)) {
-    addDirs(`${APP_DIR}/${pkg}`);
-    treeEntries(path.join(root, pkg), `${APP_DIR}/${pkg}`, sub, { skipNodeModules: true });
-  }
   for (const e of sub) {
     if (e.type === 'dir') {
       if (dirs.has(e.path)) continue;
@@ -123,7 +141,7 @@ export function frontendLayout(root = ROOT, nodeBinary = process.execPath): Fron
   }
   return {
     entries,
-    entrypoint: ['/usr/local/bin/node', `/${APP_DIR}/dist/src/frontend/main.js`],
+    entrypoint: ['/usr/local/bin/node', `/${APP_DIR}/${FRONTEND_ENTRY}`],
     env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production'],
   };
 }
@@ -150,7 +168,7 @@ export function frontendTarball(opts: { root?: string; tag?: string } = {}): Bui
     entrypoint: layout.entrypoint,
     workingDir: '/',
     labels: FRONTEND_LABELS,
-    createdBy: 'stapelkit: frontend image from the local node binary and the compiled project',
+    createdBy: 'stapelkit: frontend image from the local node binary and the frontend bundle',
   });
   return { ref, layerBytes: layer.length, tarball };
 }

@@ -16,11 +16,12 @@ import { formatPlatform } from '../llb/platform';
 import { parseFrontendOptions, type FrontendOptions } from './options';
 import { BridgeGateway, frontendEnv, type FrontendEnv } from './stdio-gateway';
 
-const T0 = Date.now();
-
-/** `[stapelkit-frontend 2026-12-02T05:40:01.123Z +42ms] msg` on stderr. */
+/**
+ * `[stapelkit-frontend 2026-12-02T05:40:01.123Z +42ms] msg` on stderr; +ms counts from the
+ * process's start (performance.now()), so the first line shows Node start-up plus module loading.
+ */
 export function log(msg: string): void {
-  process.stderr.write(`[stapelkit-frontend ${new Date().toISOString()} +${Date.now() - T0}ms] ${msg}\n`);
+  process.stderr.write(`[stapelkit-frontend ${new Date().toISOString()} +${Math.round(performance.now())}ms] ${msg}\n`);
 }
 
 /** A Gateway with the extras only the frontend side has (frontend inputs). */
@@ -79,6 +80,10 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
   const contextDef: Definition | Buffer = inputs[opts.contextKey] ?? marshal(contextState!, { caps: caps.llb });
   const contextP = gw.solve(asDefinition(contextDef));
   contextP.catch(() => undefined); // a werf.yaml error below takes precedence
+  configP.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  // Loading the config layer blocks for tens of ms: first let both Solve requests out (their
+  // continuations run as microtasks, node:http2 writes the frames in the immediates before ours).
+  await new Promise((resolve) => setImmediate(resolve));
   const { loadFromContext } = require('./project') as typeof import('./project');
   const configText = await configP;
   const context = await contextP;
@@ -102,9 +107,15 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
   return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, context: { ref: context, state: contextState, ...(contextState ? { local: contextLocal } : {}) }, buildArgs: opts.buildArgs, resolveMode: opts.resolveMode, log });
 }
 
-export async function main(): Promise<number> {
+/** What bin/stapelkit-frontend tells main(): how the bundle was compiled. */
+export interface BootInfo {
+  /** The V8 code cache baked into the image: 'accepted', 'rejected' (another node or other flags) or 'none'. */
+  codeCache?: 'accepted' | 'rejected' | 'none';
+}
+
+export async function main(boot: BootInfo = {}): Promise<number> {
   const env = frontendEnv();
-  log(`start (node ${process.version}, session ${env.sessionId || 'none'}, ${Object.keys(env.opts).length} options)`);
+  log(`start (node ${process.version}, code cache ${boot.codeCache ?? 'n/a (not bundled)'}, session ${env.sessionId || 'none'}, ${Object.keys(env.opts).length} options)`);
   let cacheImports: { Type: string; Attrs?: Record<string, string> }[] = [];
   try {
     cacheImports = parseFrontendOptions(env.opts).cacheImports;
@@ -131,8 +142,9 @@ export async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main().then(
+/** The process: main(), then exit with its code (bin/stapelkit-frontend, or this file run directly). */
+export function runAndExit(boot: BootInfo = {}): void {
+  main(boot).then(
     (code) => process.exit(code),
     (e) => {
       log(`fatal: ${(e as Error).stack ?? String(e)}`);
@@ -140,3 +152,7 @@ if (require.main === module) {
     },
   );
 }
+
+export { warmUp } from './warm-up';
+
+if (require.main === module) runAndExit();

@@ -130,11 +130,16 @@ export class BridgeGateway implements Gateway {
   }
 
   private async call<T = any>(method: string, req: Record<string, unknown> | Buffer, timeoutMs?: number): Promise<T> {
-    const reqType = messageType(`${PKG}.${method === 'Ping' ? 'PingRequest' : method === 'Return' ? 'ReturnRequest' : `${method}Request`}`);
-    const resName = method === 'Ping' ? 'PongResponse' : `${method}Response`;
-    const bytes = Buffer.isBuffer(req) ? req : encodeMessage(reqType, req);
-    const res = await this.rpc.unary(`${SERVICE}/${method}`, bytes, { timeoutMs });
-    return decodeMessage<T>(messageType(`${PKG}.${resName}`), res);
+    const bytes = Buffer.isBuffer(req) ? req : encodeMessage(messageType(`${PKG}.${method === 'Return' ? 'ReturnRequest' : `${method}Request`}`), req);
+    const res = this.rpc.unary(`${SERVICE}/${method}`, bytes, { timeoutMs });
+    if (method === 'Ping') {
+      // The first call: the .proto files are parsed (tens of ms) while BuildKit answers, once the
+      // request is out (node:http2 writes it in an immediate before ours).
+      res.catch(() => undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+      messageType(`${PKG}.PongResponse`);
+    }
+    return decodeMessage<T>(messageType(`${PKG}.${method === 'Ping' ? 'PongResponse' : `${method}Response`}`), await res);
   }
 
   caps(): Promise<GatewayCaps> {
@@ -148,7 +153,8 @@ export class BridgeGateway implements Gateway {
   private async ping(): Promise<GatewayCaps> {
     let pong: any;
     try {
-      pong = await this.call('Ping', {}, this.opts.pingTimeoutMs ?? 15_000);
+      // PingRequest has no fields: its encoding is empty, no .proto needed to send it.
+      pong = await this.call('Ping', Buffer.alloc(0), this.opts.pingTimeoutMs ?? 15_000);
     } catch (e) {
       throw new StapelkitError('FRONTEND_BRIDGE', `cannot reach BuildKit's LLBBridge on stdin/stdout: ${(e as Error).message}`, { hint: 'the frontend must be run by BuildKit (gateway.v0 / # syntax=), not by hand', cause: e });
     }

@@ -1,12 +1,13 @@
 /**
- * For the frontend tests and bench: compile the project when dist/ is older than src/, load the
- * frontend image (offline, scripts/frontend-image.ts) into the test daemon, and make projects.
+ * For the frontend tests and bench: bundle the frontend when dist/frontend.js is older than src/,
+ * load the frontend image (offline, scripts/frontend-image.ts) into the test daemon, and make projects.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DockerApi } from '../../src/daemon/docker-api';
+import { bundleFrontend, FRONTEND_BUNDLE_NAME } from '../../scripts/bundle';
 import { loadFrontendImage } from '../../scripts/frontend-image';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -21,14 +22,12 @@ function newestMtime(dir: string, ext: string): number {
   return newest;
 }
 
-/** Runs tsc when any src/**.ts or proto is newer than dist/src/frontend/main.js. */
+/** Re-bundles the frontend (scripts/bundle.ts) when any src/**.ts is newer than dist/frontend.js. */
 export function ensureDist(): void {
-  const out = path.join(ROOT, 'dist', 'src', 'frontend', 'main.js');
+  const out = path.join(ROOT, 'dist', FRONTEND_BUNDLE_NAME);
   const built = fs.existsSync(out) ? fs.statSync(out).mtimeMs : 0;
   if (built > newestMtime(path.join(ROOT, 'src'), '.ts')) return;
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
-  fs.utimesSync(out, new Date(), new Date());
+  bundleFrontend(path.join(ROOT, 'dist'));
 }
 
 /** The frontend image in the test daemon; its reference. */
