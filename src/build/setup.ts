@@ -111,13 +111,15 @@ export async function ensureLocalBases(images: Image[], docker: DockerApi | unde
 export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOptions = {}): ProjectSetup {
   const env = io.env ?? process.env;
   const note = (line: string) => io.err.write(`${line}\n`);
-  const project = loadProject(projectLoadOptions(flags));
+  const project = loadProject({ ...projectLoadOptions(flags), headListing: true });
   const model = project.model;
   for (const w of model.warnings) note(`warning: ${w.pos ? `${w.pos.file}:${w.pos.line}:${w.pos.column}: ` : ''}${w.message}`);
   const images = selectImages(model, flags.images ?? []);
   const git = new CliGitRepo(project.repoRoot);
   const head = project.commit;
   if (head.tree && head.tzOffset) git.remember({ hash: head.hash, tree: head.tree, authorTime: Math.floor(head.date.getTime() / 1000), tzOffset: head.tzOffset });
+  // The loader listed HEAD's tree (with sizes) alongside its other first reads: the build's listing of it.
+  if (project.headListing) git.seedListing(project.headListing.commit, project.headListing.raw);
   const ctx = new StapelBuildContext({ model, project, git, flags, env, dryRun: !!opts.dryRun, localUniqueId: opts.localUniqueId });
   let session: Session | undefined;
   const getSession = () => {

@@ -101,6 +101,17 @@ export class CliGitRepo implements GitRepo {
     if (OID_RE.test(meta.hash) && !this.resolved.has(meta.hash)) this.resolved.set(meta.hash, Promise.resolve(meta));
   }
 
+  /**
+   * The whole-tree listing of `commit` (`ls-tree -r -t -l -z --full-tree`, the command wholeTree
+   * runs) as the caller already read it: the project loader reads HEAD's tree with its first git reads.
+   */
+  seedListing(commit: string, raw: Buffer): void {
+    if (!OID_RE.test(commit) || this.listings.has(`${commit}:l`)) return;
+    const out: SizedTreeEntry[] = [];
+    for (const rec of raw.toString('utf8').split('\0')) if (rec) out.push(parseLsTreeRecord(rec, '', true));
+    this.listings.set(`${commit}:l`, Promise.resolve(out));
+  }
+
   resolve(ref: string): Promise<CommitMeta> {
     let p = this.resolved.get(ref);
     if (!p) {

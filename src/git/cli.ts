@@ -37,29 +37,48 @@ function gitOutput(args: string[], r: GitRun): Buffer {
   return r.stdout;
 }
 
+function gitEnv(): NodeJS.ProcessEnv {
+  // Stable, machine-readable output whatever the user's configuration.
+  return { ...process.env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0' };
+}
+
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** One command of runGitParallel. */
+export interface GitStep {
+  args: string[];
+  /** Runs after step `after` and gets the first line of its stdout as one more (last) argument. */
+  after?: number;
+}
+
 /**
- * Several independent git commands at once, from one synchronous call: one `sh` starts them all
- * and waits for each (outputs in a private temp dir). The loader's first reads (work-tree root,
- * HEAD, the HEAD tree, the status) are independent and synchronous; run one after another they were
- * a third of a no-op build's start.
+ * Several git commands at once, from one synchronous call: one `sh` starts them (a step with
+ * `after` runs behind the step it reads from) and waits for all; outputs go to a private temp
+ * dir. The loader's first reads (work-tree root, HEAD and its tree, the status) are independent
+ * and synchronous; run one after another they were a third of a no-op build's start.
  */
-export function runGitParallel(cwd: string, commands: string[][]): GitRun[] {
+export function runGitParallel(cwd: string, steps: Array<string[] | GitStep>): GitRun[] {
+  const norm = steps.map((s) => (Array.isArray(s) ? { args: s } : s));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-git-'));
   try {
-    const start = commands.map((args, i) => `git ${args.map(shQuote).join(' ')} >"$1/${i}.out" 2>"$1/${i}.err" </dev/null & p${i}=$!`);
-    const wait = commands.map((_, i) => `wait $p${i}; echo $? >"$1/${i}.rc"`);
-    const res = spawnSync('sh', ['-c', [...start, ...wait].join('\n'), 'sh', dir], { cwd, env: gitEnv() });
+    const run = (i: number, extra = '') => `git ${norm[i].args.map(shQuote).join(' ')}${extra} >"$1/${i}.out" 2>"$1/${i}.err" </dev/null; echo $? >"$1/${i}.rc"`;
+    const chain = (i: number): string[] => {
+      const next = norm.flatMap((s, j) => (s.after === i ? [j] : []));
+      return [run(i, norm[i].after === undefined ? '' : ' "$h"'), ...next.flatMap((j) => [`read -r h <"$1/${i}.out"`, ...chain(j)])];
+    };
+    const script = [...norm.flatMap((s, i) => (s.after === undefined ? [`{ ${chain(i).join('\n')}\n} &`] : [])), 'wait'].join('\n');
+    const res = spawnSync('sh', ['-c', script, 'sh', dir], { cwd, env: gitEnv() });
     if (res.error) throw new StapelkitError('GIT_EXEC', `cannot run git: ${res.error.message}`, { cause: res.error });
-    return commands.map((_, i) => {
-      const read = (ext: string) => fs.readFileSync(path.join(dir, `${i}.${ext}`));
-      let status: number | null = null;
-      try {
-        status = Number(read('rc').toString().trim());
-      } catch {
-        /* sh died before writing it */
-      }
+    return norm.map((_, i) => {
+      const read = (ext: string) => {
+        try {
+          return fs.readFileSync(path.join(dir, `${i}.${ext}`));
+        } catch {
+          return Buffer.alloc(0); // sh died before the step ran
+        }
+      };
+      const rc = read('rc').toString().trim();
+      const status = rc === '' ? null : Number(rc);
       // 127: sh found no git.
       if (status === 127) throw new StapelkitError('GIT_EXEC', `cannot run git: ${read('err').toString().trim() || 'not found'}`);
       return { status, stdout: read('out'), stderr: read('err') };
@@ -69,15 +88,17 @@ export function runGitParallel(cwd: string, commands: string[][]): GitRun[] {
   }
 }
 
-function gitEnv(): NodeJS.ProcessEnv {
-  // Stable, machine-readable output whatever the user's configuration.
-  return { ...process.env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0' };
-}
-
 const TOPLEVEL_ARGS = ['rev-parse', '--show-toplevel'];
 // werf's .Commit.Date is the AUTHOR time in the author's own offset (go-git's Author.When).
-const HEAD_ARGS = ['log', '-1', '--format=%H%x00%at%x00%ai%x00%T', 'HEAD'];
+// The hash has a line of its own: open() lists the tree of exactly that commit (GitStep.after).
+const HEAD_ARGS = ['log', '-1', '--format=%H%n%at%x00%ai%x00%T', 'HEAD'];
+/** The HEAD tree as the reader lists it when it is not read ahead. */
 const TREE_ARGS = ['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD'];
+/**
+ * Read ahead: the tree of the commit HEAD_ARGS printed, with blob sizes when the caller wants the
+ * listing for the build's git layer too (CliGitRepo.seedListing; the same command it runs).
+ */
+const treeOfArgs = (sizes: boolean) => ['ls-tree', '-r', '-z', '--full-tree', '-t', ...(sizes ? ['-l'] : []), '--end-of-options'];
 // Porcelain paths are relative to the repository root whatever the cwd.
 const STATUS_ARGS = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'];
 
@@ -141,6 +162,7 @@ export class CliGitReader implements GitReader {
   private readonly prefetched = new Map<string, Buffer>();
   /** Results of commands open() ran ahead (consumed by head(), headTree(), workStatus()). */
   private readonly preloaded = new Map<string, GitRun>();
+  private sizedTree?: GitRun;
 
   constructor(repoRoot: string, opts: { worktree?: boolean } = {}) {
     this.repoRoot = repoRoot;
@@ -151,13 +173,27 @@ export class CliGitReader implements GitReader {
    * The reader of the work tree containing `dir`. `status`: the caller will ask for path states
    * (giterminism checks), so the status is read ahead with the root, HEAD and its tree, all at once.
    */
-  static open(dir: string, opts: { worktree?: boolean; status?: boolean } = {}): CliGitReader {
+  static open(dir: string, opts: { worktree?: boolean; status?: boolean; treeSizes?: boolean } = {}): CliGitReader {
     if (opts.worktree) return new CliGitReader(findRepoRoot(dir), opts);
-    const ahead: Array<[string, string[]]> = [['head', HEAD_ARGS], ['tree', TREE_ARGS], ...(opts.status ? [['status', STATUS_ARGS] as [string, string[]]] : [])];
-    const [top, ...runs] = runGitParallel(dir, [TOPLEVEL_ARGS, ...ahead.map(([, a]) => a)]);
+    const steps: GitStep[] = [{ args: TOPLEVEL_ARGS }, { args: HEAD_ARGS }, { args: treeOfArgs(!!opts.treeSizes), after: 1 }];
+    if (opts.status) steps.push({ args: STATUS_ARGS });
+    const [top, head, tree, status] = runGitParallel(dir, steps);
     const reader = new CliGitReader(repoRootOf(dir, top), opts);
-    ahead.forEach(([key], i) => reader.preloaded.set(key, runs[i]));
+    reader.preloaded.set('head', head);
+    reader.preloaded.set('tree', tree);
+    if (status) reader.preloaded.set('status', status);
+    if (opts.treeSizes) reader.sizedTree = tree;
     return reader;
+  }
+
+  /**
+   * The raw `ls-tree -r -t -l -z` listing of HEAD's commit that open() read (with `treeSizes`), for
+   * the build's git layer: it then lists that tree without a git process of its own.
+   */
+  headListing(): { commit: string; raw: Buffer } | undefined {
+    const t = this.sizedTree;
+    if (!t || t.status !== 0) return undefined;
+    return { commit: this.head().hash, raw: t.stdout };
   }
 
   /** A command's output: as open() ran it ahead, else run now. */
@@ -176,7 +212,7 @@ export class CliGitReader implements GitReader {
       if (res.status !== 0) {
         throw new StapelkitError('GIT_NO_COMMIT', `the project git repository "${this.repoRoot}" has no commits: werf reads the configuration from the HEAD commit, commit it first`);
       }
-      const [hash, at, ai, tree] = res.stdout.toString().trim().split('\0');
+      const [hash, at, ai, tree] = res.stdout.toString().trim().split(/\n|\0/);
       this.headInfo = { hash, date: new Date(Number(at) * 1000), tzOffset: ai.slice(-5), tree };
     }
     return this.headInfo;

@@ -52,6 +52,8 @@ export interface GitReader {
    * Files the caller will probably read next: their contents come with the next readFiles call's
    * git process instead of one of their own (the config after the giterminism config). Optional.
    */
+  /** The raw `ls-tree -r -t -l -z` listing of HEAD's commit, when the reader read one ahead (CliGitReader). */
+  headListing?(): { commit: string; raw: Buffer } | undefined;
   prefetch?(paths: string[]): void;
   /** Every entry (blobs, trees, submodules) under `dir` (default: the whole tree), sorted by path. */
   listTree(dir?: string): TreeEntry[];

@@ -43,6 +43,8 @@ export interface LoadOptions {
   environ?: Record<string, string | undefined>;
   render?: Renderer;
   git?: GitReader;
+  /** Also read HEAD's whole tree with blob sizes for the build's git layer (RenderedProject.headListing). */
+  headListing?: boolean;
 }
 
 export interface RenderedProject {
@@ -55,6 +57,8 @@ export interface RenderedProject {
   /** `tree`: the commit's tree id, when the git reader has it. */
   commit: { hash: string; date: Date; tzOffset?: string; tree?: string };
   env: string;
+  /** With LoadOptions.headListing: the raw `ls-tree -r -t -l -z` of the commit (CliGitRepo.seedListing). */
+  headListing?: { commit: string; raw: Buffer };
   /** rendered 1-based line → source file (project-relative) and line. */
   mapLine(line: number): { file: string; line: number };
 }
@@ -74,7 +78,7 @@ function setup(opts: LoadOptions) {
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be opened (${code ?? (e as Error).message})`;
     throw new StapelkitError('PROJECT_DIR', `the project directory "${wanted}" ${why}`, { hint: 'check --dir / $WERF_DIR' });
   }
-  const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false, status: !(opts.looseGiterminism ?? false) });
+  const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false, status: !(opts.looseGiterminism ?? false), treeSizes: opts.headListing });
   const prefix = normalizeGitPath(path.relative(git.repoRoot, projectDir));
   if (isOutside(prefix)) {
     throw new StapelkitError('GIT_NO_REPO', `the project directory "${projectDir}" is outside the git work tree "${git.repoRoot}"`);
@@ -231,7 +235,8 @@ export function renderProject(opts: LoadOptions = {}): RenderedProject {
   const mainName = configFile;
   const mapLine = (line: number) => rendered.lineMap[line - 1] ?? { file: mainName, line };
   checkRenderedUtf8(rendered.text, mapLine);
-  return { projectDir, repoRoot: git.repoRoot, configFile, rendered, giterminism, commit, env, mapLine };
+  const headListing = opts.headListing ? git.headListing?.() : undefined;
+  return { projectDir, repoRoot: git.repoRoot, configFile, rendered, giterminism, commit, env, mapLine, ...(headListing && headListing.commit === commit.hash ? { headListing } : {}) };
 }
 
 

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliGitReader, normalizeGitPath, parseCatFileBatch } from '../../../src/git';
 import { runGitParallel } from '../../../src/git/cli';
+import { CliGitRepo } from '../../../src/git/cli-repo';
 import { StapelkitError } from '../../../src/errors';
 import { git, makeRepo, removeRepo, writeFiles } from './repo';
 
@@ -144,6 +145,30 @@ t('open() reads the root, HEAD, its tree and the status ahead in one go: the sam
   assert.equal(ahead.listTree(), one.listTree());
   for (const p of ['README.md', 'new.txt', 'sub/proj/werf.yaml', 'src', 'src/main.go', 'nothing']) assert.is(ahead.pathState(p), one.pathState(p), p);
   assert.is(ahead.readFile('with space/file name.txt')!.toString(), 'spaced\n');
+});
+
+t('open({treeSizes}) hands its HEAD listing to the build git layer: CliGitRepo answers from it, the same entries its own ls-tree gives', async () => {
+  const r = CliGitReader.open(dir, { status: true, treeSizes: true });
+  const listing = r.headListing()!;
+  assert.is(listing.commit, r.head().hash);
+  const own = await new CliGitRepo(dir).lsTree(listing.commit, { trees: true, sizes: true, order: 'git' });
+  const seeded = new CliGitRepo(dir);
+  seeded.seedListing(listing.commit, listing.raw);
+  assert.equal(await seeded.lsTree(listing.commit, { trees: true, sizes: true, order: 'git' }), own);
+  assert.equal(await seeded.lsTree(listing.commit), await new CliGitRepo(dir).lsTree(listing.commit));
+  // It is the seed that answers (a listing with one entry more shows up).
+  const extra = new CliGitRepo(dir);
+  extra.seedListing(listing.commit, Buffer.concat([listing.raw, Buffer.from(`100644 blob ${'e'.repeat(40)}       3\tzz-seeded\0`)]));
+  assert.ok((await extra.lsTree(listing.commit)).some((e) => e.path === 'zz-seeded'));
+  // Without treeSizes there is none to hand over.
+  assert.is(CliGitReader.open(dir).headListing(), undefined);
+});
+
+t('runGitParallel: a step with `after` runs behind it and gets its first line as the last argument', () => {
+  const [log, show] = runGitParallel(dir, [['log', '-1', '--format=%H%nrest'], { args: ['cat-file', '-t'], after: 0 }]);
+  assert.is(log.status, 0);
+  assert.is(show.status, 0, show.stderr.toString());
+  assert.is(show.stdout.toString(), 'commit\n');
 });
 
 t('runGitParallel: arguments reach git verbatim (quotes, spaces, dollars); each command its own status, stdout and stderr', () => {
