@@ -133,7 +133,7 @@ function toPbMetadata(m: OpMetadata): PbOpMetadata {
  * `keys` deduplicated in Go's map order. Caps lists and description keys are nearly always sorted
  * ASCII already (strictly ascending ASCII is bytewise order): then they are used as they are.
  */
-function inGoOrder(keys: readonly string[]): readonly string[] {
+function inGoOrder(keys: readonly string[], ownUniqueArray = false): readonly string[] {
   let sorted = true;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
@@ -141,7 +141,9 @@ function inGoOrder(keys: readonly string[]): readonly string[] {
     if (i > 0 && !(keys[i - 1] < k)) sorted = false;
   }
   // ASCII: UTF-16 order is byte order.
-  return sorted ? keys : [...new Set(keys)].sort();
+  if (sorted) return keys;
+  // Object.keys' fresh array of distinct keys can be sorted in place.
+  return ownUniqueArray ? (keys as string[]).sort() : [...new Set(keys)].sort();
 }
 
 /**
@@ -153,7 +155,7 @@ function writeMetadataOf(w: ProtoWriter, m: OpMetadata): void {
   const d = m.description;
   if (d) {
     const keys = Object.keys(d);
-    if (keys.length) w.sortedStringMap(2, inGoOrder(keys), (k) => d[k]);
+    if (keys.length) w.sortedStringMap(2, inGoOrder(keys, true), (k) => d[k]);
   }
   if (m.exportCache !== undefined) {
     const at = w.openLen(4);
