@@ -6,7 +6,7 @@
 import type * as protobuf from 'protobufjs';
 import { copy, scratch, type Definition, type FileAction, type State } from '../llb';
 import { messageType } from '../proto';
-import { wireFields, wireString } from '../llb/wirescan';
+import { forEachWireField, wireString } from '../llb/wirescan';
 import { dumpDefinition, type DumpedOp } from '../cli/commands/debug';
 
 export interface CompiledResult {
@@ -75,22 +75,22 @@ export function graphNeeds(def: Definition): GraphNeeds {
   const ssh = new Set<string>();
   for (const o of def.ops) {
     if (o.kind !== 'source' && o.kind !== 'exec') continue;
-    for (const f of wireFields(o.bytes)) {
-      if (!f.bytes) continue;
-      if (f.field === OP_SOURCE) {
-        const id = wireString(f.bytes, 1);
+    forEachWireField(o.bytes, (field, _wire, _v, bytes) => {
+      if (!bytes) return;
+      if (field === OP_SOURCE) {
+        const id = wireString(bytes, 1);
         if (id?.startsWith('local://')) locals.add(id.slice('local://'.length));
-      } else if (f.field === OP_EXEC) {
-        for (const e of wireFields(f.bytes)) {
-          if (!e.bytes) continue;
-          if (e.field === EXEC_MOUNTS) mountNeeds(e.bytes, secrets, ssh);
-          else if (e.field === EXEC_SECRETENV) {
-            const id = wireString(e.bytes, 1);
+      } else if (field === OP_EXEC) {
+        forEachWireField(bytes, (ef, _ew, _ev, eb) => {
+          if (!eb) return;
+          if (ef === EXEC_MOUNTS) mountNeeds(eb, secrets, ssh);
+          else if (ef === EXEC_SECRETENV) {
+            const id = wireString(eb, 1);
             if (id) secrets.add(id);
           }
-        }
+        });
       }
-    }
+    });
   }
   const sorted = (s: Set<string>) => [...s].sort(cmp);
   return { locals: sorted(locals), secrets: sorted(secrets), ssh: sorted(ssh) };
@@ -101,11 +101,11 @@ function mountNeeds(mount: Uint8Array, secrets: Set<string>, ssh: Set<string>): 
   let secretId: string | undefined;
   let sshId: string | undefined;
   // A repeated sub-message field merges on decode: its last ID wins.
-  for (const f of wireFields(mount)) {
-    if (f.field === MOUNT_TYPE && f.wire === 0) type = f.varint;
-    else if (f.field === MOUNT_SECRET_OPT && f.bytes) secretId = wireString(f.bytes, 1) ?? secretId;
-    else if (f.field === MOUNT_SSH_OPT && f.bytes) sshId = wireString(f.bytes, 1) ?? sshId;
-  }
+  forEachWireField(mount, (field, wire, varint, bytes) => {
+    if (field === MOUNT_TYPE && wire === 0) type = varint;
+    else if (field === MOUNT_SECRET_OPT && bytes) secretId = wireString(bytes, 1) ?? secretId;
+    else if (field === MOUNT_SSH_OPT && bytes) sshId = wireString(bytes, 1) ?? sshId;
+  });
   if (type === MOUNT_SECRET && secretId) secrets.add(secretId);
   if (type === MOUNT_SSH) ssh.add(sshId || 'default');
 }

@@ -102,10 +102,13 @@ export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
       let candidates = stored.get(planned.digest);
       // A registry's tag list has no labels: read them for this digest's candidates only.
       if (candidates?.length && opts.storage.loadLabels) candidates = await Promise.all(candidates.map((c) => opts.storage.loadLabels!(c)));
-      const sel = await selectStoredStage(candidates, {
-        parentCreatedMs: prev?.createdMs,
-        git: planned.gitParamshashes.length && opts.hooks.git ? { ...opts.hooks.git, paramshashes: planned.gitParamshashes } : undefined,
-      });
+      // Nothing stored under this digest (every stage of a compile): nothing to select from.
+      const sel = candidates?.length
+        ? await selectStoredStage(candidates, {
+            parentCreatedMs: prev?.createdMs,
+            git: planned.gitParamshashes.length && opts.hooks.git ? { ...opts.hooks.git, paramshashes: planned.gitParamshashes } : undefined,
+          })
+        : undefined;
       let used: UsedStage;
       let how: StageHow;
       let explain: string[] | undefined;
@@ -126,7 +129,7 @@ export async function runDriver(opts: DriverOptions): Promise<DriverResult> {
         }
         // Building: the gateway (and with it the daemon's caps) is needed from here on.
         await opts.gateway();
-        if (prev) await ensureConfig(prev, opts.gateway);
+        if (prev && !prev.imageConfig) await ensureConfig(prev, opts.gateway);
         const built = await planned.build(prev);
         built.labels = { ...built.labels, ...breakdownLabels(img.name, planned) };
         const imageConfig = withLabels(built.imageConfig, built.labels);

@@ -351,7 +351,8 @@ export async function stapelConveyor(ctx: StapelBuildContext, img: Image, platfo
       for (; i < names.length; i++) {
         const name = names[i];
         const bases = patchBases(image, facts, prevRec);
-        const patches = await Promise.all(bases.map((b, k) => (b ? patchFacts(ctx, image, k, facts.git[k], b) : Promise.resolve(undefined))));
+        // Most stages of most builds start no patch: no promise round per candidate stage then.
+        const patches = bases.some((b) => b) ? await Promise.all(bases.map((b, k) => (b ? patchFacts(ctx, image, k, facts.git[k], b) : Promise.resolve(undefined)))) : bases.map(() => undefined);
         const ev = evaluateStage(name, { model: ctx.model, image, facts, prev: prevRec, patches });
         if (ev.empty) continue;
         i++;
@@ -364,7 +365,10 @@ export async function stapelConveyor(ctx: StapelBuildContext, img: Image, platfo
           pos: ev.pos,
           gitParamshashes: STAGES[name].gitBearing ? facts.git.map((g) => g.paramshash) : [],
           configOnly: ev.configOnly,
-          labels: ev.labels(parentId),
+          // A copy on each read; the driver reads it only when it builds nothing (dry run).
+          get labels() {
+            return ev.labels(parentId);
+          },
           build: async (prev: UsedStage | undefined) => {
             const used: string[] = [];
             const inputs = await llbInputs(ctx, image, platform, built, name === 'from', used);
@@ -372,7 +376,7 @@ export async function stapelConveyor(ctx: StapelBuildContext, img: Image, platfo
             const prevConfig = prev?.imageConfig ?? inputs.baseConfig!;
             const state = ev.llb(prevState, prevConfig, inputs);
             // Only the sources this stage's graph reads get written and served.
-            await ctx.serveSources(used);
+            if (used.length) await ctx.serveSources(used);
             return { state, imageConfig: ev.imageConfig(prevConfig, parentId), labels: ev.labels(parentId) };
           },
         };

@@ -7,7 +7,7 @@
 import { messageType, decodeMessage } from '../proto';
 import { randomBytes } from 'node:crypto';
 import { Cap, checkCaps } from './caps';
-import { digestOf, encodeDefinitionSorted, encodeOp, sortKeysBytewise } from './encoder';
+import { digestOf, encodeDefinitionSorted, encodeOp, sortKeysBytewise, type ProtoWriter } from './encoder';
 import type { PbInput, PbOpMetadata } from './pb';
 import { defaultPlatform, parsePlatform, type PlatformLike } from './platform';
 import type { State } from './state';
@@ -86,7 +86,7 @@ export class Definition {
   /** Encoded pb.Definition (exactly what `buildctl build` reads on stdin). Empty for scratch. */
   toBytes(): Buffer {
     const keys = sortKeysBytewise([...this.metadata.keys()]);
-    return encodeDefinitionSorted(this.def, keys, (k) => toPbMetadata(this.metadata.get(k) as OpMetadata), this.source);
+    return encodeDefinitionSorted(this.def, keys, (w, k) => writeMetadataOf(w, this.metadata.get(k) as OpMetadata), this.source);
   }
 
   /**
@@ -127,6 +127,55 @@ function toPbMetadata(m: OpMetadata): PbOpMetadata {
   }
   if (m.progressGroup) out.progress_group = { ...m.progressGroup };
   return out;
+}
+
+/**
+ * `keys` deduplicated in Go's map order. Caps lists and description keys are nearly always sorted
+ * ASCII already (strictly ascending ASCII is bytewise order): then they are used as they are.
+ */
+function inGoOrder(keys: readonly string[], ownUniqueArray = false): readonly string[] {
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0x7f) return sortKeysBytewise([...new Set(keys)]);
+    if (i > 0 && !(keys[i - 1] < k)) sorted = false;
+  }
+  // ASCII: UTF-16 order is byte order.
+  if (sorted) return keys;
+  // Object.keys' fresh array of distinct keys can be sorted in place.
+  return ownUniqueArray ? (keys as string[]).sort() : [...new Set(keys)].sort();
+}
+
+/**
+ * writeOpMetadata(w, toPbMetadata(m)) without the intermediate objects: toBytes writes one per op.
+ * Same fields, same order, same sorted maps.
+ */
+function writeMetadataOf(w: ProtoWriter, m: OpMetadata): void {
+  if (m.ignoreCache) w.bool(1, true);
+  const d = m.description;
+  if (d) {
+    const keys = Object.keys(d);
+    if (keys.length) w.sortedStringMap(2, inGoOrder(keys, true), (k) => d[k]);
+  }
+  if (m.exportCache !== undefined) {
+    const at = w.openLen(4);
+    w.bool(1, m.exportCache);
+    w.closeLen(at);
+  }
+  if (m.caps.length) {
+    for (const c of inGoOrder(m.caps)) {
+      const at = w.openLen(5);
+      w.string(1, c, true);
+      w.bool(2, true, true);
+      w.closeLen(at);
+    }
+  }
+  if (m.progressGroup) {
+    const p = m.progressGroup;
+    const at = w.openLen(6);
+    w.string(1, p.id).string(2, p.name).bool(3, p.weak);
+    w.closeLen(at);
+  }
 }
 
 function mergeMetadata(a: OpMetadata | undefined, b: OpMetadata): OpMetadata {

@@ -30,6 +30,7 @@ import type { PbSource } from './sourcemap';
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
 const MASK64 = (1n << 64n) - 1n;
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Collects the bytes of one message into a single growable buffer. A sub-message is written in
@@ -61,6 +62,27 @@ export class ProtoWriter {
     b[this.pos++] = v;
   }
 
+  /**
+   * A negative integer (down to -2^53) as its 64-bit two's complement, 10 bytes, from two 32-bit
+   * halves: file ops carry several -1s each, and the BigInt loop cost ~30 BigInt allocations per one.
+   */
+  private negVarint(value: number): void {
+    this.reserve(10);
+    const b = this.buf;
+    let lo = value >>> 0; // ToUint32: value mod 2^32
+    let hi = Math.floor(value / 4294967296) >>> 0;
+    while (hi !== 0) {
+      b[this.pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    while (lo >= 0x80) {
+      b[this.pos++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    b[this.pos++] = lo;
+  }
+
   private bigVarint(value: bigint): void {
     let v = value & MASK64; // negative numbers become their 64-bit two's complement (10 bytes)
     this.reserve(10);
@@ -78,14 +100,18 @@ export class ProtoWriter {
   /** int32/int64/uint32/uint64/enum field; omitted when zero unless `always` (oneof member). */
   int(field: number, value: number | bigint | undefined, always = false): this {
     if (value === undefined) return this;
-    if (typeof value === 'number') {
-      const v = Math.trunc(value);
+    // A bigint in the safe range (timestamps, usually -1n) takes the number path: same bytes.
+    const num = typeof value === 'number' ? value : value >= -MAX_SAFE_BIG && value <= MAX_SAFE_BIG ? Number(value) : undefined;
+    if (num !== undefined) {
+      const v = Math.trunc(num);
       if (v === 0 && !always) return this;
       this.tag(field, WIRE_VARINT);
       if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) this.uvarint(v);
+      else if (v < 0 && v >= -Number.MAX_SAFE_INTEGER) this.negVarint(v);
       else this.bigVarint(BigInt(v));
       return this;
     }
+    value = value as bigint;
     if (value === 0n && !always) return this;
     this.tag(field, WIRE_VARINT);
     this.bigVarint(value);
@@ -125,20 +151,38 @@ export class ProtoWriter {
     return this;
   }
 
+  /**
+   * Starts a length-delimited field: its tag and a one-byte length placeholder (most sub-messages
+   * are shorter than 128 bytes, so closeLen rarely has to move anything). Returns the placeholder's position.
+   */
+  openLen(field: number): number {
+    this.tag(field, WIRE_LEN);
+    this.reserve(1);
+    return this.pos++;
+  }
+
+  /** Ends the field openLen started: writes its length, shifting the body right when it needs more than one byte. */
+  closeLen(at: number): void {
+    const len = this.pos - at - 1;
+    if (len < 0x80) {
+      this.buf[at] = len;
+      return;
+    }
+    let prefix = 1;
+    for (let v = len; v >= 0x80; v = Math.floor(v / 0x80)) prefix++;
+    this.reserve(prefix - 1);
+    this.buf.copyWithin(at + prefix, at + 1, this.pos);
+    this.pos = at;
+    this.uvarint(len);
+    this.pos = at + prefix + len;
+  }
+
   /** A sub-message; written (possibly empty) whenever `value` is not undefined. */
   message<T>(field: number, value: T | undefined, write: (w: ProtoWriter, v: T) => void): this {
     if (value === undefined) return this;
-    this.tag(field, WIRE_LEN);
-    const start = this.pos;
+    const at = this.openLen(field);
     write(this, value);
-    const len = this.pos - start;
-    let prefix = 1;
-    for (let v = len; v >= 0x80; v = Math.floor(v / 0x80)) prefix++;
-    this.reserve(prefix);
-    this.buf.copyWithin(start + prefix, start, this.pos);
-    this.pos = start;
-    this.uvarint(len);
-    this.pos = start + prefix + len;
+    this.closeLen(at);
     return this;
   }
 
@@ -151,10 +195,25 @@ export class ProtoWriter {
   map<V>(field: number, entries: Record<string, V> | undefined, writeValue: (w: ProtoWriter, fieldNo: number, v: V) => void): this {
     if (!entries) return this;
     for (const key of sortKeysBytewise(Object.keys(entries))) {
-      this.message(field, entries[key], (w, v) => {
-        w.string(1, key, true);
-        writeValue(w, 2, v);
-      });
+      const v = entries[key];
+      if (v === undefined) continue; // as message(): an absent value writes no entry
+      const at = this.openLen(field);
+      this.string(1, key, true);
+      writeValue(this, 2, v);
+      this.closeLen(at);
+    }
+    return this;
+  }
+
+  /** map<string, string> from keys already in Go's order (bytewise sorted). */
+  sortedStringMap(field: number, keys: readonly string[], valueOf: (key: string) => string | undefined): this {
+    for (const key of keys) {
+      const v = valueOf(key);
+      if (v === undefined) continue;
+      const at = this.openLen(field);
+      this.string(1, key, true);
+      this.string(2, v, true);
+      this.closeLen(at);
     }
     return this;
   }
@@ -314,22 +373,25 @@ export function writeSourceMap(w: ProtoWriter, s: PbSource): void {
 }
 
 export function encodeDefinition(def: readonly Uint8Array[], metadata: Record<string, PbOpMetadata>, source?: PbSource): Buffer {
-  const keys = sortKeysBytewise(Object.keys(metadata));
-  return encodeDefinitionSorted(def, keys, (k) => metadata[k], source);
+  const keys = sortKeysBytewise(Object.keys(metadata)).filter((k) => metadata[k] !== undefined);
+  return encodeDefinitionSorted(def, keys, (w, k) => writeOpMetadata(w, metadata[k]), source);
 }
 
 /**
  * encodeDefinition for metadata already keyed in Go's map order (`keys`, bytewise sorted): no
- * intermediate record of every op's metadata, no second sort of thousands of digests.
+ * intermediate record of every op's metadata, no second sort of thousands of digests. `writeMetadata`
+ * writes the pb.OpMetadata fields of `key` (as writeOpMetadata does).
  */
-export function encodeDefinitionSorted(def: readonly Uint8Array[], keys: readonly string[], metadataOf: (key: string) => PbOpMetadata, source?: PbSource): Buffer {
+export function encodeDefinitionSorted(def: readonly Uint8Array[], keys: readonly string[], writeMetadata: (w: ProtoWriter, key: string) => void, source?: PbSource): Buffer {
   const w = new ProtoWriter();
   for (const dt of def) w.bytes(1, dt, true);
   for (const key of keys) {
-    w.message(2, metadataOf(key), (ew, v) => {
-      ew.string(1, key, true);
-      ew.message(2, v, writeOpMetadata);
-    });
+    const entry = w.openLen(2);
+    w.string(1, key, true);
+    const value = w.openLen(2);
+    writeMetadata(w, key);
+    w.closeLen(value);
+    w.closeLen(entry);
   }
   w.message(3, source, writeSourceMap);
   return w.finish();

@@ -157,11 +157,13 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
   // The driver asks for the same stage's labels several times (plan, build, image config): compute
   // them once per parent stage id and hand out copies.
   const labelsMemo = new Map<string | undefined, Record<string, string>>();
-  const labels = (parentStageId: string | undefined): Record<string, string> => {
+  /** The memoised labels themselves: only for reading (spreading) here. */
+  const labelsOf = (parentStageId: string | undefined): Readonly<Record<string, string>> => {
     let done = labelsMemo.get(parentStageId);
     if (!done) labelsMemo.set(parentStageId, (done = computeLabels(parentStageId)));
-    return { ...done };
+    return done;
   };
+  const labels = (parentStageId: string | undefined): Record<string, string> => ({ ...labelsOf(parentStageId) });
   const computeLabels = (parentStageId: string | undefined): Record<string, string> => {
     const own: Record<string, string> = {
       [LABEL.werf]: ctx.model.project,
@@ -189,7 +191,7 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
     labels,
     llb: (prev, prevConfig, inputs) => impl.llb(ctx, prev, prevConfig, inputs),
     imageConfig(prevConfig, parentStageId) {
-      const withLabels: OciImageConfig = { ...prevConfig, config: { ...prevConfig.config, Labels: { ...(prevConfig.config?.Labels ?? {}), ...labels(parentStageId) } } };
+      const withLabels: OciImageConfig = { ...prevConfig, config: { ...prevConfig.config, Labels: { ...(prevConfig.config?.Labels ?? {}), ...labelsOf(parentStageId) } } };
       return impl.imageConfig(ctx, withLabels);
     },
     chosen: (img) => ({ name, digest, labels: img.labels, stageId: img.stageId, nextStageDependencies: nextDeps(img.labels) }),

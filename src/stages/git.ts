@@ -8,7 +8,7 @@ import type { GitMapping, StapelImage } from '../config/model';
 import { cleanPath, joinPath } from '../util/gopath';
 import { StapelkitError } from '../errors';
 import { gitLabel } from './labels';
-import { goSortStrings, sha256Hash } from './hash';
+import { HASH_SEPARATOR, goSortStrings, sha256Hash } from './hash';
 import type { GitMappingFacts, ImageFacts, LlbInputs, PatchFacts, PrevStage } from './types';
 
 /** werf's generateGitMappings order: local mappings first, then remote ones, each in config order. */
@@ -27,9 +27,20 @@ export function recordedCommits(labels: Record<string, string> | undefined, fact
   return facts.git.map((g) => labels?.[gitLabel.commit(g.paramshash)]);
 }
 
+// Every stage of every image of one commit hashes the same few commit lists: each list once.
+const nextDepsMemo = new Map<string, string>();
+
 /** werf's getNextStageGitDependencies: H256 of the sorted commits the chosen stage recorded. */
 export function nextStageGitDependencies(labels: Record<string, string>, facts: ImageFacts): string {
-  return sha256Hash(...goSortStrings(facts.git.map((g) => labels[gitLabel.commit(g.paramshash)] ?? g.commit)));
+  const commits = goSortStrings(facts.git.map((g) => labels[gitLabel.commit(g.paramshash)] ?? g.commit));
+  // Keyed by the very string sha256Hash hashes: the same key is the same digest.
+  const key = commits.join(HASH_SEPARATOR);
+  let h = nextDepsMemo.get(key);
+  if (h === undefined) {
+    if (nextDepsMemo.size >= 10_000) nextDepsMemo.clear();
+    nextDepsMemo.set(key, (h = sha256Hash(...commits)));
+  }
+  return h;
 }
 
 /** Labels of a stage that holds every mapping at its current commit. */

@@ -47,8 +47,9 @@ export function mergedMounts(prevLabels: Record<string, string> | undefined, con
   const set: MountSet = { tmpDir: [], buildDir: [], custom: new Map() };
   if (LABEL.mountTmpDir in labels) set.tmpDir = splitMountpoints(labels[LABEL.mountTmpDir]);
   if (LABEL.mountBuildDir in labels) set.buildDir = splitMountpoints(labels[LABEL.mountBuildDir]);
-  for (const [k, v] of Object.entries(labels)) {
-    if (k.startsWith(LABEL.mountCustomDirPrefix)) set.custom.set(k.slice(LABEL.mountCustomDirPrefix.length).replaceAll('--', '/'), splitMountpoints(v));
+  // for…in walks the keys in Object.entries order without an array per label (stages have dozens, every stage asks).
+  for (const k in labels) {
+    if (Object.prototype.hasOwnProperty.call(labels, k) && k.startsWith(LABEL.mountCustomDirPrefix)) set.custom.set(k.slice(LABEL.mountCustomDirPrefix.length).replaceAll('--', '/'), splitMountpoints(labels[k]));
   }
   const cfgTmp: string[] = [];
   const cfgBuild: string[] = [];

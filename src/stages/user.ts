@@ -13,8 +13,26 @@ function stageCacheVersion(shell: Shell, stage: UserStage): string | undefined {
   return shell[`${stage}CacheVersion` as const];
 }
 
+// Per shell section and stage: planning asks whether the stage exists, evaluation for its
+// dependencies. Kept with the inputs it was computed from, so a reassigned list is not served stale.
+type Checksum = { value: string; parts: DigestPart[] };
+type Memo = { cmds: readonly string[]; n: number; own: string | undefined; common: string | undefined; sum: Checksum };
+const checksums = new WeakMap<Shell, Map<UserStage, Memo>>();
+
 /** werf's Shell.stageChecksum: H256(cmds…, [H256([<stage>CacheVersion], [cacheVersion])]), `""` when nothing is set. */
-export function shellChecksum(shell: Shell, stage: UserStage): { value: string; parts: DigestPart[] } {
+export function shellChecksum(shell: Shell, stage: UserStage): Checksum {
+  let byStage = checksums.get(shell);
+  if (!byStage) checksums.set(shell, (byStage = new Map()));
+  let m = byStage.get(stage);
+  if (!m || m.cmds !== shell[stage] || m.n !== shell[stage].length || m.own !== stageCacheVersion(shell, stage) || m.common !== shell.cacheVersion) {
+    m = { cmds: shell[stage], n: shell[stage].length, own: stageCacheVersion(shell, stage), common: shell.cacheVersion, sum: computeShellChecksum(shell, stage) };
+    byStage.set(stage, m);
+  }
+  // Callers may extend `parts`: each gets its own array.
+  return { value: m.sum.value, parts: [...m.sum.parts] };
+}
+
+function computeShellChecksum(shell: Shell, stage: UserStage): { value: string; parts: DigestPart[] } {
   const parts: DigestPart[] = shell[stage].map((c, i) => ({ name: `${stage}[${i}]`, value: c }));
   const versions: string[] = [];
   const own = stageCacheVersion(shell, stage);

@@ -4,9 +4,14 @@
  * werf.yaml path normalisation all need Go's exact results.
  */
 
+/** An empty, `.` or `..` element, or a trailing slash: what Clean would change. */
+const NOT_CLEAN = /\/\/|(?:^|\/)\.\.?(?:\/|$)|.\/$/;
+
 /** Go's path.Clean. */
 export function cleanPath(p: string): string {
   if (p === '') return '.';
+  // Most paths (every op's, many times a compile) are clean already: Clean returns them as they are.
+  if (!NOT_CLEAN.test(p)) return p;
   const rooted = p.startsWith('/');
   const out: string[] = [];
   for (const part of p.split('/')) {

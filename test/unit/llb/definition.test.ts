@@ -87,6 +87,14 @@ test('toBytes equals protobufjs encoding of toObject (same pb.Definition either 
   assert.is(viaPbjs.toString('hex'), def.toBytes().toString('hex'));
 });
 
+test('toBytes equals protobufjs encoding of toObject with every OpMetadata field (unsorted description, export cache both ways, progress group)', () => {
+  const a = busybox().run({ args: ['a'], customName: 'z-name', description: { 'z.last': '1', 'a.first': '2', 'é.utf8': '3' }, exportCache: false, progressGroup: { id: 'g', name: 'group', weak: true } }).root();
+  const b = a.run({ args: ['b'], exportCache: true, ignoreCache: true, progressGroup: { id: 'h' } }).root().file(llb.rm('/x', { allowWildcard: true }));
+  const def = llb.marshal(b, { platform: P });
+  const viaPbjs = Buffer.from(messageType('pb.Definition').encode(messageType('pb.Definition').fromObject(def.toObject())).finish());
+  assert.is(viaPbjs.toString('hex'), def.toBytes().toString('hex'));
+});
+
 test('scratch marshals to an empty Definition', () => {
   const def = llb.marshal(llb.scratch(), { platform: P });
   assert.equal(def.ops, []);

@@ -16,6 +16,36 @@ test('varints: negatives are 10-byte two\'s complement, zeros omitted unless one
   assert.is(hex(new ProtoWriter().int(1, 1_577_934_245_678_000_000n).finish()), '0880cfbe84e1dafcf215');
 });
 
+test('negative varints: number and bigint agree with the 64-bit two\'s complement, across the 32-bit boundary', () => {
+  const ref = (v: bigint) => {
+    const out = [0x08];
+    let x = BigInt.asUintN(64, v);
+    while (x >= 0x80n) {
+      out.push(Number(x & 0x7fn) | 0x80);
+      x >>= 7n;
+    }
+    out.push(Number(x));
+    return Buffer.from(out).toString('hex');
+  };
+  const values = [-1, -2, -127, -128, -129, -(2 ** 31), -(2 ** 31) - 1, -(2 ** 32) + 1, -(2 ** 32), -(2 ** 32) - 1, -(2 ** 45) - 7, -Number.MAX_SAFE_INTEGER];
+  for (let e = 1; e < 53; e++) values.push(-(2 ** e) + 3, -(2 ** e) - 5);
+  for (const v of values) {
+    assert.is(hex(new ProtoWriter().int(1, v).finish()), ref(BigInt(v)), String(v));
+    assert.is(hex(new ProtoWriter().int(1, BigInt(v)).finish()), ref(BigInt(v)), `${v}n`);
+  }
+  for (const v of [-(2n ** 53n) - 1n, -(2n ** 63n), 2n ** 60n, 2n ** 64n - 1n]) assert.is(hex(new ProtoWriter().int(1, v).finish()), ref(v), `${v}n`);
+});
+
+test('sub-messages of 127, 128 and 16384 bytes get 1-, 2- and 3-byte lengths', () => {
+  for (const [n, len] of [[125, '7f'], [126, '8001'], [16381, '808001']] as const) {
+    const body = 'x'.repeat(n); // field 1 string: tag, a 1- or 2-byte length, then n bytes
+    const inner = new ProtoWriter().string(1, body).finish();
+    const w = new ProtoWriter().message(2, body, (m, v) => m.string(1, v)).int(3, 1);
+    assert.is(hex(w.finish()), '12' + len + hex(inner) + '1801', String(n));
+    assert.is(inner.length, n + (n < 128 ? 2 : 3));
+  }
+});
+
 test('strings, bools, bytes: empty/false omitted; repeated strings one field each', () => {
   const w = new ProtoWriter().string(1, '').bool(2, false).bytes(3, new Uint8Array()).string(4, 'a').strings(5, ['x', '']).bool(6, true);
   assert.is(hex(w.finish()), '2201612a01782a003001');

@@ -2,7 +2,7 @@
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
 import { ProtoWriter } from '../../../src/llb/encoder';
-import { wireFields, wireString } from '../../../src/llb/wirescan';
+import { forEachWireField, wireFields, wireString } from '../../../src/llb/wirescan';
 import { isStapelkitError } from '../../../src/errors';
 
 const t = suite('llb/wirescan');
@@ -21,11 +21,27 @@ t('fields in wire order: varints (also 10-byte negatives), strings, nested messa
   assert.is(wireString(bytes, 9), undefined);
 });
 
+t('forEachWireField visits the fields wireFields yields, in the same order', () => {
+  const w = new ProtoWriter();
+  w.int(1, 300).string(2, 'first').message(3, {}, (m) => m.string(1, 'x'.repeat(200)).int(2, 5)).int(4, -1).bytes(5, Buffer.from([1, 2, 3])).string(2, 'läst');
+  const bytes = w.finish();
+  const seen: [number, number, number, string | undefined][] = [];
+  forEachWireField(bytes, (field, wire, varint, b) => seen.push([field, wire, varint, b && Buffer.from(b).toString('hex')]));
+  assert.equal(seen, [...wireFields(bytes)].map((f) => [f.field, f.wire, f.varint, f.bytes && Buffer.from(f.bytes).toString('hex')]));
+  assert.is(seen.length, 6);
+});
+
 t('truncated bytes are an LLB_INVALID error, not a silent partial read', () => {
   const bytes = new ProtoWriter().string(1, 'abcdef').finish();
   for (const cut of [bytes.subarray(0, 4), Buffer.from([0x08, 0x80])]) {
     try {
       [...wireFields(cut)];
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.ok(isStapelkitError(e) && e.code === 'LLB_INVALID', String(e));
+    }
+    try {
+      forEachWireField(cut, () => undefined);
       assert.unreachable('should throw');
     } catch (e) {
       assert.ok(isStapelkitError(e) && e.code === 'LLB_INVALID', String(e));

@@ -90,6 +90,9 @@ test('matchPrefix accepts parents of deeper include patterns', () => {
 test('cleanPath follows path.Clean', () => {
   const cases: [string, string][] = [['', '.'], ['a/', 'a'], ['./a', 'a'], ['a//b', 'a/b'], ['a/./b/..', 'a'], ['../a', '../a'], ['/..', '/'], ['a/../..', '..'], ['/a/b/', '/a/b']];
   for (const [i, o] of cases) assert.is(cleanPath(i), o, i);
+  // Paths that are clean already come back as they are (the fast path), the others as path.Clean makes them.
+  for (const p of ['/', '.', '..', 'a', '/a/b', 'a/b.c', '.a/..b/...', '/a/.x', 'a..', '../../a']) assert.is(cleanPath(p), p, p);
+  for (const [i, o] of [['//', '/'], ['/.', '/'], ['a/.', 'a'], ['a/..', '.'], ['/a/./b', '/a/b'], ['a/b/', 'a/b'], ['./', '.'], ['../a/', '../a']] as const) assert.is(cleanPath(i), o, i);
 });
 
 test.run();
