@@ -49,6 +49,11 @@ export interface GitStep {
   args: string[];
   /** Runs after step `after` and gets the first line of its stdout as one more (last) argument. */
   after?: number;
+  /**
+   * With `after`: that line goes to stdin instead, as `<line>:./<path>` per path (`cat-file --batch`
+   * names of files relative to the cwd at that commit).
+   */
+  revPaths?: string[];
 }
 
 /**
@@ -61,10 +66,17 @@ export function runGitParallel(cwd: string, steps: Array<string[] | GitStep>): G
   const norm = steps.map((s) => (Array.isArray(s) ? { args: s } : s));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-git-'));
   try {
-    const run = (i: number, extra = '') => `git ${norm[i].args.map(shQuote).join(' ')}${extra} >"$1/${i}.out" 2>"$1/${i}.err" </dev/null; echo $? >"$1/${i}.rc"`;
+    const run = (i: number) => {
+      const s: GitStep = norm[i];
+      const git = `git ${s.args.map(shQuote).join(' ')}`;
+      const out = `>"$1/${i}.out" 2>"$1/${i}.err"`;
+      const cmd = s.after === undefined ? `${git} ${out} </dev/null` : s.revPaths ? `printf '%s\\n' ${s.revPaths.map((p) => `"$h":${shQuote(`./${p}`)}`).join(' ')} | ${git} ${out}` : `${git} "$h" ${out} </dev/null`;
+      return `${cmd}; echo $? >"$1/${i}.rc"`;
+    };
     const chain = (i: number): string[] => {
       const next = norm.flatMap((s, j) => (s.after === i ? [j] : []));
-      return [run(i, norm[i].after === undefined ? '' : ' "$h"'), ...next.flatMap((j) => [`read -r h <"$1/${i}.out"`, ...chain(j)])];
+      // The steps after this one run side by side too, once it is done.
+      return [run(i), ...next.map((j) => `{ read -r h <"$1/${i}.out"\n${chain(j).join('\n')}\n} &`), ...(next.length ? ['wait'] : [])];
     };
     const script = [...norm.flatMap((s, i) => (s.after === undefined ? [`{ ${chain(i).join('\n')}\n} &`] : [])), 'wait'].join('\n');
     const res = spawnSync('sh', ['-c', script, 'sh', dir], { cwd, env: gitEnv() });
@@ -133,6 +145,24 @@ export function parseCatFileBatch(out: Buffer, names: string[]): Map<string, Buf
   return result;
 }
 
+/** The blobs of a `cat-file --batch` output by object id (missing names skipped). */
+function catFileBlobs(out: Buffer): Map<string, Buffer> {
+  const blobs = new Map<string, Buffer>();
+  let off = 0;
+  while (off < out.length) {
+    const nl = out.indexOf(0x0a, off);
+    if (nl < 0) break;
+    const header = out.subarray(off, nl).toString();
+    off = nl + 1;
+    const parts = header.split(' ');
+    if (parts.length !== 3 || !Number.isFinite(Number(parts[2]))) continue; // `<name> missing`
+    const size = Number(parts[2]);
+    if (parts[1] === 'blob') blobs.set(parts[0], out.subarray(off, off + size));
+    off += size + 1;
+  }
+  return blobs;
+}
+
 /** porcelain XY per path (directories without their trailing `/`), renames recorded for the new path. */
 function parseStatus(out: Buffer): Map<string, string> {
   const codes = new Map<string, string>();
@@ -173,15 +203,21 @@ export class CliGitReader implements GitReader {
    * The reader of the work tree containing `dir`. `status`: the caller will ask for path states
    * (giterminism checks), so the status is read ahead with the root, HEAD and its tree, all at once.
    */
-  static open(dir: string, opts: { worktree?: boolean; status?: boolean; treeSizes?: boolean } = {}): CliGitReader {
+  static open(dir: string, opts: { worktree?: boolean; status?: boolean; treeSizes?: boolean; preread?: string[] } = {}): CliGitReader {
     if (opts.worktree) return new CliGitReader(findRepoRoot(dir), opts);
     const steps: GitStep[] = [{ args: TOPLEVEL_ARGS }, { args: HEAD_ARGS }, { args: treeOfArgs(!!opts.treeSizes), after: 1 }];
-    if (opts.status) steps.push({ args: STATUS_ARGS });
-    const [top, head, tree, status] = runGitParallel(dir, steps);
+    const statusAt = opts.status ? steps.push({ args: STATUS_ARGS }) - 1 : -1;
+    // Files the caller reads first (werf-giterminism.yaml, werf.yaml), by path at HEAD's commit.
+    const prereadAt = opts.preread?.length ? steps.push({ args: ['cat-file', '--batch'], after: 1, revPaths: opts.preread }) - 1 : -1;
+    const runs = runGitParallel(dir, steps);
+    const [top, head, tree] = runs;
     const reader = new CliGitReader(repoRootOf(dir, top), opts);
     reader.preloaded.set('head', head);
     reader.preloaded.set('tree', tree);
-    if (status) reader.preloaded.set('status', status);
+    if (statusAt >= 0) reader.preloaded.set('status', runs[statusAt]);
+    if (prereadAt >= 0 && runs[prereadAt].status === 0) {
+      for (const [oid, bytes] of catFileBlobs(runs[prereadAt].stdout)) reader.prefetched.set(oid, bytes);
+    }
     if (opts.treeSizes) reader.sizedTree = tree;
     return reader;
   }

@@ -78,7 +78,9 @@ function setup(opts: LoadOptions) {
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be opened (${code ?? (e as Error).message})`;
     throw new StapelkitError('PROJECT_DIR', `the project directory "${wanted}" ${why}`, { hint: 'check --dir / $WERF_DIR' });
   }
-  const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false, status: !(opts.looseGiterminism ?? false), treeSizes: opts.headListing });
+  // The default giterminism and config files are read with the reader's first git processes.
+  const preread = opts.giterminismConfig || opts.config ? [] : [GITERMINISM_FILE, 'werf.yaml', 'werf.yml'];
+  const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false, status: !(opts.looseGiterminism ?? false), treeSizes: opts.headListing, preread });
   const prefix = normalizeGitPath(path.relative(git.repoRoot, projectDir));
   if (isOutside(prefix)) {
     throw new StapelkitError('GIT_NO_REPO', `the project directory "${projectDir}" is outside the git work tree "${git.repoRoot}"`);

@@ -164,11 +164,32 @@ t('open({treeSizes}) hands its HEAD listing to the build git layer: CliGitRepo a
   assert.is(CliGitReader.open(dir).headListing(), undefined);
 });
 
+t('open({preread}) reads the named files (relative to the project dir) at HEAD with its first git processes; reads then come from them', () => {
+  writeFiles(dir, { 'sub/proj/werf.yaml': 'committed\n', 'sub/proj/empty.yaml': '' });
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'proj');
+  fs.writeFileSync(path.join(dir, 'sub/proj/werf.yaml'), 'on disk only\n');
+  const r = CliGitReader.open(path.join(dir, 'sub/proj'), { status: true, preread: ['werf.yaml', 'empty.yaml', 'missing.yaml', "it's odd.yaml"] });
+  // The reader's own cat-file would fail now: git is not on PATH.
+  const savedPath = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    assert.is(r.readFile('sub/proj/werf.yaml')!.toString(), 'committed\n');
+    assert.is(r.readFile('sub/proj/empty.yaml')!.length, 0);
+    assert.is(r.readFile('sub/proj/missing.yaml'), undefined);
+  } finally {
+    process.env.PATH = savedPath;
+  }
+  assert.is(r.readFile('README.md')!.toString(), 'hello\n', 'other files are read as before');
+});
+
 t('runGitParallel: a step with `after` runs behind it and gets its first line as the last argument', () => {
-  const [log, show] = runGitParallel(dir, [['log', '-1', '--format=%H%nrest'], { args: ['cat-file', '-t'], after: 0 }]);
+  const [log, show, batch] = runGitParallel(dir, [['log', '-1', '--format=%H%nrest'], { args: ['cat-file', '-t'], after: 0 }, { args: ['cat-file', '--batch'], after: 0, revPaths: ['README.md', 'no such'] }]);
   assert.is(log.status, 0);
   assert.is(show.status, 0, show.stderr.toString());
   assert.is(show.stdout.toString(), 'commit\n');
+  assert.is(batch.status, 0, batch.stderr.toString());
+  assert.match(batch.stdout.toString(), /^[0-9a-f]{40} blob 6\nhello\n\n[0-9a-f]{40}:\.\/no such missing\n$/);
 });
 
 t('runGitParallel: arguments reach git verbatim (quotes, spaces, dollars); each command its own status, stdout and stderr', () => {
