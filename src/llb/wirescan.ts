@@ -54,36 +54,14 @@ export function forEachWireField(buf: Uint8Array, visit: (field: number, wire: n
   }
 }
 
-/** Every field of `buf` in wire order (fixed32/fixed64 are skipped over, groups refused). */
+/**
+ * Every field of `buf` in wire order (fixed32/fixed64 are skipped over, groups refused). The whole
+ * buffer is scanned before the first field is yielded: malformed bytes throw on the first `next()`.
+ */
 export function* wireFields(buf: Uint8Array): Generator<WireField> {
-  let pos = 0;
-  const varint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (let k = 0; k < 10; k++) {
-      if (pos >= buf.length) throw malformed('truncated varint');
-      const b = buf[pos++];
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 0x80;
-    }
-    throw malformed('varint longer than 10 bytes');
-  };
-  while (pos < buf.length) {
-    const key = varint();
-    const field = Math.floor(key / 8);
-    const wire = key % 8;
-    if (wire === 0) yield { field, wire, varint: varint() };
-    else if (wire === 2) {
-      const len = varint();
-      if (pos + len > buf.length) throw malformed('length past the end');
-      yield { field, wire, varint: 0, bytes: buf.subarray(pos, pos + len) };
-      pos += len;
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else throw malformed(`wire type ${wire}`);
-    if (pos > buf.length) throw malformed('fixed field past the end');
-  }
+  const fields: WireField[] = [];
+  forEachWireField(buf, (field, wire, varint, bytes) => fields.push(bytes ? { field, wire, varint, bytes } : { field, wire, varint }));
+  yield* fields;
 }
 
 /** The last occurrence of string field `field` (protobuf: the last one wins), or undefined. */
