@@ -104,10 +104,8 @@ const TOPLEVEL_ARGS = ['rev-parse', '--show-toplevel'];
 // werf's .Commit.Date is the AUTHOR time in the author's own offset (go-git's Author.When).
 // The hash has a line of its own: open() lists the tree of exactly that commit (GitStep.after).
 const HEAD_ARGS = ['log', '-1', '--format=%H%n%at%x00%ai%x00%T', 'HEAD'];
-/** The HEAD tree as the reader lists it when it is not read ahead. */
-const TREE_ARGS = ['ls-tree', '-r', '-t', '-z', '--full-tree', 'HEAD'];
 /**
- * Read ahead: the tree of the commit HEAD_ARGS printed, with blob sizes when the caller wants the
+ * The tree of the commit HEAD_ARGS printed (read ahead, or listed by hash later), with blob sizes when the caller wants the
  * listing for the build's git layer too (CliGitRepo.seedListing; the same command it runs).
  */
 const treeOfArgs = (sizes: boolean) => ['ls-tree', '-r', '-z', '--full-tree', '-t', ...(sizes ? ['-l'] : []), '--end-of-options'];
@@ -126,40 +124,41 @@ export function findRepoRoot(dir: string): string {
   return repoRootOf(dir, spawnSync('git', TOPLEVEL_ARGS, { cwd: dir, env: gitEnv() }));
 }
 
-/** Parse `git cat-file --batch` output: `<oid> <type> <size>\n<bytes>\n` or `<name> missing\n`. */
-export function parseCatFileBatch(out: Buffer, names: string[]): Map<string, Buffer> {
-  const result = new Map<string, Buffer>();
+/** The records of `git cat-file --batch` output in order: a blob's id, type and bytes, or undefined for `<name> missing`. */
+function catFileRecords(out: Buffer): Array<{ oid: string; type: string; bytes: Buffer } | undefined> {
+  const records: Array<{ oid: string; type: string; bytes: Buffer } | undefined> = [];
   let off = 0;
-  for (const name of names) {
+  for (;;) {
     const nl = out.indexOf(0x0a, off);
     if (nl < 0) break;
     const header = out.subarray(off, nl).toString();
     off = nl + 1;
-    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
-    const parts = header.split(' ');
-    const size = Number(parts[2]);
+    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+      records.push(undefined);
+      continue;
+    }
+    const [oid, type, sizeText] = header.split(' ');
+    const size = Number(sizeText);
     if (!Number.isFinite(size)) throw new StapelkitError('GIT_FAILED', `unexpected git cat-file output: ${header}`);
-    result.set(name, out.subarray(off, off + size));
+    records.push({ oid, type, bytes: out.subarray(off, off + size) });
     off += size + 1;
   }
+  return records;
+}
+
+/** Parse `git cat-file --batch` output: `<oid> <type> <size>\n<bytes>\n` or `<name> missing\n`. */
+export function parseCatFileBatch(out: Buffer, names: string[]): Map<string, Buffer> {
+  const result = new Map<string, Buffer>();
+  catFileRecords(out).forEach((r, i) => {
+    if (r && i < names.length) result.set(names[i], r.bytes);
+  });
   return result;
 }
 
 /** The blobs of a `cat-file --batch` output by object id (missing names skipped). */
 function catFileBlobs(out: Buffer): Map<string, Buffer> {
   const blobs = new Map<string, Buffer>();
-  let off = 0;
-  while (off < out.length) {
-    const nl = out.indexOf(0x0a, off);
-    if (nl < 0) break;
-    const header = out.subarray(off, nl).toString();
-    off = nl + 1;
-    const parts = header.split(' ');
-    if (parts.length !== 3 || !Number.isFinite(Number(parts[2]))) continue; // `<name> missing`
-    const size = Number(parts[2]);
-    if (parts[1] === 'blob') blobs.set(parts[0], out.subarray(off, off + size));
-    off += size + 1;
-  }
+  for (const r of catFileRecords(out)) if (r?.type === 'blob') blobs.set(r.oid, r.bytes);
   return blobs;
 }
 
@@ -256,8 +255,8 @@ export class CliGitReader implements GitReader {
 
   private headTree(): Map<string, TreeEntry> {
     if (!this.tree) {
-      this.head();
-      const out = this.git('tree', TREE_ARGS);
+      // head() first: no commit is GIT_NO_COMMIT, not an ls-tree failure.
+      const out = this.git('tree', [...treeOfArgs(false), this.head().hash]);
       const tree = new Map<string, TreeEntry>();
       for (const rec of out.toString('utf8').split('\0')) {
         if (!rec) continue;
