@@ -378,7 +378,7 @@ async function main(): Promise<void> {
   console.log('\n  #  scenario                                  stapelkit    docker    ratio   goal');
   for (const r of rows.sort((a, b) => a.n - b.n)) {
     const ratio = r.sk / r.dk;
-    console.log(`  ${r.n}  ${r.what.padEnd(40)} ${r.sk.toFixed(2).padStart(8)} s ${r.dk.toFixed(2).padStart(7)} s ${ratio.toFixed(2).padStart(7)}×  ≤ ${r.goal}×  ${ratio <= r.goal ? 'ok' : 'OVER'}`);
+    console.log(`  ${r.n}  ${r.what.padEnd(40)} ${r.sk.toFixed(3).padStart(8)} s ${r.dk.toFixed(3).padStart(7)} s ${ratio.toFixed(2).padStart(7)}×  ≤ ${r.goal}×  ${ratio <= r.goal ? 'ok' : 'OVER'}`);
   }
   for (const dr of deps) console.log(`  5  ${`stageDeps: ${dr.name}`.padEnd(40)} ${(dr.coldMs / 1000).toFixed(3).padStart(8)} s       —        —   < 0.5 s  ${dr.coldMs < 500 ? 'ok' : 'OVER'}`);
 }

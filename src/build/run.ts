@@ -20,6 +20,7 @@ import { buildReport } from './report-build';
 import { formatReport } from './report';
 import { openStagesStorage } from '../storage';
 import { ensureLocalBases, openProjectSetup } from './setup';
+import { startBuild, type EarlyStart } from './early-start';
 
 export interface BuildFlags extends DaemonFlags, ProjectFlags {
   images: string[];
@@ -97,27 +98,38 @@ async function addCustomTags(storage: StagesStorage, images: ImageOutcome[], tem
   return out;
 }
 
-export async function runBuild(flags: BuildFlags, io: BuildIO): Promise<BuildSummary> {
-  const setup = openProjectSetup(flags, io, { dryRun: !!flags.dryRun });
+/** `early`: what the build command started before this module loaded (startBuild). */
+export async function runBuild(flags: BuildFlags, io: BuildIO, early?: EarlyStart): Promise<BuildSummary> {
+  const { git, daemon: dialing, stages: prelisted } = early ?? startBuild(flags, io.env ?? process.env, (line) => io.err.write(`${line}\n`));
+  const setup = await git
+    .then((reader) => openProjectSetup(flags, io, { dryRun: !!flags.dryRun, git: reader }))
+    .catch(async (e: unknown) => {
+      await (await dialing.catch(() => undefined))?.close();
+      throw e;
+    });
   const { model, project, images, ctx, env, note, platforms, daemonDefault } = setup;
   const session = setup.session();
   let client: BuildkitClient | undefined;
   let gateway: Promise<Gateway> | undefined;
   try {
-    client = await connectWithFlags(flags, { env, say: note });
+    client = (await dialing) ?? (await connectWithFlags(flags, { env, say: note }));
     const c = client;
     const addr = c.address;
     const docker = dockerApiFor(addr);
     const progress = progressFromFlags(flags, io.err);
-    const storage: StagesStorage = openStagesStorage({ client: c, repo: flags.repo, project: model.project, env, session, progress });
+    const storage: StagesStorage = openStagesStorage({ client: c, repo: flags.repo, project: model.project, env, session, progress, prelisted });
     // The stages listing (one round trip) overlaps the base-image checks; its error, if any, is the driver's.
     const stored = storage.list();
     stored.catch(() => undefined);
-    await ensureLocalBases(images, docker, env, setup.project.projectDir);
+    // Stapelkit's own local bases are needed only by a stage that builds, and every build opens
+    // the gateway first: the check runs beside the stage selection, and the gateway waits for it.
+    const bases = ensureLocalBases(images, docker, env, setup.project.projectDir);
+    bases.catch(() => undefined);
     if (!flags.dryRun) ctx.checkSecrets(images);
     if (!storage.persistent) note(`stapelkit: ${c.address.text} has no image store and no --repo was given: stages are not stored, BuildKit's cache alone decides what is rebuilt`);
     const openGw = () =>
       (gateway ??= (async () => {
+        await bases;
         const gw = await openGateway(c, { session, progress });
         ctx.setCaps((await c.adoptCaps(gw)).llb);
         return gw;

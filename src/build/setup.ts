@@ -17,6 +17,7 @@ import { busyboxTag, ensureBusyboxImage, type BusyboxArch } from '../daemon/base
 import type { Session } from '../session';
 import type { SecretsProvider } from '../session/secrets';
 import { CliGitRepo } from '../git/cli-repo';
+import type { GitReader } from '../git/reader';
 import { formatPlatform, normalizePlatform, parsePlatform } from '../llb/platform';
 import { projectLoadOptions, type ProjectFlags } from '../cli/commands/project-options';
 import type { StagesStorage } from '../storage/types';
@@ -45,6 +46,8 @@ export interface SetupOptions {
   dryRun?: boolean;
   /** Fixed `local.unique` of local sources (compile: the same input gives the same bytes). */
   localUniqueId?: string;
+  /** The project's git reader, already opened (openProjectGit). */
+  git?: GitReader;
 }
 
 export interface ProjectSetup {
@@ -111,7 +114,7 @@ export async function ensureLocalBases(images: Image[], docker: DockerApi | unde
 export function openProjectSetup(flags: SetupFlags, io: SetupIO, opts: SetupOptions = {}): ProjectSetup {
   const env = io.env ?? process.env;
   const note = (line: string) => io.err.write(`${line}\n`);
-  const project = loadProject({ ...projectLoadOptions(flags), headListing: true });
+  const project = loadProject({ ...projectLoadOptions(flags), headListing: true, git: opts.git });
   const model = project.model;
   for (const w of model.warnings) note(`warning: ${w.pos ? `${w.pos.file}:${w.pos.line}:${w.pos.column}: ` : ''}${w.message}`);
   const images = selectImages(model, flags.images ?? []);

@@ -14,19 +14,27 @@ export interface SocketBridge {
   close(): Promise<void>;
 }
 
-export async function listenPrivateBridge(prefix: string, onConnection: (local: net.Socket, open: Set<net.Socket>) => void): Promise<SocketBridge> {
+/**
+ * The bridge, listening when this returns: a unix socket is bound and listening synchronously (only
+ * the 'listening' event comes later), so a caller that needs a target now (grpc-js stubs) can make
+ * one on demand. A late listen error closes the server; the dial then fails with its own error.
+ */
+export function openPrivateBridge(prefix: string, onConnection: (local: net.Socket, open: Set<net.Socket>) => void): SocketBridge & { listening: Promise<void> } {
   const socketPath = path.join(os.tmpdir(), `${prefix}-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
   const open = new Set<net.Socket>();
   const server = net.createServer((local) => onConnection(local, open));
   fs.rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
+  const listening = new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => resolve());
+    server.once('listening', () => resolve());
   });
-  fs.chmodSync(socketPath, 0o600);
+  listening.catch(() => undefined);
+  server.listen(socketPath);
+  if (fs.existsSync(socketPath)) fs.chmodSync(socketPath, 0o600);
   server.unref();
   return {
     socketPath,
+    listening,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();
@@ -34,4 +42,10 @@ export async function listenPrivateBridge(prefix: string, onConnection: (local: 
         fs.rmSync(socketPath, { force: true });
       }),
   };
+}
+
+export async function listenPrivateBridge(prefix: string, onConnection: (local: net.Socket, open: Set<net.Socket>) => void): Promise<SocketBridge> {
+  const bridge = openPrivateBridge(prefix, onConnection);
+  await bridge.listening;
+  return { socketPath: bridge.socketPath, close: bridge.close };
 }

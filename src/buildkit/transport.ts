@@ -11,7 +11,7 @@
  * dial through an arbitrary stream, so a private unix socket stands in front of it: every connection
  * accepted there performs the upgrade on a fresh docker connection and then pipes bytes both ways.
  */
-import { listenPrivateBridge, type SocketBridge } from './socket-bridge';
+import { openPrivateBridge, type SocketBridge } from './socket-bridge';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
@@ -172,7 +172,12 @@ function readTlsFiles(tls: TlsFiles): { ca?: Buffer; cert?: Buffer; key?: Buffer
  * then piped through (grpc-js cannot dial over an already-open socket). Returns its path and a closer.
  */
 export function startGrpcUpgradeBridge(address: DockerdAddress): Promise<SocketBridge> {
-  return listenPrivateBridge('stapelkit-grpc', (local, open) => {
+  const bridge = openGrpcUpgradeBridge(address);
+  return bridge.listening.then(() => ({ socketPath: bridge.socketPath, close: bridge.close }));
+}
+
+function openGrpcUpgradeBridge(address: DockerdAddress): SocketBridge & { listening: Promise<void> } {
+  return openPrivateBridge('stapelkit-grpc', (local, open) => {
     local.pause();
     open.add(local);
     local.on('error', () => local.destroy());
@@ -228,6 +233,27 @@ export async function openTransport(address: DaemonAddress): Promise<Transport> 
     const err = await tcpAnswers(address.host, address.port);
     if (err) throw unreachable(address, err);
   }
-  const bridge = await startGrpcUpgradeBridge(address);
-  return plainTransport(address, `unix:${bridge.socketPath}`, bridge.close);
+  return lazyBridgeTransport(address);
+}
+
+/**
+ * dockerd's transport: the upgrade bridge opens with the first gRPC stub (a build whose stages are
+ * all stored speaks only the Docker API, and has no socket to make and remove).
+ */
+function lazyBridgeTransport(address: DockerdAddress): Transport {
+  let bridge: SocketBridge | undefined;
+  return {
+    address,
+    get target() {
+      bridge ??= openGrpcUpgradeBridge(address);
+      return `unix:${bridge.socketPath}`;
+    },
+    get credentials() {
+      return grpcJs().credentials.createInsecure();
+    },
+    channelOptions: {},
+    close: async () => {
+      await bridge?.close();
+    },
+  };
 }

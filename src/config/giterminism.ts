@@ -14,7 +14,9 @@ import { normalizeGitPath } from '../git/reader';
 import { GiterminismConfig, Model, Pos, imageLabel } from './model';
 import { At, DocSource, oneLine, bool, describe, entries, isAbsent, posAt, str, strList, yamlErrorMessage } from './yamlnode';
 
-export const GITERMINISM_FILE = 'werf-giterminism.yaml';
+import { GITERMINISM_FILE } from './giterminism-file';
+
+export { GITERMINISM_FILE };
 export const GITERMINISM_ERROR = 'GITERMINISM';
 
 /** werf's fixed explanation after every giterminism refusal, in our words. */

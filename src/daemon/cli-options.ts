@@ -66,11 +66,12 @@ export function setDebugDaemon(on: boolean): void {
 }
 
 /** Connects as the flags say (see resolveAddress for the order when --addr is absent). */
-export async function connectWithFlags(flags: DaemonFlags, opts: { env?: NodeJS.ProcessEnv; say?: (line: string) => void } = {}): Promise<BuildkitClient> {
+/** `embedded: false`: a daemon that is there already, else NO_DAEMON (no private dockerd is started). */
+export async function connectWithFlags(flags: DaemonFlags, opts: { env?: NodeJS.ProcessEnv; say?: (line: string) => void; embedded?: boolean } = {}): Promise<BuildkitClient> {
   const tls = flags.tlscacert || flags.tlscert || flags.tlskey ? { ca: flags.tlscacert, cert: flags.tlscert, key: flags.tlskey, serverName: flags.tlsservername } : undefined;
   // Loaded on first connect: commands that never dial a daemon (compile, offline) skip grpc-js.
   const { connect } = require('./connect') as typeof import('./connect');
-  const client = await connect(flags.addr, { tls, env: opts.env, say: opts.say });
+  const client = await connect(flags.addr, { tls, env: opts.env, say: opts.say, embedded: opts.embedded });
   if (flags.debug ?? debugAll) {
     const say = opts.say ?? ((l: string) => process.stderr.write(`${l}\n`));
     try {

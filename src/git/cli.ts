@@ -4,7 +4,7 @@
  * gives the work-tree state of every path. The work-tree variant (`--dev`) sees the files git
  * tracks (the index) with their current contents on disk.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -56,32 +56,27 @@ export interface GitStep {
   revPaths?: string[];
 }
 
-/**
- * Several git commands at once, from one synchronous call: one `sh` starts them (a step with
- * `after` runs behind the step it reads from) and waits for all; outputs go to a private temp
- * dir. The loader's first reads (work-tree root, HEAD and its tree, the status) are independent
- * and synchronous; run one after another they were a third of a no-op build's start.
- */
-export function runGitParallel(cwd: string, steps: Array<string[] | GitStep>): GitRun[] {
-  const norm = steps.map((s) => (Array.isArray(s) ? { args: s } : s));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-git-'));
+/** The `sh` script of runGitParallel: every step, each writing `$1/<i>.out|err|rc`. */
+function parallelScript(norm: GitStep[]): string {
+  const run = (i: number) => {
+    const s: GitStep = norm[i];
+    const git = `git ${s.args.map(shQuote).join(' ')}`;
+    const out = `>"$1/${i}.out" 2>"$1/${i}.err"`;
+    const cmd = s.after === undefined ? `${git} ${out} </dev/null` : s.revPaths ? `printf '%s\\n' ${s.revPaths.map((p) => `"$h":${shQuote(`./${p}`)}`).join(' ')} | ${git} ${out}` : `${git} "$h" ${out} </dev/null`;
+    return `${cmd}; echo $? >"$1/${i}.rc"`;
+  };
+  const chain = (i: number): string[] => {
+    const next = norm.flatMap((s, j) => (s.after === i ? [j] : []));
+    // The steps after this one run side by side too, once it is done.
+    return [run(i), ...next.map((j) => `{ read -r h <"$1/${i}.out"\n${chain(j).join('\n')}\n} &`), ...(next.length ? ['wait'] : [])];
+  };
+  return [...norm.flatMap((s, i) => (s.after === undefined ? [`{ ${chain(i).join('\n')}\n} &`] : [])), 'wait'].join('\n');
+}
+
+/** What the steps left in `dir` (then removed). */
+function collectRuns(dir: string, count: number): GitRun[] {
   try {
-    const run = (i: number) => {
-      const s: GitStep = norm[i];
-      const git = `git ${s.args.map(shQuote).join(' ')}`;
-      const out = `>"$1/${i}.out" 2>"$1/${i}.err"`;
-      const cmd = s.after === undefined ? `${git} ${out} </dev/null` : s.revPaths ? `printf '%s\\n' ${s.revPaths.map((p) => `"$h":${shQuote(`./${p}`)}`).join(' ')} | ${git} ${out}` : `${git} "$h" ${out} </dev/null`;
-      return `${cmd}; echo $? >"$1/${i}.rc"`;
-    };
-    const chain = (i: number): string[] => {
-      const next = norm.flatMap((s, j) => (s.after === i ? [j] : []));
-      // The steps after this one run side by side too, once it is done.
-      return [run(i), ...next.map((j) => `{ read -r h <"$1/${i}.out"\n${chain(j).join('\n')}\n} &`), ...(next.length ? ['wait'] : [])];
-    };
-    const script = [...norm.flatMap((s, i) => (s.after === undefined ? [`{ ${chain(i).join('\n')}\n} &`] : [])), 'wait'].join('\n');
-    const res = spawnSync('sh', ['-c', script, 'sh', dir], { cwd, env: gitEnv() });
-    if (res.error) throw new StapelkitError('GIT_EXEC', `cannot run git: ${res.error.message}`, { cause: res.error });
-    return norm.map((_, i) => {
+    return Array.from({ length: count }, (_, i) => {
       const read = (ext: string) => {
         try {
           return fs.readFileSync(path.join(dir, `${i}.${ext}`));
@@ -98,6 +93,49 @@ export function runGitParallel(cwd: string, steps: Array<string[] | GitStep>): G
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const normSteps = (steps: Array<string[] | GitStep>): GitStep[] => steps.map((s) => (Array.isArray(s) ? { args: s } : s));
+const runDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'stapelkit-git-'));
+
+/**
+ * Several git commands at once, from one synchronous call: one `sh` starts them (a step with
+ * `after` runs behind the step it reads from) and waits for all; outputs go to a private temp
+ * dir. The loader's first reads (work-tree root, HEAD and its tree, the status) are independent;
+ * run one after another they were a third of a no-op build's start.
+ */
+export function runGitParallel(cwd: string, steps: Array<string[] | GitStep>): GitRun[] {
+  const norm = normSteps(steps);
+  const dir = runDir();
+  const res = spawnSync('sh', ['-c', parallelScript(norm), 'sh', dir], { cwd, env: gitEnv() });
+  if (res.error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new StapelkitError('GIT_EXEC', `cannot run git: ${res.error.message}`, { cause: res.error });
+  }
+  return collectRuns(dir, norm.length);
+}
+
+/**
+ * runGitParallel without blocking the event loop: `stapelkit build` dials the daemon, and loads
+ * the modules it needs next, while git runs.
+ */
+export function runGitParallelAsync(cwd: string, steps: Array<string[] | GitStep>): Promise<GitRun[]> {
+  const norm = normSteps(steps);
+  const dir = runDir();
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', parallelScript(norm), 'sh', dir], { cwd, env: gitEnv(), stdio: 'ignore' });
+    child.once('error', (e) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      reject(new StapelkitError('GIT_EXEC', `cannot run git: ${e.message}`, { cause: e }));
+    });
+    child.once('close', () => {
+      try {
+        resolve(collectRuns(dir, norm.length));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }
 
 const TOPLEVEL_ARGS = ['rev-parse', '--show-toplevel'];
@@ -162,6 +200,24 @@ function catFileBlobs(out: Buffer): Map<string, Buffer> {
   return blobs;
 }
 
+/** What CliGitReader.open reads ahead (see there). */
+export interface OpenOptions {
+  worktree?: boolean;
+  status?: boolean;
+  treeSizes?: boolean;
+  preread?: string[];
+}
+
+// open()'s steps: 0 the root, 1 HEAD, 2 its tree, then the status (with `status`), then the preread.
+const STATUS_STEP = 3;
+function openSteps(opts: OpenOptions): GitStep[] {
+  const steps: GitStep[] = [{ args: TOPLEVEL_ARGS }, { args: HEAD_ARGS }, { args: treeOfArgs(!!opts.treeSizes), after: 1 }];
+  if (opts.status) steps.push({ args: STATUS_ARGS });
+  // Files the caller reads first (werf-giterminism.yaml, werf.yaml), by path at HEAD's commit.
+  if (opts.preread?.length) steps.push({ args: ['cat-file', '--batch'], after: 1, revPaths: opts.preread });
+  return steps;
+}
+
 /** porcelain XY per path (directories without their trailing `/`), renames recorded for the new path. */
 function parseStatus(out: Buffer): Map<string, string> {
   const codes = new Map<string, string>();
@@ -202,20 +258,26 @@ export class CliGitReader implements GitReader {
    * The reader of the work tree containing `dir`. `status`: the caller will ask for path states
    * (giterminism checks), so the status is read ahead with the root, HEAD and its tree, all at once.
    */
-  static open(dir: string, opts: { worktree?: boolean; status?: boolean; treeSizes?: boolean; preread?: string[] } = {}): CliGitReader {
+  static open(dir: string, opts: OpenOptions = {}): CliGitReader {
     if (opts.worktree) return new CliGitReader(findRepoRoot(dir), opts);
-    const steps: GitStep[] = [{ args: TOPLEVEL_ARGS }, { args: HEAD_ARGS }, { args: treeOfArgs(!!opts.treeSizes), after: 1 }];
-    const statusAt = opts.status ? steps.push({ args: STATUS_ARGS }) - 1 : -1;
-    // Files the caller reads first (werf-giterminism.yaml, werf.yaml), by path at HEAD's commit.
-    const prereadAt = opts.preread?.length ? steps.push({ args: ['cat-file', '--batch'], after: 1, revPaths: opts.preread }) - 1 : -1;
-    const runs = runGitParallel(dir, steps);
+    return CliGitReader.fromRuns(dir, opts, runGitParallel(dir, openSteps(opts)));
+  }
+
+  /** open() without blocking the event loop while git runs. */
+  static async openAsync(dir: string, opts: OpenOptions = {}): Promise<CliGitReader> {
+    if (opts.worktree) return CliGitReader.open(dir, opts);
+    return CliGitReader.fromRuns(dir, opts, await runGitParallelAsync(dir, openSteps(opts)));
+  }
+
+  private static fromRuns(dir: string, opts: OpenOptions, runs: GitRun[]): CliGitReader {
     const [top, head, tree] = runs;
     const reader = new CliGitReader(repoRootOf(dir, top), opts);
     reader.preloaded.set('head', head);
     reader.preloaded.set('tree', tree);
-    if (statusAt >= 0) reader.preloaded.set('status', runs[statusAt]);
-    if (prereadAt >= 0 && runs[prereadAt].status === 0) {
-      for (const [oid, bytes] of catFileBlobs(runs[prereadAt].stdout)) reader.prefetched.set(oid, bytes);
+    if (opts.status) reader.preloaded.set('status', runs[STATUS_STEP]);
+    const pre = opts.preread?.length ? runs[opts.status ? STATUS_STEP + 1 : STATUS_STEP] : undefined;
+    if (pre && pre.status === 0) {
+      for (const [oid, bytes] of catFileBlobs(pre.stdout)) reader.prefetched.set(oid, bytes);
     }
     if (opts.treeSizes) reader.sizedTree = tree;
     return reader;

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import { CliGitReader } from '../git/cli';
+import { projectDirOf, readerOptions } from './git-open';
 import { GitReader, isOutside, normalizeGitPath, tzOffsetMinutes } from '../git/reader';
 import { Allow, FILE_STATE_ERROR, NOTHING, allowGlobs, fileStateError } from '../config/file-state';
 import { GITERMINISM_FILE, allowHint, checkModelGiterminism, defaultGiterminism, envAllowed, parseGiterminism } from '../config/giterminism';
@@ -68,19 +69,8 @@ export interface LoadedProject extends RenderedProject {
 }
 
 function setup(opts: LoadOptions) {
-  const wanted = path.resolve(opts.dir ?? process.cwd());
-  let projectDir: string;
-  try {
-    projectDir = fs.realpathSync(wanted);
-    if (!fs.statSync(projectDir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be opened (${code ?? (e as Error).message})`;
-    throw new StapelkitError('PROJECT_DIR', `the project directory "${wanted}" ${why}`, { hint: 'check --dir / $WERF_DIR' });
-  }
-  // The default giterminism and config files are read with the reader's first git processes.
-  const preread = opts.giterminismConfig || opts.config ? [] : [GITERMINISM_FILE, 'werf.yaml', 'werf.yml'];
-  const git = opts.git ?? CliGitReader.open(projectDir, { worktree: opts.dev ?? false, status: !(opts.looseGiterminism ?? false), treeSizes: opts.headListing, preread });
+  const projectDir = projectDirOf(opts);
+  const git = opts.git ?? CliGitReader.open(projectDir, readerOptions(opts));
   const prefix = normalizeGitPath(path.relative(git.repoRoot, projectDir));
   if (isOutside(prefix)) {
     throw new StapelkitError('GIT_NO_REPO', `the project directory "${projectDir}" is outside the git work tree "${git.repoRoot}"`);

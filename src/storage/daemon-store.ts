@@ -15,7 +15,7 @@ import type { OciImageConfig } from '../build/gateway';
 import type { BuildkitClient, SessionLike } from '../buildkit/client';
 import { exportImage } from '../buildkit/export';
 import type { ProgressSink } from '../buildkit/progress';
-import type { DockerApi } from '../daemon/docker-api';
+import type { DockerApi, ImageSummary } from '../daemon/docker-api';
 import { parseImageReference } from '../llb/reference';
 import { withStageLock } from './lock';
 import { groupStages, newStageMs, parseStageTag, splitRepoTag, stageTag } from './tags';
@@ -36,6 +36,14 @@ export interface DaemonStorageOptions {
   progress?: ProgressSink;
   /** Clock (tests). */
   now?: () => number;
+  /** A listing of some repo started earlier (the build's start); list() takes it when it is this repo's. */
+  prelisted?: PrelistedImages;
+}
+
+/** `listImages(repo)` begun before the storage was opened; undefined or failed: list() lists itself. */
+export interface PrelistedImages {
+  repo: string;
+  images: Promise<ImageSummary[] | undefined>;
 }
 
 /** Checks a stages repo name (`name`, `host:port/path`): a valid reference without tag or digest. */
@@ -61,6 +69,7 @@ export class DaemonImageStorage implements StagesStorage {
   readonly repo: string;
 
   constructor(private readonly opts: DaemonStorageOptions) {
+    this.opts = { ...opts };
     checkRepoName(opts.repo);
     if (opts.client.daemonKind !== 'dockerd') {
       throw new StapelkitError('STORAGE_UNSUPPORTED', `the daemon image store needs dockerd; ${opts.client.address.text} is a standalone buildkitd`, { hint: 'pass --repo <registry>/<name> to keep stages in a registry' });
@@ -68,9 +77,10 @@ export class DaemonImageStorage implements StagesStorage {
     this.repo = opts.repo;
   }
 
-  private async listMatching(pattern: string): Promise<StoredStage[]> {
+  private async listMatching(pattern: string, early?: Promise<ImageSummary[] | undefined>): Promise<StoredStage[]> {
     const out: StoredStage[] = [];
-    for (const img of await this.opts.docker.listImages(pattern)) {
+    const images = (await early?.catch(() => undefined)) ?? (await this.opts.docker.listImages(pattern));
+    for (const img of images) {
       for (const rt of img.RepoTags ?? []) {
         const sp = splitRepoTag(rt);
         if (!sp || sp.repo !== this.repo) continue;
@@ -83,7 +93,9 @@ export class DaemonImageStorage implements StagesStorage {
   }
 
   async list(): Promise<Map<string, StoredStage[]>> {
-    return groupStages(await this.listMatching(this.repo));
+    const pre = this.opts.prelisted;
+    this.opts.prelisted = undefined;
+    return groupStages(await this.listMatching(this.repo, pre?.repo === this.repo ? pre.images : undefined));
   }
 
   async store(req: StoreRequest): Promise<StoredStage> {

@@ -9,12 +9,12 @@ import type { BuildkitClient, SessionLike } from '../buildkit/client';
 import type { ProgressSink } from '../buildkit/progress';
 import { dockerApiFor, type DockerApi } from '../daemon/docker-api';
 import { userStateDir } from '../daemon/dockerd';
-import { DaemonImageStorage } from './daemon-store';
+import { DaemonImageStorage, type PrelistedImages } from './daemon-store';
 import { NoStagesStorage } from './none';
 import { RegistryStorage } from './registry-store';
 import type { StagesStorage } from './types';
 
-export { DaemonImageStorage, checkRepoName, type DaemonStorageOptions } from './daemon-store';
+export { DaemonImageStorage, checkRepoName, type DaemonStorageOptions, type PrelistedImages } from './daemon-store';
 export { RegistryStorage, type RegistryStorageOptions } from './registry-store';
 export { NoStagesStorage } from './none';
 export { withStageLock, stageLockPath } from './lock';
@@ -34,6 +34,8 @@ export interface OpenStorageOptions {
   /** Plain-http registry (default: localhost / 127.0.0.0/8 only). */
   insecureRegistry?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** The daemon store's listing of a repo, started before the project loaded (used when `repo` is this project's). */
+  prelisted?: PrelistedImages;
 }
 
 /** dockerd's API for a client connected to a dockerd (unix socket or tcp), else undefined. */
@@ -48,7 +50,7 @@ export function openStagesStorage(opts: OpenStorageOptions): StagesStorage {
     return new RegistryStorage({ client: opts.client, repo: opts.repo, lockDir, docker, session: opts.session, progress: opts.progress, insecure: opts.insecureRegistry });
   }
   if (opts.client.daemonKind === 'dockerd' && docker) {
-    return new DaemonImageStorage({ client: opts.client, docker, repo: opts.project, lockDir, session: opts.session, progress: opts.progress });
+    return new DaemonImageStorage({ client: opts.client, docker, repo: opts.project, lockDir, session: opts.session, progress: opts.progress, prelisted: opts.prelisted });
   }
   return new NoStagesStorage();
 }

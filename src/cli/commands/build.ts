@@ -7,10 +7,20 @@
 import { Command, Option } from 'commander';
 import { addDaemonOptions } from '../../daemon/cli-options';
 import type { BuildFlags } from '../../build/run';
-
-/** The build shell is loaded when a build runs (not for `--help` or other commands). */
-const runBuild: typeof import('../../build/run').runBuild = (f, io) => (require('../../build/run') as typeof import('../../build/run')).runBuild(f, io);
+import { startBuild } from '../../build/early-start';
 import { addProjectOptions } from './project-options';
+
+/**
+ * The build shell is loaded when a build runs (not for `--help` or other commands), and after the
+ * first git reads and the daemon dial have started (startBuild): it loads while they run.
+ */
+const runBuild = async (f: BuildFlags, io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }) => {
+  const early = startBuild(f, process.env, (line) => io.err.write(`${line}\n`));
+  // One turn of the event loop first: the dial gets its request onto the socket before the
+  // build modules load (synchronously, ~20 ms), so the daemon answers meanwhile.
+  await new Promise((resolve) => setImmediate(resolve));
+  return (require('../../build/run') as typeof import('../../build/run')).runBuild(f, io, early);
+};
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliGitReader, normalizeGitPath, parseCatFileBatch } from '../../../src/git';
-import { runGitParallel } from '../../../src/git/cli';
+import { runGitParallel, runGitParallelAsync } from '../../../src/git/cli';
 import { CliGitRepo } from '../../../src/git/cli-repo';
 import { StapelkitError } from '../../../src/errors';
 import { git, makeRepo, removeRepo, writeFiles } from './repo';
@@ -202,6 +202,52 @@ t('runGitParallel: arguments reach git verbatim (quotes, spaces, dollars); each 
   assert.is(c.status, 0);
   assert.is(c.stdout.toString(), 'hello\n');
 });
+
+t('runGitParallelAsync: the same runs as runGitParallel, and the event loop turns while git runs', async () => {
+  const steps = [['log', '-1', '--format=%H%nrest'], { args: ['cat-file', '-t'], after: 0 }, { args: ['cat-file', '--batch'], after: 0, revPaths: ['README.md'] }, ['cat-file', '-t', 'no-such-object']];
+  const sync = runGitParallel(dir, steps);
+  let turns = 0;
+  const tick = setInterval(() => turns++, 0);
+  // A private temp dir: the runs dir inside it must be gone afterwards.
+  const saved = process.env.TMPDIR;
+  const tmp = fs.mkdtempSync(path.join(path.dirname(dir), 'tmp-'));
+  process.env.TMPDIR = tmp;
+  try {
+    const runs = await runGitParallelAsync(dir, steps).finally(() => clearInterval(tick));
+    assert.ok(turns > 0, 'timers ran while git did');
+    assert.equal(runs.map((r) => [r.status, r.stdout.toString(), r.stderr.toString()]), sync.map((r) => [r.status, r.stdout.toString(), r.stderr.toString()]));
+    assert.is(runs[3].status, 128);
+    assert.equal(fs.readdirSync(tmp), [], 'the runs dir is removed');
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+t('openAsync: the reader open() makes (HEAD, tree with sizes, status, preread files)', async () => {
+  fs.writeFileSync(path.join(dir, 'README.md'), 'changed on disk\n');
+  const opts = { status: true, treeSizes: true, preread: ['README.md', 'absent.yaml'] };
+  const a = CliGitReader.open(dir, opts);
+  const b = await CliGitReader.openAsync(dir, opts);
+  assert.is(b.repoRoot, a.repoRoot);
+  assert.equal(b.head(), a.head());
+  assert.equal(b.listTree(), a.listTree());
+  assert.equal(b.headListing(), a.headListing());
+  assert.equal(b.pathState('README.md'), a.pathState('README.md'));
+  assert.is(b.readFile('README.md')!.toString(), 'hello\n', 'the committed content');
+  await assert_rejects(CliGitReader.openAsync(path.dirname(dir)), 'GIT_NO_REPO');
+});
+
+async function assert_rejects(p: Promise<unknown>, code: string): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof StapelkitError && e.code === code, String(e));
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
 
 t('errors: not a repository, no commits', () => {
   const empty = makeRepo({}, { commit: false });
