@@ -16,7 +16,7 @@
  * (.bench-dist/src/cli/main.js), as before the bundle. --no-tsc reuses what an earlier run built.
  * Reports the median of --runs (3).
  *
- *   node --import tsx bench/compile.ts [--runs 3] [--sizes 10,100,1000] [--no-daemon] [--no-tsc] [--cli bundle|tsc]
+ *   node --import tsx bench/compile.ts [--runs 3] [--sizes 10,100,1000] [--no-daemon] [--no-tsc] [--cli bundle|tsc] [--keep]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,6 +29,8 @@ import { strArg } from './args';
 const ROOT = path.resolve(__dirname, '..');
 // Its own tsc output (not dist/, which bin/stapelkit and the CLI tests would then pick up).
 const OUT = path.join(ROOT, '.bench-dist');
+/** --keep: leave each project and state dir, and print the command that compiles it (profiling). */
+const KEEP = process.argv.includes('--keep');
 const MODE = process.argv.includes('--cli') ? process.argv[process.argv.indexOf('--cli') + 1] : 'bundle';
 if (MODE !== 'bundle' && MODE !== 'tsc') throw new Error(`--cli must be bundle or tsc, got ${MODE}`);
 const CLI = MODE === 'tsc' ? path.join(OUT, 'src', 'cli', 'main.js') : path.join(OUT, 'bin', 'stapelkit');
@@ -118,6 +120,10 @@ async function main(): Promise<void> {
           `${variant.padEnd(7)} ${String(n).padStart(5)} images: first ${first.ms.toFixed(0)} ms (git content written${variant === 'daemon' ? ', imports scanned' : ''}); ` +
             `then wall ${wall.toFixed(0)} ms${cpu !== undefined ? `, cpu ${cpu.toFixed(0)} ms` : ''} (median of ${rest.length}); ${(wall / n).toFixed(2)} ms/image wall; Definition ${first.bytes} bytes`,
         );
+        if (KEEP) {
+          console.log(`  kept: XDG_STATE_HOME=${state} XDG_CACHE_HOME=${path.join(state, 'cache')} ${CLI} ${args.join(' ')}`);
+          continue;
+        }
         fs.rmSync(dir, { recursive: true, force: true });
         fs.rmSync(state, { recursive: true, force: true });
       }

@@ -4,7 +4,8 @@
 // output, else the compiled dist/src, else the TypeScript sources through tsx.
 //
 // The bundle is compiled with a V8 code cache: the first run of each command writes
-// dist/.v8-cache/<command>.<bundle size>.<bundle mtime>.bin (the functions that run compiled),
+// dist/.v8-cache/<command>.<bundle size>.<bundle mtime>.bin (the functions that run compiled;
+// stapelkit-rpc.js, grpc-js and protobufjs, loaded on the first gRPC call, has stapelkit-rpc.<command>…),
 // later runs skip compiling them. A cache V8 rejects (another Node or other flags) is rewritten.
 const path = require('path');
 const fs = require('fs');
@@ -30,7 +31,7 @@ function loadBundle(file) {
   const st = fs.statSync(file);
   const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
   const command = first && /^[a-z][a-z-]{0,31}$/.test(first) ? first : 'other';
-  const cacheFile = path.join(path.dirname(file), '.v8-cache', `${command}.${st.size}.${Math.trunc(st.mtimeMs)}.bin`);
+  const cacheFile = path.join(path.dirname(file), '.v8-cache', `${path.basename(file) === 'stapelkit.js' ? '' : `${path.basename(file, '.js')}.`}${command}.${st.size}.${Math.trunc(st.mtimeMs)}.bin`);
   let cachedData;
   try {
     cachedData = fs.readFileSync(cacheFile);
@@ -60,6 +61,7 @@ function loadBundle(file) {
 }
 
 let cli;
+let bundledRpc;
 const bundleTime = mtimeMs(bundle);
 const compiledTime = mtimeMs(compiled);
 // Stack traces (--debug, --log-debug, $WERF_LOG_DEBUG as debugRequested reads them) name the real
@@ -67,6 +69,11 @@ const compiledTime = mtimeMs(compiled);
 const debug = process.argv.includes('--debug') || process.argv.includes('--log-debug') || ['1', 'true', 'yes'].includes(process.env.WERF_LOG_DEBUG);
 if (bundleTime !== undefined && (compiledTime === undefined || bundleTime >= compiledTime) && !(debug && compiledTime !== undefined)) {
   cli = loadBundle(bundle);
+  // grpc-js and protobufjs (a bundle of their own, cached the same way) and proto/ as JSON, made
+  // with this bundle: for the first gRPC call (src/util/rpc-deps.ts).
+  const rpc = path.join(root, 'dist', 'stapelkit-rpc.js');
+  const protoJson = path.join(root, 'dist', 'proto.json');
+  if (fs.existsSync(rpc) && fs.existsSync(protoJson)) bundledRpc = { load: () => loadBundle(rpc).rpc, protoJson };
 } else if (compiledTime !== undefined) {
   cli = require(compiled);
 } else {
@@ -80,4 +87,4 @@ if (deferredCaCerts !== undefined) {
   delete process.env.STAPELKIT_DEFERRED_CA_CERTS;
   process.env.NODE_EXTRA_CA_CERTS = deferredCaCerts;
 }
-cli.main(process.argv, { deferredCaCerts }).then((code) => { process.exitCode = code; });
+cli.main(process.argv, { deferredCaCerts, bundledRpc }).then((code) => { process.exitCode = code; });

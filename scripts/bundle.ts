@@ -4,8 +4,11 @@
  * short command start fast: no module resolution (package.json lookups, stats) per file, and one
  * V8 code cache for the whole CLI (see bin/stapelkit). Lazy `require()`s stay lazy in the bundle
  * (esbuild runs a required module's top level on its first require). grpc-js and protobufjs stay
- * outside it, required from node_modules by the first gRPC call: a no-op build or a compile never
- * needs them, and leaving them out halves the bundle (and the code cache) every start reads.
+ * outside it: a no-op build or an offline compile never needs them, and leaving them out halves
+ * the bundle (and the code cache) every start reads. They are bundled on their own instead,
+ * `<out>/stapelkit-rpc.js` (src/buildkit/rpc-bundle.ts), which bin/stapelkit.cjs loads — with a
+ * code cache of its own — on the first gRPC call, beside `<out>/proto.json`, proto/ parsed once
+ * here (src/util/rpc-deps.ts).
  *
  * The frontend image's entry (src/frontend/main.ts) is bundled the same way into
  * `<out>/frontend.js`, protobufjs included: every frontend run speaks protobuf from its first call
@@ -24,6 +27,10 @@ import { buildSync } from 'esbuild';
 const ROOT = path.resolve(__dirname, '..');
 
 export const BUNDLE_NAME = 'stapelkit.js';
+/** grpc-js and protobufjs for the CLI bundle (loaded on the first gRPC call). */
+export const RPC_BUNDLE_NAME = 'stapelkit-rpc.js';
+/** proto/ as protobufjs JSON, beside the CLI bundle. */
+export const PROTO_JSON_NAME = 'proto.json';
 /** The frontend image's bundle (bin/stapelkit-frontend runs it). */
 export const FRONTEND_BUNDLE_NAME = 'frontend.js';
 /** Code caches bin/stapelkit writes next to the bundle, one per command; a new bundle starts with none. */
@@ -94,6 +101,12 @@ function bundle(entry: string, file: string, external: string[]): number {
 export function bundleCli(outDir: string): { file: string; bytes: number } {
   const file = path.join(outDir, BUNDLE_NAME);
   const bytes = bundle(path.join(ROOT, 'src', 'cli', 'main.ts'), file, CLI_EXTERNAL);
+  bundle(path.join(ROOT, 'src', 'buildkit', 'rpc-bundle.ts'), path.join(outDir, RPC_BUNDLE_NAME), []);
+  // Loaded here, not at the top: the other bundles need no protobufjs.
+  const { protoJson } = require('../src/proto') as typeof import('../src/proto');
+  const json = path.join(outDir, PROTO_JSON_NAME);
+  fs.writeFileSync(`${json}.${process.pid}.tmp`, protoJson());
+  fs.renameSync(`${json}.${process.pid}.tmp`, json);
   fs.rmSync(path.join(outDir, CODE_CACHE_DIR), { recursive: true, force: true });
   return { file, bytes };
 }

@@ -10,10 +10,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as protobuf from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
+import { bundledProtoJson, bundledRpc } from './util/rpc-deps';
 
 /** protobufjs is loaded (and the .proto files parsed) on the first message or service asked for. */
 function protobufJs(): typeof protobuf {
-  return require('protobufjs') as typeof protobuf;
+  return bundledRpc()?.protobuf ?? (require('protobufjs') as typeof protobuf);
 }
 
 /** proto/ directory: next to src/ in the repo, or next to dist/src when compiled. */
@@ -38,6 +39,13 @@ let cachedRoot: protobuf.Root | undefined;
 /** All messages and services of proto/**\/*.proto in one Root (imports resolved relative to proto/). */
 export function protoRoot(): protobuf.Root {
   if (cachedRoot) return cachedRoot;
+  const json = bundledProtoJson();
+  if (json) {
+    // The same files, parsed when the bundle was made (protoJson()).
+    const root = protobufJs().Root.fromJSON(JSON.parse(fs.readFileSync(json, 'utf8')));
+    root.resolveAll();
+    return (cachedRoot = root);
+  }
   const dir = protoDir();
   const root = new (protobufJs().Root)();
   root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(dir, target));
@@ -45,6 +53,11 @@ export function protoRoot(): protobuf.Root {
   root.resolveAll();
   cachedRoot = root;
   return root;
+}
+
+/** proto/ as protobufjs JSON, for bundles: protoRoot() then reads it instead of the .proto files. */
+export function protoJson(): string {
+  return JSON.stringify(protoRoot().toJSON({ keepComments: false }));
 }
 
 export function messageType(fullName: string): protobuf.Type {

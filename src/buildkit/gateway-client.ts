@@ -148,7 +148,23 @@ export class ControlGateway implements Gateway {
    * too. On dockerd a locally stored image resolves from the image store with an empty digest (the
    * moby worker returns the local image's config without a manifest).
    */
-  async resolveImageConfig(ref: string, opts: ResolveImageOptions = {}): Promise<ResolvedImage> {
+  resolveImageConfig(ref: string, opts: ResolveImageOptions = {}): Promise<ResolvedImage> {
+    // One call per (image, platform, mode) and build, as the Dockerfile frontend resolves each
+    // base once: twenty images FROM one base ask the daemon once. A failure is not kept.
+    const key = JSON.stringify([ref, opts.platform ? formatPlatform(opts.platform) : '', opts.resolveMode ?? 'default']);
+    let r = this.resolved.get(key);
+    if (!r) {
+      r = this.resolveOnce(ref, opts);
+      this.resolved.set(key, r);
+      r.catch(() => this.resolved.delete(key));
+    }
+    // Each caller its own copy of the config (callers build on it).
+    return r.then((x) => ({ ...x, config: structuredClone(x.config) }));
+  }
+
+  private readonly resolved = new Map<string, Promise<ResolvedImage>>();
+
+  private async resolveOnce(ref: string, opts: ResolveImageOptions): Promise<ResolvedImage> {
     const name = normalizeImageRef(ref);
     const req: Record<string, unknown> = { Ref: name, ResolveMode: opts.resolveMode ?? 'default', LogName: `resolve image config for ${name}` };
     if (opts.platform) req.Platform = pbPlatform(parsePlatform(opts.platform));

@@ -4,9 +4,10 @@
  * start-up: modules import its types freely and reach its values only through grpcJs().
  */
 import type * as Grpc from '@grpc/grpc-js';
+import { bundledRpc } from '../util/rpc-deps';
 
 let loaded: typeof Grpc | undefined;
 
 export function grpcJs(): typeof Grpc {
-  return (loaded ??= require('@grpc/grpc-js') as typeof Grpc);
+  return (loaded ??= bundledRpc()?.grpc ?? (require('@grpc/grpc-js') as typeof Grpc));
 }

@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { setDebugDaemon } from '../daemon/cli-options';
 import { isStapelkitError } from '../errors';
 import { setDeferredCaFile } from '../util/extra-ca';
+import { setBundledRpc, type BundledRpc } from '../util/rpc-deps';
 import { werfBool } from './commands/project-options';
 
 type Register = (program: Command) => void;
@@ -84,10 +85,13 @@ export function reportError(e: unknown, debug: boolean): number {
 export interface MainOptions {
   /** $NODE_EXTRA_CA_CERTS as bin/stapelkit kept it from Node's start-up (src/util/extra-ca.ts). */
   deferredCaCerts?: string;
+  /** grpc-js, protobufjs and proto/ from the bundle's own files (src/util/rpc-deps.ts). */
+  bundledRpc?: BundledRpc;
 }
 
 export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
   setDeferredCaFile(opts.deferredCaCerts);
+  if (opts.bundledRpc) setBundledRpc(opts.bundledRpc);
   const program = makeProgram(argv);
   setDebugDaemon(debugRequested(argv));
   try {

@@ -26,6 +26,13 @@ t.before(async (ctx) => {
   ctx.env = await testEnv();
   ctx.dir = copyExample();
   ctx.cliEnv = { ...process.env, XDG_STATE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'skt-state-')) };
+  // The first build must build every stage: stages an earlier run stored on a reused test daemon
+  // (the from stages have no git input) would come from storage.
+  if (ctx.env.docker) {
+    for (const img of await ctx.env.docker.listImages('stapelkit-example')) {
+      for (const tag of img.RepoTags ?? []) await ctx.env.docker.untagImage(tag);
+    }
+  }
 });
 t.after(async (ctx) => {
   if (ctx.dir) removeExample(ctx.dir);

@@ -62,6 +62,39 @@ onDockerd('resolveImageConfig of a docker-loaded image reads the local store', a
   assert.is(noPlatform.config.architecture, 'amd64');
 });
 
+onDockerd('resolveImageConfig: one daemon call per image, platform and mode; each caller its own config; a failure is not kept', async ({ env }) => {
+  const client = await env.client();
+  const gw = await openGateway(client, {});
+  try {
+    const calls: string[] = [];
+    const g = gw as unknown as { call(method: string, req: { Ref?: string }): Promise<unknown> };
+    const call = g.call.bind(g);
+    g.call = (method, req) => {
+      if (method === 'ResolveImageConfig') calls.push(String(req.Ref));
+      return call(method, req);
+    };
+    const amd64 = { os: 'linux', architecture: 'amd64' };
+    const [a, b] = await Promise.all([gw.resolveImageConfig(env.images.amd64, { platform: amd64 }), gw.resolveImageConfig(env.images.amd64, { platform: amd64 })]);
+    assert.equal(a, b);
+    assert.is.not(a.config, b.config, 'copies');
+    a.config.config!.Env = [];
+    assert.ok((await gw.resolveImageConfig(env.images.amd64, { platform: amd64 })).config.config?.Env?.length, 'a caller changing its copy changes no other');
+    assert.is(calls.length, 1, calls.join(', '));
+    await gw.resolveImageConfig(env.images.amd64, { platform: amd64, resolveMode: 'local' });
+    assert.is(calls.length, 2, 'another mode is another call');
+    const missing = 'stapelkit/no-such-image:never';
+    for (let i = 0; i < 2; i++) {
+      await gw.resolveImageConfig(missing, { platform: amd64, resolveMode: 'local' }).then(
+        () => assert.unreachable('resolved'),
+        (e: unknown) => assert.ok(isStapelkitError(e) && e.code === 'IMAGE_RESOLVE', String(e)),
+      );
+    }
+    assert.is(calls.filter((c) => c.includes('no-such-image')).length, 2, 'a failed resolve is asked again');
+  } finally {
+    await gw.finish().catch(() => undefined);
+  }
+});
+
 onDockerd('resolveImageConfig: the platform picks the local image; a mismatch looks for a registry', async ({ env, gw }) => {
   if (env.images.arm64) {
     const r = await gw.resolveImageConfig(env.images.arm64, { platform: { os: 'linux', architecture: 'arm64' } });

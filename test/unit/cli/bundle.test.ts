@@ -77,6 +77,29 @@ t('bin/stapelkit runs the bundle with a code cache per command; a rejected cache
   assert.is(stapelkit('--version').stdout, 'tsc output\n');
 });
 
+t('the rpc bundle carries grpc-js and protobufjs (no node_modules needed), and proto.json is proto/ as parsed', () => {
+  bundleCli(path.join(tmp, 'dist'));
+  const script = `
+    const { rpc } = require('./dist/stapelkit-rpc.js');
+    const root = rpc.protobuf.Root.fromJSON(JSON.parse(require('fs').readFileSync('./dist/proto.json', 'utf8')));
+    root.resolveAll();
+    const t = root.lookupType('moby.buildkit.v1.StatusResponse');
+    const bytes = Buffer.from(t.encode(t.fromObject({ vertexes: [{ digest: 'sha256:x', name: 'n' }] })).finish()).toString('hex');
+    const svc = root.lookupService('moby.buildkit.v1.Control').methodsArray.map((m) => m.name).sort();
+    let reachable = true;
+    try { require.resolve('@grpc/grpc-js'); } catch { reachable = false; }
+    process.stdout.write(JSON.stringify({ bytes, svc, grpc: typeof rpc.grpc.credentials.createInsecure, reachable }));`;
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: tmp, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
+  assert.is(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { bytes: string; svc: string[]; grpc: string; reachable: boolean };
+  const { messageType, protoRoot } = require('../../../src/proto') as typeof import('../../../src/proto');
+  const t = messageType('moby.buildkit.v1.StatusResponse');
+  assert.is(got.bytes, Buffer.from(t.encode(t.fromObject({ vertexes: [{ digest: 'sha256:x', name: 'n' }] })).finish()).toString('hex'));
+  assert.equal(got.svc, protoRoot().lookupService('moby.buildkit.v1.Control').methodsArray.map((m) => m.name).sort());
+  assert.is(got.grpc, 'function');
+  assert.is(got.reachable, false, 'node_modules is out of reach there');
+});
+
 t('bin/stapelkit keeps $NODE_EXTRA_CA_CERTS from Node start-up, hands it to main(), and restores it for children; through a symlink too', () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'ca-'));
   copyBin(dir);
