@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import type { BuildkitClient } from '../buildkit/client';
-import { dockerApiFor } from '../daemon/docker-api';
+import { dockerApiFor, type ImageSummary } from '../daemon/docker-api';
+import { DEFAULT_BUILDKITD_SOCKET, DEFAULT_DOCKER_SOCKET, parseAddress, parseDockerHost, type DaemonAddress } from '../buildkit/transport';
 import type { PrelistedImages } from '../storage/daemon-store';
 import type { GitReader } from '../git/reader';
 import { connectWithFlags } from '../daemon/cli-options';
@@ -42,6 +43,24 @@ export function guessProjectName(dir: string, config?: string): string | undefin
 }
 
 /**
+ * The dockerd that connect() will pick, when that needs no probe: --addr, BUILDKIT_HOST or
+ * DOCKER_HOST naming a dockerd, or the default docker socket with no default buildkitd socket.
+ * undefined: a buildkitd, a bad address (connect reports it), or a choice that needs the daemons asked.
+ */
+export function earlyDockerd(addr: string | undefined, env: NodeJS.ProcessEnv, sockets = { buildkitd: DEFAULT_BUILDKITD_SOCKET, docker: DEFAULT_DOCKER_SOCKET }): DaemonAddress | undefined {
+  let a: DaemonAddress | undefined;
+  try {
+    if (addr) a = parseAddress(addr);
+    else if (env.BUILDKIT_HOST) a = parseAddress(env.BUILDKIT_HOST);
+    else if (env.DOCKER_HOST) a = parseDockerHost(env.DOCKER_HOST);
+    else if (!fs.existsSync(sockets.buildkitd) && fs.existsSync(sockets.docker)) a = parseAddress(`docker://unix://${sockets.docker}`);
+  } catch {
+    return undefined;
+  }
+  return a?.kind === 'dockerd' ? a : undefined;
+}
+
+/**
  * Only a daemon that is there already is dialed early (an address, BUILDKIT_HOST, DOCKER_HOST, a
  * default socket): Stapelkit's own dockerd is started, when needed, after the project has loaded.
  * A dial failure is reported after the project's own errors, and an unused connection is closed
@@ -57,14 +76,16 @@ export function startBuild(flags: BuildFlags, env: NodeJS.ProcessEnv, say: (line
   } catch (e) {
     git = Promise.reject(e);
   }
+  // The listing goes out before the ping, not after its answer: from git's answer on, the render
+  // keeps the main thread busy, and a listing asked then would be answered only after it.
+  const dockerd = project === undefined ? undefined : earlyDockerd(flags.addr, env);
+  const stages = project === undefined || !dockerd ? undefined : { repo: project, address: dockerd.text, images: dockerApiFor(dockerd)!.listImages(project) as Promise<ImageSummary[] | undefined> };
+  stages?.images.catch(() => undefined);
   const daemon = connectWithFlags(flags, { env, say, embedded: false }).catch((e: unknown) => {
     if (e instanceof StapelkitError && e.code === 'NO_DAEMON') return undefined;
     throw e;
   });
   git.catch(() => undefined);
   daemon.catch(() => undefined);
-  const repo = project;
-  const stages = repo === undefined ? undefined : { repo, images: daemon.then((c) => (c?.daemonKind === 'dockerd' ? dockerApiFor(c.address)?.listImages(repo) : undefined)) };
-  stages?.images.catch(() => undefined);
   return { git, daemon, stages };
 }

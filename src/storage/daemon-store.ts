@@ -43,6 +43,8 @@ export interface DaemonStorageOptions {
 /** `listImages(repo)` begun before the storage was opened; undefined or failed: list() lists itself. */
 export interface PrelistedImages {
   repo: string;
+  /** The daemon address (its text) that was asked: another daemon's listing is not used. */
+  address: string;
   images: Promise<ImageSummary[] | undefined>;
 }
 
@@ -95,7 +97,7 @@ export class DaemonImageStorage implements StagesStorage {
   async list(): Promise<Map<string, StoredStage[]>> {
     const pre = this.opts.prelisted;
     this.opts.prelisted = undefined;
-    return groupStages(await this.listMatching(this.repo, pre?.repo === this.repo ? pre.images : undefined));
+    return groupStages(await this.listMatching(this.repo, pre?.repo === this.repo && pre.address === this.opts.client.address.text ? pre.images : undefined));
   }
 
   async store(req: StoreRequest): Promise<StoredStage> {

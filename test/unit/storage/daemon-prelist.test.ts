@@ -12,7 +12,7 @@ function image(repo: string, ms: number): ImageSummary {
   return { Id: `sha256:${ms}`, RepoTags: [`${repo}:${DIGEST}-${ms}`], Labels: { 'werf-stage-digest': DIGEST } } as unknown as ImageSummary;
 }
 
-function storage(repo: string, listed: ImageSummary[], prelisted?: { repo: string; images: Promise<ImageSummary[] | undefined> }) {
+function storage(repo: string, listed: ImageSummary[], prelisted?: { repo: string; address: string; images: Promise<ImageSummary[] | undefined> }) {
   const calls: string[] = [];
   const docker = { listImages: async (ref: string) => (calls.push(ref), listed) };
   const client = { daemonKind: 'dockerd', address: { text: 'docker://test' } } as unknown as BuildkitClient;
@@ -21,18 +21,19 @@ function storage(repo: string, listed: ImageSummary[], prelisted?: { repo: strin
 }
 
 t('the early listing of this repo is used, once; later lists ask the daemon', async () => {
-  const { s, calls } = storage('proj', [image('proj', 2000)], { repo: 'proj', images: Promise.resolve([image('proj', 1000)]) });
+  const { s, calls } = storage('proj', [image('proj', 2000)], { repo: 'proj', address: 'docker://test', images: Promise.resolve([image('proj', 1000)]) });
   assert.equal([...(await s.list()).get(DIGEST)!].map((x) => x.createdMs), [1000]);
   assert.equal(calls, []);
   assert.equal([...(await s.list()).get(DIGEST)!].map((x) => x.createdMs), [2000]);
   assert.equal(calls, ['proj']);
 });
 
-t('another repo (a wrong guess), a failed or an empty early listing: the storage lists itself', async () => {
+t('another repo (a wrong guess), another daemon, a failed or an empty early listing: the storage lists itself', async () => {
   for (const prelisted of [
-    { repo: 'other', images: Promise.resolve([image('other', 1000)]) },
-    { repo: 'proj', images: Promise.reject(new Error('daemon gone')) },
-    { repo: 'proj', images: Promise.resolve(undefined) },
+    { repo: 'other', address: 'docker://test', images: Promise.resolve([image('other', 1000)]) },
+    { repo: 'proj', address: 'docker://other', images: Promise.resolve([image('proj', 1000)]) },
+    { repo: 'proj', address: 'docker://test', images: Promise.reject(new Error('daemon gone')) },
+    { repo: 'proj', address: 'docker://test', images: Promise.resolve(undefined) },
   ]) {
     prelisted.images.catch(() => undefined);
     const { s, calls } = storage('proj', [image('proj', 2000)], prelisted);
