@@ -4,8 +4,9 @@
  * and the Definition is solved by OUR client exactly as the printed buildctl flags say — a Session
  * serving the `--local` dirs and the `--secret`s, moby exporter — giving the same files as
  * `stapelkit build` of the same project (issue 9, test 5). Compiling again gives the same bytes,
- * now without asking the daemon for the cached import checksum. (buildctl itself is not installed
- * here; the flags are parsed from our stderr and fed to our client.)
+ * now without asking the daemon for the cached import checksum. buildctl itself is not installed
+ * here: the printed flags are parsed from our stderr and fed to our client, and, as they are, to
+ * test/go-buildctl (buildctl's flags over BuildKit's own Go client library).
  */
 import * as assert from 'uvu/assert';
 import { suite } from 'uvu';
@@ -19,6 +20,7 @@ import { runCompile, type CompileResult } from '../../src/build/compile-run';
 import { Session } from '../../src/session';
 import { readTarEntries } from './session-helpers';
 import type { SecretSource } from '../../src/session/secrets';
+import { ensureGoBuildctl, GO_BUILDCTL_MISSING, goBuildctlAddr, runGoBuildctl } from '../go-buildctl/build';
 
 const t = suite('compile');
 let env: TestEnv;
@@ -153,6 +155,30 @@ t('compile | our solve gives the files of stapelkit build; the same bytes again'
   const again = await compile(state, ['app']);
   assert.ok(again.bytes.equals(first.bytes), 'same input, same bytes');
   assert.not.ok(again.r.daemonNeeds.some((n) => n.includes('import')), 'the import checksum came from the import metadata');
+  await env.docker.removeImage(name).catch(() => undefined);
+  fs.rmSync(state, { recursive: true, force: true });
+});
+
+t('compile | BuildKit\'s own Go client (go-buildctl: llb.ReadFrom, client.Solve, Go\'s filesync and secrets) with the printed flags: the files of stapelkit build', async () => {
+  const bin = ensureGoBuildctl();
+  const addr = goBuildctlAddr(env.addr);
+  if (!bin || !addr) {
+    console.log(`skip: go-buildctl — ${bin ? `it cannot dial ${env.addr}` : GO_BUILDCTL_MISSING}`);
+    return;
+  }
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'skt-compile-state-'));
+  const compiled = await compile(state, ['app']);
+  // The printed command, flag for flag, with buildctl's own spelling of each.
+  const args = [...compiled.err.matchAll(/^\s+(--(?:local|secret|ssh) \S+)(?: \\)?$/gm)].flatMap((m) => m[1].split(' '));
+  assert.ok(args.includes('--local') && args.includes('--secret'), compiled.err);
+  const name = testImageName('go-buildctl');
+  const r = await runGoBuildctl(bin, ['build', '--addr', addr, ...args, '--output', `type=moby,name=${name}`], { input: compiled.bytes, env: { ...process.env, MY_TOKEN: TOKEN } });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /#\d+ DONE/);
+  const built = await build(p, ['--addr', env.addr], { env: { ...process.env, MY_TOKEN: TOKEN, XDG_STATE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'skt-compile-g-')) } });
+  const [a, b] = [await files(name), await files(built.report.Images.app.DockerImageName as string)];
+  assert.ok(a.includes('./secret-ok ') && a.includes('./srv/src/sub/b.sh 755 '), a);
+  assert.fixture(a, b);
   await env.docker.removeImage(name).catch(() => undefined);
   fs.rmSync(state, { recursive: true, force: true });
 });

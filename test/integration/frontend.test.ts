@@ -14,6 +14,7 @@ import { marshal, mkfile, scratch } from '../../src/llb';
 import { frontendLayout } from '../../scripts/frontend-image';
 import { frontendImage, projectDir, dockerBuildWerf } from './frontend-helpers';
 import { daemonTraits, dockerdOnly, testEnv, testImageName, type TestEnv } from './harness';
+import { ensureGoBuildctl, GO_BUILDCTL_MISSING, goBuildctlAddr, runGoBuildctl } from '../go-buildctl/build';
 
 
 const t = suite<{ env: TestEnv; image: string; cleanups: (() => void)[] }>('frontend image');
@@ -97,6 +98,27 @@ dockerd('gateway.v0 source=<image> through the Control API: werf.yaml read, the 
   assert.ok(names.some((n) => n.startsWith('local://context')), names.join(' | '));
   await checkBuilt(ctx, name, 'hi');
   await ctx.env.docker.removeImage(name);
+});
+
+dockerd('gateway.v0 source=<image> through BuildKit\'s own Go client (go-buildctl build --frontend gateway.v0 --opt source=…)', async (ctx) => {
+  const bin = ensureGoBuildctl();
+  if (!bin) {
+    console.log(`skip: go-buildctl — ${GO_BUILDCTL_MISSING}`);
+    return;
+  }
+  const dir = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64), 'src/app.txt': 'x' });
+  const name = testImageName('frontend-go');
+  const opts = { source: ctx.image, filename: 'werf.yaml', 'loose-giterminism': 'true', 'build-arg:GREETING': 'from-go' };
+  const r = await runGoBuildctl(bin, ['build', '--addr', goBuildctlAddr(ctx.env.addr)!, '--frontend', 'gateway.v0', ...Object.entries(opts).flatMap(([k, v]) => ['--opt', `${k}=${v}`]), '--local', `context=${dir}`, '--local', `dockerfile=${dir}`, '--output', `type=moby,name=${name}`]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /image "app", stage install/, r.stderr);
+  await checkBuilt(ctx, name, 'from-go');
+  await ctx.env.docker.removeImage(name);
+  // A bad werf.yaml: the positioned message reaches Go's client as the solve's error.
+  const bad = project(ctx, { 'werf.yaml': werf(ctx.env.images.amd64, 'shel:\n  install: x\n') });
+  const e = await runGoBuildctl(bin, ['build', '--addr', goBuildctlAddr(ctx.env.addr)!, '--frontend', 'gateway.v0', '--opt', `source=${ctx.image}`, '--opt', 'loose-giterminism=true', '--local', `context=${bad}`, '--local', `dockerfile=${bad}`]);
+  assert.is(e.code, 1, e.stderr);
+  assert.match(e.stderr, /werf\.yaml:8:1: .*shel/);
 });
 
 dockerd('gateway.v0: a second build comes from BuildKit\'s cache; no-cache runs the stage again', async (ctx) => {
