@@ -1,6 +1,7 @@
 /**
  * `stapelkit build` against `docker build` (Debian's docker CLI 20.10, DOCKER_BUILDKIT=1) on the same
- * private dockerd, one run per scenario (or the median of --runs), wall time of the whole command:
+ * private dockerd, one run per scenario (or the median of --runs; the no-op rows run the two
+ * commands in turn), wall time of the whole command:
  *
  *  1. no-op rebuild of examples/hello vs a no-op `docker build` of an equivalent two-stage Dockerfile;
  *  2. no-op rebuild of a generated 10-image project over a 20k-file repo (each image maps two modules
@@ -203,10 +204,18 @@ async function dockerTen(c: Ctx, repo: string): Promise<{ s: number; runs: Run[]
   return { s: Number(process.hrtime.bigint() - t0) / 1e9, runs };
 }
 
-async function timed(runs: number, fn: () => Promise<Run | { s: number }>): Promise<number> {
+/**
+ * Medians of `runs` runs of each, interleaved (a, b, a, b, …): the machine's drift over the
+ * minutes of a bench (a daemon settling after its start, other load) falls on both sides alike.
+ */
+async function timedPair(runs: number, a: () => Promise<Run | { s: number }>, b: () => Promise<Run | { s: number }>): Promise<[number, number]> {
   const xs: number[] = [];
-  for (let i = 0; i < runs; i++) xs.push((await fn()).s);
-  return median(xs);
+  const ys: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    xs.push((await a()).s);
+    ys.push((await b()).s);
+  }
+  return [median(xs), median(ys)];
 }
 
 /** Empties BuildKit's cache; with `images`, also removes every image but the busybox base (stages storage, docker's tags). */
@@ -304,8 +313,7 @@ async function main(): Promise<void> {
       fs.writeFileSync(df, HELLO_DOCKERFILE);
       await stapelkit(c, hello.dir); // first build (not timed)
       await dockerBuild(c, hello.dir, df, 'skt-bench-docker-hello', 'dk hello');
-      const sk = await timed(RUNS, () => stapelkit(c, hello.dir));
-      const dk = await timed(RUNS, () => dockerBuild(c, hello.dir, df, 'skt-bench-docker-hello', 'dk hello'));
+      const [sk, dk] = await timedPair(RUNS, () => stapelkit(c, hello.dir), () => dockerBuild(c, hello.dir, df, 'skt-bench-docker-hello', 'dk hello'));
       rows.push({ n: 1, what: 'no-op rebuild, examples/hello', sk, dk, goal: 0.5 });
     }
 
@@ -340,8 +348,7 @@ async function main(): Promise<void> {
         console.log(`\n[2] no-op rebuild of the 10-image project`);
         await stapelkit(c, repo);
         await dockerTen(c, repo);
-        const sk = await timed(RUNS, () => stapelkit(c, repo));
-        const dk = await timed(RUNS, () => dockerTen(c, repo));
+        const [sk, dk] = await timedPair(RUNS, () => stapelkit(c, repo), () => dockerTen(c, repo));
         rows.push({ n: 2, what: `no-op rebuild, ${IMAGES} images / ${FILES / 1000}k files`, sk, dk, goal: 0.2 });
       }
 
