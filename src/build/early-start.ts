@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { StapelkitError } from '../errors';
 import type { BuildkitClient } from '../buildkit/client';
 import { dockerApiFor, type ImageSummary } from '../daemon/docker-api';
-import { DEFAULT_BUILDKITD_SOCKET, DEFAULT_DOCKER_SOCKET, parseAddress, parseDockerHost, type DaemonAddress } from '../buildkit/transport';
+import { DEFAULT_BUILDKITD_SOCKET, DEFAULT_DOCKER_SOCKET, namedAddress, parseAddress, type DaemonAddress } from '../buildkit/transport';
 import type { PrelistedImages } from '../storage/daemon-store';
 import type { GitReader } from '../git/reader';
 import { connectWithFlags } from '../daemon/cli-options';
@@ -50,10 +50,9 @@ export function guessProjectName(dir: string, config?: string): string | undefin
 export function earlyDockerd(addr: string | undefined, env: NodeJS.ProcessEnv, sockets = { buildkitd: DEFAULT_BUILDKITD_SOCKET, docker: DEFAULT_DOCKER_SOCKET }): DaemonAddress | undefined {
   let a: DaemonAddress | undefined;
   try {
-    if (addr) a = parseAddress(addr);
-    else if (env.BUILDKIT_HOST) a = parseAddress(env.BUILDKIT_HOST);
-    else if (env.DOCKER_HOST) a = parseDockerHost(env.DOCKER_HOST);
-    else if (!fs.existsSync(sockets.buildkitd) && fs.existsSync(sockets.docker)) a = parseAddress(`docker://unix://${sockets.docker}`);
+    // resolveAddress's order; of the default sockets, only the case it settles without a reply.
+    a = namedAddress(addr, env)?.address;
+    if (!a && !fs.existsSync(sockets.buildkitd) && fs.existsSync(sockets.docker)) a = parseAddress(`docker://unix://${sockets.docker}`);
   } catch {
     return undefined;
   }

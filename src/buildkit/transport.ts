@@ -101,6 +101,17 @@ export interface ResolvedAddress {
   source: 'flag' | 'BUILDKIT_HOST' | 'DOCKER_HOST' | 'default' | 'embedded';
 }
 
+/**
+ * The address the user named — --addr, else BUILDKIT_HOST, else DOCKER_HOST, in that order — or
+ * undefined when none is set (then the default sockets are probed). Throws on a bad address.
+ */
+export function namedAddress(addr: string | undefined, env: NodeJS.ProcessEnv, tls?: TlsFiles): ResolvedAddress | undefined {
+  if (addr) return { address: parseAddress(addr, tls), source: 'flag' };
+  if (env.BUILDKIT_HOST) return { address: parseAddress(env.BUILDKIT_HOST, tls), source: 'BUILDKIT_HOST' };
+  if (env.DOCKER_HOST) return { address: parseDockerHost(env.DOCKER_HOST), source: 'DOCKER_HOST' };
+  return undefined;
+}
+
 /** Opens and closes one connection: undefined when it was accepted, else why not. */
 export function dialError(to: net.NetConnectOpts, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {

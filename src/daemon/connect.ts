@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { StapelkitError } from '../errors';
 import { connectTo, type BuildkitClient } from '../buildkit/client';
-import { DEFAULT_BUILDKITD_SOCKET, DEFAULT_DOCKER_SOCKET, parseAddress, parseDockerHost, socketAnswers, type ResolvedAddress, type TlsFiles } from '../buildkit/transport';
+import { DEFAULT_BUILDKITD_SOCKET, DEFAULT_DOCKER_SOCKET, namedAddress, parseAddress, socketAnswers, type ResolvedAddress, type TlsFiles } from '../buildkit/transport';
 import { DockerApi } from './docker-api';
 import { ensureEmbeddedDockerd } from './dockerd';
 
@@ -28,9 +28,8 @@ export async function resolveAddress(
   const env = opts.env ?? process.env;
   const bkSock = opts.defaultSockets?.buildkitd ?? DEFAULT_BUILDKITD_SOCKET;
   const dockerSock = opts.defaultSockets?.docker ?? DEFAULT_DOCKER_SOCKET;
-  if (opts.addr) return { address: parseAddress(opts.addr, opts.tls), source: 'flag' };
-  if (env.BUILDKIT_HOST) return { address: parseAddress(env.BUILDKIT_HOST, opts.tls), source: 'BUILDKIT_HOST' };
-  if (env.DOCKER_HOST) return { address: parseDockerHost(env.DOCKER_HOST), source: 'DOCKER_HOST' };
+  const named = namedAddress(opts.addr, env, opts.tls);
+  if (named) return named;
   if (await socketAnswers(bkSock)) return { address: parseAddress(`unix://${bkSock}`), source: 'default' };
   if (fs.existsSync(dockerSock) && (await new DockerApi(dockerSock).ping(2000))) {
     return { address: parseAddress(`docker://unix://${dockerSock}`), source: 'default' };
