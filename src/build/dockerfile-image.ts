@@ -454,7 +454,9 @@ export async function dockerfileConveyor(ctx: StapelBuildContext, image: Image, 
     const sdeps = imageSpecStage.dependencies(sctx);
     const { digest: sdigest, parts } = stageDigest(platform, 'imageSpec', sdeps.value, { digest: prev.digest, nextStageDependencies: '' });
     const parentId = stageIdOf(prev);
-    const slabels: Record<string, string> = { ...prev.labels, [LABEL.parentStageId]: parentId, [LABEL.stageContentDigest]: stageContentDigest(platform, 'imageSpec', sdigest, '') };
+    const drop = imageSpecStage.dropsLabel!(sctx);
+    const kept = Object.fromEntries(Object.entries(prev.labels).filter(([k]) => !drop(k)));
+    const slabels: Record<string, string> = { ...kept, [LABEL.parentStageId]: parentId, [LABEL.stageContentDigest]: stageContentDigest(platform, 'imageSpec', sdigest, '') };
     return {
       name: 'imageSpec',
       digest: sdigest,

@@ -174,7 +174,10 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
       ...(recordsCurrent ? currentGitLabels(ctx.facts) : {}),
     };
     if (parentStageId) own[LABEL.parentStageId] = parentStageId;
-    const merged = { ...(ctx.prev ? ctx.prev.labels : ctx.facts.baseLabels ?? {}), ...own };
+    const inherited = { ...(ctx.prev ? ctx.prev.labels : ctx.facts.baseLabels ?? {}) };
+    const drop = impl.dropsLabel?.(ctx);
+    if (drop) for (const k of Object.keys(inherited)) if (drop(k)) delete inherited[k];
+    const merged = { ...inherited, ...own };
     merged[LABEL.stageContentDigest] = stageContentDigest(ctx.facts.platform, name, digest, nextDeps(merged));
     return merged;
   };

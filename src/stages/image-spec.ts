@@ -73,6 +73,10 @@ export const imageSpecStage: StageImpl = {
     return { value: sha256Hash(...parts.map((p) => p.value)), parts };
   },
   llb: (_ctx, prev) => prev,
+  dropsLabel(ctx) {
+    const drop = removeMatcher(spec(ctx).config.removeLabels);
+    return (k) => drop(k) && !ESSENTIAL_LABELS.includes(k);
+  },
   imageConfig(ctx, prevConfig) {
     const s = spec(ctx);
     const sc = s.config;
@@ -81,8 +85,8 @@ export const imageSpecStage: StageImpl = {
 
     // labels: removals (never the essential werf labels), then additions with %project% / %image%.
     const labels: Record<string, string> = { ...(c.Labels ?? {}) };
-    const dropLabel = removeMatcher(sc.removeLabels);
-    for (const k of Object.keys(labels)) if (dropLabel(k) && !ESSENTIAL_LABELS.includes(k)) delete labels[k];
+    const dropLabel = imageSpecStage.dropsLabel!(ctx);
+    for (const k of Object.keys(labels)) if (dropLabel(k)) delete labels[k];
     const tpl = (v: string) => v.replaceAll('%project%', ctx.model.project).replaceAll('%image%', ctx.image.name);
     for (const [k, v] of Object.entries(sc.labels)) labels[tpl(k)] = tpl(v);
     c.Labels = labels;

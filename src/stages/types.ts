@@ -216,6 +216,11 @@ export interface StageImpl {
   imageConfig(ctx: StageContext, prevConfig: OciImageConfig): OciImageConfig;
   /** Whether the stage adds no layer (config-only: dockerInstructions, imageSpec). */
   readonly configOnly: boolean;
+  /**
+   * Labels of the previous stage that this stage's image does not keep (imageSpec's removeLabels):
+   * the stage's recorded labels, which the driver writes over its config, leave them out too.
+   */
+  dropsLabel?(ctx: StageContext): (key: string) => boolean;
 }
 
 export type { GitMapping, Image, Model, Pos, StapelImage, OciImageConfig };

@@ -73,6 +73,7 @@ secrets:
   value: ${SECRET}
 imageSpec:
   config:
+    removeLabels: [/df\\.drop\\..*/]
     labels:
       team: "%image%-team"
     env:
@@ -120,6 +121,7 @@ COPY extra.txt /extra.txt
 RUN --mount=type=secret,id=tok md5sum < /run/secrets/tok > /secret-md5
 RUN printf '%s\\n' "$BASE_NAME" "$BASE_ID" "$BASE_REPO" "$BASE_TAG" "$GREETING" > /args.txt
 FROM builder AS final
+LABEL df.drop.me=1 df.keep=1
 RUN echo final > /final
 FROM builder AS other
 RUN echo other > /other
@@ -163,6 +165,8 @@ t('a mixed Stapel + Dockerfile project: build args, FROM a dependency, target, .
   // imageSpec applied as a config change; werf's labels on the image.
   const inspect = await env.docker.inspectImage(df);
   assert.is(inspect?.Config?.Labels?.team, 'df-team');
+  assert.is(inspect?.Config?.Labels?.['df.keep'], '1');
+  assert.not.ok('df.drop.me' in (inspect?.Config?.Labels ?? {}), 'a Dockerfile LABEL removed by imageSpec.removeLabels');
   assert.ok(inspect?.Config?.Env?.includes('FROM_SPEC=yes'), JSON.stringify(inspect?.Config?.Env));
   assert.match(inspect?.Config?.Labels?.['werf-stage-content-digest'] ?? '', /^[0-9a-f]{56}$/);
   assert.is(inspect?.Config?.Labels?.werf, name);

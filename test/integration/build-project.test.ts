@@ -179,6 +179,69 @@ shell:
   p.remove();
 });
 
+dockerd('imageSpec: the global one merged with the image\'s, regex and named removes, clearHistory, werf labels; no layer added', async () => {
+  const bb = env.images.amd64;
+  const project = uniq('spec');
+  const p = werfProject({
+    'werf.yaml': `project: ${project}
+configVersion: 1
+build:
+  imageSpec:
+    author: "Global Author <g@example.com>"
+    config:
+      labels:
+        global: "yes"
+---
+image: base
+final: false
+from: ${bb}
+shell:
+  install: [echo base > /base.txt]
+imageSpec:
+  config:
+    env: { DEBUG: "1", KEEP: "k" }
+    labels: { org.example.a: "1", org.example.b: "2", keep: "yes", old: "x" }
+---
+image: app
+fromImage: base
+imageSpec:
+  clearHistory: true
+  config:
+    removeLabels: [/org\\.example\\..*/, old]
+    removeEnv: [DEBUG]
+    env: { SPEC: "one" }
+    user: "1000"
+    workingDir: /work
+    expose: ["8080/tcp"]
+`,
+  });
+  const r = await build(p, args(), { env: cliEnv });
+  assert.equal(r.built.filter((s) => s.startsWith('app/')), ['app/from', 'app/imageSpec']);
+  const app = r.report.Images.app.DockerImageName as string;
+  const base = `${project}:${r.stages.find((s) => s.image === 'base' && s.stage === 'install')!.tag}`;
+  const [a, b] = [await env.docker.inspectImage(app), await env.docker.inspectImage(base)];
+  assert.equal(a?.RootFS?.Layers, b?.RootFS?.Layers, 'imageSpec adds no layer');
+  const labels = a?.Config?.Labels ?? {};
+  assert.is(labels.keep, 'yes');
+  assert.is(labels.global, 'yes', 'the global imageSpec is merged in');
+  for (const gone of ['org.example.a', 'org.example.b', 'old']) assert.not.ok(gone in labels, `${gone} removed`);
+  assert.ok(Object.keys(labels).some((k) => k.startsWith('werf')), 'werf labels');
+  const envs = a?.Config?.Env ?? [];
+  assert.ok(envs.includes('KEEP=k') && envs.includes('SPEC=one'), envs.join(' '));
+  assert.not.ok(envs.some((e) => e.startsWith('DEBUG=')), 'DEBUG removed');
+  assert.is(a?.Config?.User, '1000');
+  assert.is(a?.Config?.WorkingDir, '/work');
+  assert.ok('8080/tcp' in (a?.Config?.ExposedPorts ?? {}));
+  const raw = JSON.parse((await env.docker.request(`/images/${encodeURIComponent(app)}/json`)).body.toString()) as { Author?: string };
+  assert.is(raw.Author, 'Global Author <g@example.com>');
+  const history = async (img: string) => JSON.parse((await env.docker.request(`/images/${encodeURIComponent(img)}/history`)).body.toString()) as Array<{ CreatedBy: string }>;
+  const baseHistory = (await history(base)).map((h) => h.CreatedBy);
+  assert.ok(baseHistory.some((c) => c.includes('busybox')), baseHistory.join(' | '));
+  const appHistory = (await history(app)).map((h) => h.CreatedBy);
+  assert.not.ok(appHistory.some((c) => c.includes('busybox')), `clearHistory: ${appHistory.join(' | ')}`);
+  p.remove();
+});
+
 dockerd('a missing base image: a clear error naming the image, non-zero exit', async () => {
   const p = werfProject({ 'werf.yaml': `project: ${uniq('nobase')}\nconfigVersion: 1\n---\nimage: app\nfrom: 127.0.0.1:1/no/such:image\nshell:\n  install: [true]\n` });
   const r = await build(p, args(), { env: cliEnv, expectFail: true });

@@ -148,6 +148,28 @@ dockerd('a file outside every stageDependencies: no user stage, gitLatestPatch b
   p.remove();
 });
 
+dockerd('a pending patch of 1 MiB goes into gitCache; the next small edit is gitLatestPatch\'s, gitCache from storage', async () => {
+  const { p } = newProject();
+  await run(p);
+  // Text (a patch of it is its size), 1.2 MiB, outside every stageDependencies.
+  const big = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'x'.repeat(50)}`).join('\n') + '\n';
+  assert.ok(big.length > 1.1 * 1024 * 1024);
+  p.write({ 'src/big.txt': big });
+  p.commit();
+  const r = await run(p);
+  assert.equal(r.built, ['app/gitCache', 'app/imageSpec'], 'gitCache holds the big patch; gitLatestPatch has nothing left to apply');
+  const img = finalImage(r);
+  assert.is((await env.docker.run(img, ['sh', '-c', 'wc -c < /app/big.txt'])).stdout.trim(), String(big.length));
+  p.write({ 'src/other.txt': 'other v2\n' });
+  p.commit();
+  const r2 = await run(p);
+  assert.equal(r2.built, ['app/gitLatestPatch', 'app/imageSpec'], 'the pending patch is still in the same 1 MiB step: gitCache is the stored one');
+  const img2 = finalImage(r2);
+  assert.is(await cat(img2, '/app/other.txt'), 'other v2\n');
+  assert.is((await env.docker.run(img2, ['sh', '-c', 'wc -c < /app/big.txt'])).stdout.trim(), String(big.length));
+  p.remove();
+});
+
 dockerd('a deleted file is gone from the final image', async () => {
   const { p } = newProject();
   const a = await run(p);
