@@ -174,10 +174,10 @@ export function evaluateStage(name: StageName, ctx: StageContext): EvaluatedStag
       ...(recordsCurrent ? currentGitLabels(ctx.facts) : {}),
     };
     if (parentStageId) own[LABEL.parentStageId] = parentStageId;
-    const inherited = { ...(ctx.prev ? ctx.prev.labels : ctx.facts.baseLabels ?? {}) };
+    const merged = { ...(ctx.prev ? ctx.prev.labels : ctx.facts.baseLabels ?? {}), ...own };
+    // werf's modifyLabels: service labels merged in first, then the removes (never the essential ones).
     const drop = impl.dropsLabel?.(ctx);
-    if (drop) for (const k of Object.keys(inherited)) if (drop(k)) delete inherited[k];
-    const merged = { ...inherited, ...own };
+    if (drop) for (const k of Object.keys(merged)) if (drop(k)) delete merged[k];
     merged[LABEL.stageContentDigest] = stageContentDigest(ctx.facts.platform, name, digest, nextDeps(merged));
     return merged;
   };

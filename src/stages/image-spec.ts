@@ -7,6 +7,7 @@ import type { ImageSpec } from '../config/model';
 import { StapelkitError } from '../errors';
 import { goBool, goSortStrings, mapToSortedArgs, sha256Hash } from './hash';
 import { ESSENTIAL_LABELS } from './labels';
+import { compileGoRegexp, type GoRegexp } from '../template/regexp';
 import { SSH_AUTH_SOCK_PATH } from './script';
 import { cloneConfig, expandWord, portKey } from './image-config';
 import type { DigestPart, StageContext, StageImpl } from './types';
@@ -23,16 +24,19 @@ export function goHealthcheckString(h: ImageSpec['config']['healthcheck']): stri
   return `&{[${h.test.join(' ')}] ${h.interval ?? 0} ${h.timeout ?? 0} ${h.startPeriod ?? 0} ${h.retries ?? 0}}`;
 }
 
-/** werf's compileRemovePatterns + matchKey: exact names, or `/regex/` anchored as ^regex$. */
+/**
+ * werf's compileRemovePatterns + matchKey: exact names, or `/regex/` as the Go regexp
+ * `^regex$` — spliced in without a group, as werf does (`/a|b/` is `^a|b$`).
+ */
 export function removeMatcher(patterns: readonly string[]): (key: string) => boolean {
   const exact = new Set<string>();
-  const res: RegExp[] = [];
+  const res: GoRegexp[] = [];
   for (const p of patterns) {
     if (p.length >= 2 && p.startsWith('/') && p.endsWith('/')) {
       try {
-        res.push(new RegExp(`^(?:${p.slice(1, -1)})$`, 'u'));
+        res.push(compileGoRegexp(`^${p.slice(1, -1)}$`, false));
       } catch (e) {
-        throw new StapelkitError('BAD_IMAGESPEC', `imageSpec: invalid regular expression ${p}`, { cause: e });
+        throw new StapelkitError('BAD_IMAGESPEC', `imageSpec: invalid regular expression ${p}: ${(e as Error).message}`, { cause: e });
       }
     } else exact.add(p);
   }

@@ -207,7 +207,7 @@ fromImage: base
 imageSpec:
   clearHistory: true
   config:
-    removeLabels: [/org\\.example\\..*/, old]
+    removeLabels: [/org\\.example\\..*/, old, werf-version, werf]
     removeEnv: [DEBUG]
     env: { SPEC: "one" }
     user: "1000"
@@ -225,7 +225,9 @@ imageSpec:
   assert.is(labels.keep, 'yes');
   assert.is(labels.global, 'yes', 'the global imageSpec is merged in');
   for (const gone of ['org.example.a', 'org.example.b', 'old']) assert.not.ok(gone in labels, `${gone} removed`);
-  assert.ok(Object.keys(labels).some((k) => k.startsWith('werf')), 'werf labels');
+  assert.is(labels.werf, project, 'an essential werf label is never removed');
+  assert.not.ok('werf-version' in labels, 'a werf service label can be (werf merges them in before the removes)');
+  assert.match(labels['werf-stage-content-digest'] ?? '', /^[0-9a-f]{56}$/);
   const envs = a?.Config?.Env ?? [];
   assert.ok(envs.includes('KEEP=k') && envs.includes('SPEC=one'), envs.join(' '));
   assert.not.ok(envs.some((e) => e.startsWith('DEBUG=')), 'DEBUG removed');

@@ -39,6 +39,13 @@ test('imageSpec remove patterns and env word expansion', () => {
   assert.ok(m('org.x'));
   assert.not.ok(m('xorg.x'), 'regexes are anchored');
   assert.not.ok(m('exact2'));
+  // werf splices the pattern into ^…$ without a group: an alternation anchors each side only.
+  const alt = removeMatcher(['/a|b/']);
+  assert.ok(alt('a') && alt('abc') && alt('xb'), 'as Go matches ^a|b$');
+  assert.not.ok(alt('xa'));
+  // Go's syntax and errors: \pL is a letter class in Go (not in a JS regexp without the u flag).
+  assert.ok(removeMatcher(['/\\pL+/'])('label'));
+  assert.throws(() => removeMatcher(['/(/']), /invalid regular expression \/\(\/: error parsing regexp: missing closing \)/);
   const env = ['PATH=/bin', 'HOME=/root'];
   assert.is(expandWord('${PATH}:/opt', env), '/bin:/opt');
   assert.is(expandWord('$HOME/x', env), '/root/x');
