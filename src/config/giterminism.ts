@@ -3,6 +3,7 @@
  * (werf-semantics §8.3), and the checks of a model against them. Unknown keys are tolerated like
  * werf v2 (its schema allows additional properties); known keys must have the right types.
  */
+import { compileGoRegexp, type GoRegexp } from '../template/regexp';
 import { minimatch } from 'minimatch';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -86,9 +87,9 @@ export function parseGiterminism(text: string, file: string): GiterminismConfig 
   for (const re of cfg.config.goTemplateRendering.allowEnvVariables) {
     if (isRegexEntry(re)) {
       try {
-        new RegExp(`^${re.slice(1, -1)}$`);
-      } catch {
-        throw new StapelkitError(GITERMINISM_ERROR, `invalid regular expression ${re} in config.goTemplateRendering.allowEnvVariables`, { pos: { file } });
+        envPattern(re);
+      } catch (e) {
+        throw new StapelkitError(GITERMINISM_ERROR, `invalid regular expression ${re} in config.goTemplateRendering.allowEnvVariables: ${(e as Error).message}`, { pos: { file } });
       }
     }
   }
@@ -99,9 +100,14 @@ function isRegexEntry(s: string): boolean {
   return s.length >= 2 && s.startsWith('/') && s.endsWith('/');
 }
 
-/** Env names for templates: exact names or `/regex/` anchored as `^regex$`. */
+/** A `/regex/` entry as werf compiles it: the Go regexp `^regex$` (spliced in, no group). */
+function envPattern(entry: string): GoRegexp {
+  return compileGoRegexp(`^${entry.slice(1, -1)}$`, false);
+}
+
+/** Env names for templates: exact names or `/regex/` entries (any entry may match). */
 export function envAllowed(name: string, allow: string[]): boolean {
-  return allow.some((a) => (isRegexEntry(a) ? new RegExp(`^${a.slice(1, -1)}$`).test(name) : a === name));
+  return allow.some((a) => (isRegexEntry(a) ? envPattern(a).test(name) : a === name));
 }
 
 /**

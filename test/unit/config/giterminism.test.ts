@@ -263,6 +263,21 @@ t('parseGiterminism: version required, unknown keys tolerated, known keys typed'
   const e = errorOf(() => parseGiterminism('giterminismConfigVersion: 1\nconfig:\n  stapel:\n    allowFromLatest: sometimes\n', 'g.yaml'));
   assert.is(e.format(), 'g.yaml:4:22: giterminism → config.stapel.allowFromLatest: expected a boolean (true or false), got a string ("sometimes")');
   assert.is(errorOf(() => parseGiterminism('giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n    allowEnvVariables: ["/([/"]\n', 'g.yaml')).code, 'GITERMINISM');
+  assert.match(errorOf(() => parseGiterminism('giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n    allowEnvVariables: ["/a(/"]\n', 'g.yaml')).message, /error parsing regexp: missing closing \)/);
+});
+
+t('env gate regexes are Go regexps spliced into ^…$ as werf does', () => {
+  const d = repo({
+    'werf.yaml': META + 'image: app\nfrom: alpine\n',
+    'werf-giterminism.yaml': 'giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n    allowEnvVariables: ["/A|B/", "/\\\\pLx/"]\n',
+  });
+  let seen: RenderWerfOptions | undefined;
+  load(d, { environ: {}, env: undefined, render: (o) => ((seen = o), plainRenderer(o)) });
+  // ^A|B$: A anchored at the start only, B at the end only.
+  assert.ok(seen!.allowEnv('A_ANYTHING') && seen!.allowEnv('X_B'));
+  assert.not.ok(seen!.allowEnv('X_A'));
+  // \pL: Go's letter class.
+  assert.ok(seen!.allowEnv('Qx'));
 });
 
 t.run();
