@@ -31,12 +31,16 @@ import type { ContextProject } from './project';
 import { ContextMappingFacts, contentNeeded, readContextSnapshot } from './context-git';
 import { frontendDockerfileFacts } from './context-dockerfile';
 
-/** What the frontend's core build context knows: the commit (the context's `.git` HEAD, or none), no ssh. */
+/**
+ * What the frontend's core build context knows: the commit (the context's `.git` HEAD, or none),
+ * and whether user stages mount the client's default ssh agent (the `ssh` option).
+ */
 class FrontendStapelContext extends StapelBuildContext {
   constructor(
     project: ContextProject,
     private readonly commit: { hash: string; authorTime: number; tzOffset: string },
     extra: Pick<StapelContextOptions, 'mappingFacts' | 'commitEnv' | 'resolveMode'>,
+    private readonly ssh = false,
   ) {
     // No git repository inside BuildKit: git facts come from `mappingFacts` (the build context).
     super({ model: project.model, project, git: undefined as unknown as CliGitRepo, flags: {}, env: {}, dryRun: false, ...extra });
@@ -47,7 +51,7 @@ class FrontendStapelContext extends StapelBuildContext {
   }
 
   override hasSsh(): boolean {
-    return false;
+    return this.ssh;
   }
 }
 
@@ -110,6 +114,8 @@ export function clientSessionError(e: unknown, images: Image[]): unknown {
       const s = img.kind === 'dockerfile' ? dockerfileSshSpecs(img).find((x) => x.id === id) : undefined;
       if (s) return new StapelkitError('SSH_AGENT', `${imageLabel(img)}: ssh "${s.spec}": the client forwarded no agent "${id}"${step}`, { pos: img.pos, hint: `give \`docker build --ssh ${id}\` (or --ssh ${id}=<agent socket>)`, cause: e });
     }
+    const stapel = id === 'default' ? images.find((img) => img.kind === 'stapel') : undefined;
+    if (stapel) return new StapelkitError('SSH_AGENT', `${imageLabel(stapel)}: the \`ssh\` option mounts the client's ssh agent, but the client forwarded none${step}`, { pos: stapel.pos, hint: 'give `docker build --ssh default` (or drop the `ssh` option)', cause: e });
   }
   return e;
 }
@@ -139,6 +145,8 @@ export interface FrontendBuildOptions {
   buildArgs?: Record<string, string>;
   /** `image-resolve-mode` for base and import images. */
   resolveMode?: 'default' | 'pull' | 'local';
+  /** The `ssh` option: Stapel user stages mount the client's default ssh agent. */
+  ssh?: boolean;
   log(line: string): void;
 }
 
@@ -171,7 +179,7 @@ export async function buildTarget(gw: Gateway, project: ContextProject, target: 
           opts.log,
         )
       : undefined;
-  const ctx = new FrontendStapelContext(project, commit, { mappingFacts, commitEnv: frontendCommitEnv(project), resolveMode: opts.resolveMode });
+  const ctx = new FrontendStapelContext(project, commit, { mappingFacts, commitEnv: frontendCommitEnv(project), resolveMode: opts.resolveMode }, opts.ssh ?? false);
   ctx.setCaps(caps.llb);
   const noCache = opts.noCache === true || (Array.isArray(opts.noCache) && opts.noCache.includes(target.name));
   const marshalFor = (state: State, platform: string) => (noCache ? ignoringCache(ctx.marshal(state, platform)) : ctx.marshal(state, platform));

@@ -104,7 +104,7 @@ export async function runFrontend(gw: FrontendGateway, env: FrontendEnv): Promis
     throw new StapelkitError('FRONTEND_TARGET', `the build returns one image; werf.yaml has ${images.length} final images (${images.map((i) => JSON.stringify(i.name)).join(', ')}): choose one with --target (or the image= option)`);
   }
   const { buildTarget } = require('./build') as typeof import('./build');
-  return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, context: { ref: context, state: contextState, ...(contextState ? { local: contextLocal } : {}) }, buildArgs: opts.buildArgs, resolveMode: opts.resolveMode, log });
+  return buildTarget(gw, project, images[0], { platforms: opts.platforms, noCache: opts.noCache, labels: opts.labels, context: { ref: context, state: contextState, ...(contextState ? { local: contextLocal } : {}) }, buildArgs: opts.buildArgs, resolveMode: opts.resolveMode, ssh: opts.ssh, log });
 }
 
 /** What bin/stapelkit-frontend tells main(): how the bundle was compiled. */

@@ -14,6 +14,10 @@
  *   dev               `true`: werf's --dev (no effect on what is read: the context is the snapshot)
  *   loose-giterminism `true`: werf's --loose-giterminism
  *   env               the werf environment (.Env), overriding build-arg:WERF_ENV
+ *   ssh               `true`: Stapel user stages get the client's default ssh agent (what
+ *                     `stapelkit build` does when SSH_AUTH_SOCK is set); give `docker build --ssh default`.
+ *                     `docker build` passes no options of its own: there, `--build-arg STAPELKIT_SSH=1`
+ *                     (as the Dockerfile frontend reads its BUILDKIT_* build args as options)
  */
 import { StapelkitError } from '../errors';
 import { parsePlatform, type Platform } from '../llb/platform';
@@ -33,6 +37,8 @@ export interface FrontendOptions {
   dev: boolean;
   looseGiterminism: boolean;
   env: string;
+  /** Stapel user stages mount the client's default ssh agent (`docker build --ssh default`). */
+  ssh: boolean;
   /** Options we do not know (kept for the build core; never an error: BuildKit adds its own). */
   rest: Record<string, string>;
 }
@@ -65,6 +71,7 @@ export function parseFrontendOptions(opts: Record<string, string>): FrontendOpti
     resolveMode: 'default',
     dev: false,
     looseGiterminism: false,
+    ssh: false,
     env: '',
     rest: {},
   };
@@ -126,6 +133,9 @@ export function parseFrontendOptions(opts: Record<string, string>): FrontendOpti
         case 'loose-giterminism':
           out.looseGiterminism = bool(key, v);
           break;
+        case 'ssh':
+          out.ssh = bool(key, v);
+          break;
         case 'env':
           out.env = v;
           break;
@@ -142,5 +152,6 @@ export function parseFrontendOptions(opts: Record<string, string>): FrontendOpti
     if (!out.images.length) out.images.push(target);
   }
   if (!out.env && out.buildArgs.WERF_ENV) out.env = out.buildArgs.WERF_ENV;
+  if (opts.ssh === undefined && out.buildArgs.STAPELKIT_SSH !== undefined) out.ssh = bool('build-arg:STAPELKIT_SSH', out.buildArgs.STAPELKIT_SSH);
   return out;
 }

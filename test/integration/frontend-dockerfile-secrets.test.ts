@@ -163,4 +163,42 @@ dockerd('docker build --target <Dockerfile image>: werf.yaml ssh: default withou
   assert.match(r.out, /werf\.yaml:5:1: .*ssh "default".*--ssh default/, r.out);
 });
 
+dockerd('docker build a Stapel image with --build-arg STAPELKIT_SSH=1 --ssh: user stages reach the client agent; without --ssh a positioned error', async (ctx) => {
+  const stapel = (frontend: string) => `# syntax=${frontend}
+project: fessh
+configVersion: 1
+---
+image: app
+from: ${ctx.env.images.amd64}
+git:
+- add: /tools
+  to: /tools
+  # Without .git the context's files reach install only through its stageDependencies.
+  stageDependencies:
+    install: ['*']
+shell:
+  install:
+  - echo "$NONCE" > /nonce
+  - /tools/ssh-agent-probe > /ssh-keys
+`;
+  const dir = project(ctx, { 'werf.yaml': stapel(ctx.image), 'werf-giterminism.yaml': 'giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n    allowEnvVariables: [NONCE]\n', 'tools/.keep': '' });
+  fs.writeFileSync(path.join(dir, 'tools', 'ssh-agent-probe'), ctx.probe, { mode: 0o755 });
+  // The NONCE build arg is in the template env only through werf.yaml: keep the stage's input new each run.
+  fs.writeFileSync(path.join(dir, 'werf.yaml'), stapel(ctx.image).replace('echo "$NONCE"', `echo ${random(12)}`));
+  const name = testImageName('frontend-stapel-ssh');
+  const r = await dockerBuildWerf(ctx.env.dockerSocket, dir, ['-t', name, '--build-arg', 'STAPELKIT_SSH=1', '--ssh', `default=${ctx.sock}`]);
+  assert.is(r.code, 0, r.out);
+  const keys = await sh(ctx.env, name, 'cat /ssh-keys');
+  assert.match(keys, /^keys: 1$/m);
+  assert.match(keys, new RegExp(`^comment: ${ctx.keyComment}$`, 'm'), 'the install stage talked to the client agent');
+  const cfg = await ctx.env.docker.inspectImage(name);
+  assert.not.ok(cfg?.Config?.Env?.some((e) => e.startsWith('SSH_AUTH_SOCK=')), 'no agent socket left in the image config');
+  await ctx.env.docker.removeImage(name);
+
+  fs.writeFileSync(path.join(dir, 'werf.yaml'), stapel(ctx.image).replace('echo "$NONCE"', `echo ${random(12)}`));
+  const bad = await dockerBuildWerf(ctx.env.dockerSocket, dir, ['--build-arg', 'STAPELKIT_SSH=1']);
+  assert.is.not(bad.code, 0, bad.out);
+  assert.match(bad.out, /werf\.yaml:5:1: image "app": the `ssh` option mounts the client's ssh agent, but the client forwarded none.*--ssh default/s, bad.out);
+});
+
 t.run();

@@ -95,6 +95,12 @@ t('options: Dockerfile-frontend names, Stapelkit extras, errors naming the optio
   assert.throws(() => parseFrontendOptions({ 'cache-imports': '{' }), /frontend option "cache-imports"/);
   assert.throws(() => parseFrontendOptions({ dev: 'maybe' }), /frontend option "dev"/);
   assert.throws(() => parseFrontendOptions({ target: 'a', image: 'b' }), /conflicts/);
+  // ssh: the option, or (docker build has no options) the STAPELKIT_SSH build arg; the option wins.
+  assert.is(o.ssh, false);
+  assert.is(parseFrontendOptions({ ssh: 'true' }).ssh, true);
+  assert.is(parseFrontendOptions({ 'build-arg:STAPELKIT_SSH': '1' }).ssh, true);
+  assert.is(parseFrontendOptions({ ssh: 'false', 'build-arg:STAPELKIT_SSH': '1' }).ssh, false);
+  assert.throws(() => parseFrontendOptions({ 'build-arg:STAPELKIT_SSH': 'sure' }), /frontend option "build-arg:STAPELKIT_SSH"/);
 });
 
 t('reads werf.yaml from the dockerfile local (filename followed), the context whole, and builds through the shared core', async () => {
