@@ -84,7 +84,7 @@ const LOG_TAIL = 10;
  * `candidates` (op digests of the failed Definition) keeps a Status stream shared by concurrent
  * solves (one client-side gateway build) from blaming another solve's failed vertex.
  */
-export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector, sourceMap?: ReadonlyMap<string, SourcePos>, candidates?: ReadonlySet<string>): StapelkitError {
+export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: ProgressCollector, sourceMap?: ReadonlyMap<string, SourcePos>, candidates?: ReadonlySet<string>, names?: ReadonlyMap<string, string>): StapelkitError {
   const d = decodeGrpcError(err);
   const msg = d.message.replace(/^failed to solve: (rpc error: code = \w+ desc = )?/, '');
   if (/unknown API capability/.test(msg)) {
@@ -95,21 +95,23 @@ export function buildErrorFrom(err: Partial<grpc.ServiceError>, progress?: Progr
   if (m) return new StapelkitError('EXPORTER_MISSING', `the daemon has no "${m[1]}" exporter`, { cause: err });
   const vertexDigest = d.vertex ?? progress?.failed().find((v) => !candidates || candidates.has(v.digest))?.digest;
   const rec = vertexDigest ? progress?.vertices.get(vertexDigest) : undefined;
+  // Without a Status stream (a frontend's gateway), the failing op's name comes from the Definition.
+  const name = rec?.name ?? (vertexDigest ? names?.get(vertexDigest) : undefined);
   const { command, exitCode } = parseExecFailure(msg);
   const tail = vertexDigest && progress ? progress.lastLogLines(vertexDigest, LOG_TAIL) : [];
   let text: string;
   if (exitCode !== undefined) {
     const cmd = command ? `command '${shownCommand(command)}'` : 'the command';
     // Vertex names are often the command itself; name the step only when it says something more.
-    const step = rec?.name && rec.name !== command ? `${rec.name}: ` : '';
+    const step = name && name !== command ? `${name}: ` : '';
     text = `${step}${cmd} exited ${exitCode}`;
   } else {
-    text = rec?.name ? `${rec.name}: ${msg}` : msg;
+    text = name ? `${name}: ${msg}` : msg;
   }
   if (tail.length) text += `\n  last log lines:\n${tail.map((l) => `    ${l}`).join('\n')}`;
   // dockerd 20.10 sends no status details; then the Definition's own source map (if any) says where.
   const pos = sourcePos(d.source) ?? (vertexDigest ? sourceMap?.get(vertexDigest) : undefined);
-  return new BuildError(text, vertexDigest, rec?.name, command, exitCode, tail, msg, { cause: err, pos });
+  return new BuildError(text, vertexDigest, name, command, exitCode, tail, msg, { cause: err, pos });
 }
 
 /** The command as people wrote it: without the `/bin/sh -c` of a shell-form RUN, first line only, at most 80 characters. */
@@ -127,9 +129,14 @@ export function posFromRangeStart(file: string, start?: { line?: number; charact
   return { file, ...(start?.line ? { line: start.line } : {}), ...(start?.character ? { column: start.character } : {}) };
 }
 
-/** errdefs.Source `{info: {filename}, ranges: [{start: {line, character}}]}` as a SourcePos (1-based line). */
+/**
+ * errdefs.Source `{info: {filename}, ranges: [{start: {line, character}}]}` as a SourcePos (1-based
+ * line). dockerd 20.10's BuildKit writes the position fields as `Line`/`Character` (Go field names).
+ */
 export function sourcePos(source: unknown): SourcePos | undefined {
-  const s = source as { info?: { filename?: string }; ranges?: { start?: { line?: number; character?: number } }[] } | undefined;
+  type Start = { line?: number; character?: number; Line?: number; Character?: number };
+  const s = source as { info?: { filename?: string }; ranges?: { start?: Start }[] } | undefined;
   const file = s?.info?.filename;
-  return file ? posFromRangeStart(file, s?.ranges?.[0]?.start) : undefined;
+  const start = s?.ranges?.[0]?.start;
+  return file ? posFromRangeStart(file, start && { line: start.line ?? start.Line, character: start.character ?? start.Character }) : undefined;
 }

@@ -74,6 +74,18 @@ export function definitionSourceMap(def: Uint8Array): Map<string, SourcePos> {
   return out;
 }
 
+/** Each op's progress name (`llb.customname` in its metadata), by digest. */
+export function definitionVertexNames(def: Uint8Array): Map<string, string> {
+  const t = messageType('pb.Definition');
+  const d = t.toObject(t.decode(def), { defaults: false, objects: true }) as { metadata?: Record<string, { description?: Record<string, string> }> };
+  const out = new Map<string, string>();
+  for (const [digest, m] of Object.entries(d.metadata ?? {})) {
+    const name = m.description?.['llb.customname'];
+    if (name) out.set(digest, name);
+  }
+  return out;
+}
+
 /** The caps listed in a Definition's metadata (`metadata[digest].caps`). */
 export function definitionCaps(def: Uint8Array): string[] {
   const t = messageType('pb.Definition');

@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Gateway, GatewayCaps, GatewayRef, GatewayResult, GatewayStat, OciImageConfig, ResolvedImage, ResolveImageOptions, SolveRefOptions } from '../build/gateway';
 import { buildErrorFrom } from '../buildkit/build-error';
-import { definitionCaps, definitionSourceMap, lenField } from '../buildkit/solve-request';
+import { definitionCaps, definitionSourceMap, definitionVertexNames, lenField } from '../buildkit/solve-request';
 import { StapelkitError, isStapelkitError } from '../errors';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../llb/platform';
 import { normalizeImageRef } from '../llb/reference';
@@ -228,7 +228,7 @@ export class BridgeGateway implements Gateway {
       return { id };
     } catch (e) {
       if (!(e instanceof GrpcCallError)) throw e;
-      throw buildErrorFrom(e as never, undefined, definitionSourceMap(def));
+      throw buildErrorFrom(e as never, undefined, definitionSourceMap(def), undefined, definitionVertexNames(def));
     }
   }
 

@@ -221,4 +221,11 @@ dockerd('docker build: a bad werf.yaml shows the positioned message in the build
   assert.match(r.out, /werf\.yaml:9:1: .*shel/, r.out);
 });
 
+dockerd('docker build: a failing command names its werf.yaml position, image and stage', async (ctx) => {
+  const dir = project(ctx, { 'werf.yaml': `# syntax=${ctx.image}\nproject: demo\nconfigVersion: 1\n---\nimage: app\nfrom: ${ctx.env.images.amd64}\nshell:\n  install:\n  - echo ${Date.now()}\n  - exit 7\n` });
+  const r = await dockerBuild(ctx, dir, []);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, /werf\.yaml:8:3: image "app", stage install: command '.*' exited 7/, r.out);
+});
+
 t.run();

@@ -75,6 +75,18 @@ test('buildErrorFrom: position from errdefs.Source, else from the Definition sou
   assert.match(fromMap.format(), /^werf\.yaml:12:5: RUN make: /);
 });
 
+test('buildErrorFrom without a Status stream (a frontend): dockerd 20.10\'s Line/Character source, the op name from the Definition', () => {
+  // As dockerd 20.10's BuildKit sends it to a frontend: Vertex + Source with Go's field names, no status.
+  const err = grpcError('executor failed running [sh /.werf/stapelkit/script.sh]: exit code: 7', [
+    { type_url: 'github.com/moby/buildkit/errdefs.Source+json', value: { info: { filename: 'werf.yaml' }, ranges: [{ start: { Line: 8, Character: 3 }, end: { Line: 8, Character: 3 } }] } },
+    { type_url: 'github.com/moby/buildkit/errdefs.Vertex+json', value: { digest: RUN } },
+  ]);
+  const e = buildErrorFrom(err, undefined, new Map([[RUN, { file: 'werf.yaml', line: 8, column: 3 }]]), undefined, new Map([[RUN, 'image "app", stage install']]));
+  assert.equal(e.pos, { file: 'werf.yaml', line: 8, column: 3 });
+  assert.is(e.format(), `werf.yaml:8:3: image "app", stage install: command 'sh /.werf/stapelkit/script.sh' exited 7`);
+  assert.is((e as BuildError).vertexName, 'image "app", stage install');
+});
+
 test('buildErrorFrom: caps and exporters the daemon lacks', () => {
   const cap = buildErrorFrom(grpcError('failed to solve: unknown API capability file.copy.includeexcludepatterns', []));
   assert.is(cap.code, 'CAP_MISSING');
