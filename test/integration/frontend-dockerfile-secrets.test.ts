@@ -5,6 +5,8 @@
  * Dockerfile's `RUN --mount=type=secret|ssh`; only derived facts (length, sha256, the agent's key
  * comment) reach the image; the values are in no layer, config, history or build output. A
  * `value:` secret and a declared secret the client does not serve fail at their werf.yaml position.
+ * And a Stapel image's user stages with the frontend's `ssh` option (`--build-arg STAPELKIT_SSH=1`):
+ * the client's agent answers the install stage; without `--ssh` the build fails positioned.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
