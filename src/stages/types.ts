@@ -217,8 +217,8 @@ export interface StageImpl {
   /** Whether the stage adds no layer (config-only: dockerInstructions, imageSpec). */
   readonly configOnly: boolean;
   /**
-   * Labels of the previous stage that this stage's image does not keep (imageSpec's removeLabels):
-   * the stage's recorded labels, which the driver writes over its config, leave them out too.
+   * Labels this stage's image does not keep (imageSpec's removeLabels), inherited or werf's service
+   * labels alike: the stage's recorded labels, which the driver writes over its config, leave them out too.
    */
   dropsLabel?(ctx: StageContext): (key: string) => boolean;
 }
